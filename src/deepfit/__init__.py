@@ -1,0 +1,11 @@
+"""deepfit: labelled examples in, a trained deep-learning classifier out.
+
+>>> from deepfit import DeepClassifier, Perceptron, LogisticRegression, load
+"""
+
+__version__ = "0.1.0"
+
+from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron  # noqa: E402
+from deepfit.modelfile import load  # noqa: E402
+
+__all__ = ["DeepClassifier", "LogisticRegression", "Perceptron", "load", "__version__"]

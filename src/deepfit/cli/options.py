@@ -1,0 +1,41 @@
+"""Options shared by several commands, and the small steps every command takes the same way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from deepfit.errors import InvalidInputError
+from deepfit.modelfile import write_atomically
+
+LIKELY_TARGET_NAMES = ("label", "target", "class", "y")
+
+delimiter_option = click.option("--delimiter", default=None, metavar="CHAR",
+                                help="Column separator of a CSV (guessed from the header if not given).")
+encoding_option = click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV.")
+
+
+def parse_delimiter(delimiter):
+    if delimiter in ("\\t", "tab"):
+        return "\t"
+    if delimiter is not None and len(delimiter) != 1:
+        raise InvalidInputError(f"--delimiter must be one character (or 'tab'), got {delimiter!r}.")
+    return delimiter
+
+
+def choose_target(frame, target, source) -> str:
+    """The label column: the one named by --target, else an obvious one such as 'label'."""
+    if target is not None:
+        return target
+    for name in frame.columns:
+        if str(name).lower() in LIKELY_TARGET_NAMES:
+            click.echo(f"note: using column {name!r} as the label (pass --target to choose another).", err=True)
+            return name
+    shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:12])
+    raise InvalidInputError(f"{source}: which column holds the labels? Pass --target COLUMN (columns: {shown}).")
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomically(path, (json.dumps(data, indent=2, default=str) + "\n").encode())

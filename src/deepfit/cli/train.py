@@ -1,0 +1,117 @@
+"""`deepfit train DATA`: fit a classifier, hold out a test split, write the model and its metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from deepfit.cli import cli
+from deepfit.cli.options import (choose_target, delimiter_option, encoding_option, parse_delimiter,
+                                 write_json)
+from deepfit.errors import InvalidInputError, OutputError
+
+MODELS = ("deep", "logistic", "perceptron")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--target", help="Column holding the labels (default: a column named label/target/class/y).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder for model.deepfit and metrics.json  [default: runs/<data name>]")
+@click.option("--model", "model_kind", type=click.Choice(MODELS), default="deep", show_default=True,
+              help="deep: DeepClassifier; logistic and perceptron: the beginner's linear models.")
+@click.option("--hidden-layers", type=click.IntRange(0), default=3, show_default=True)
+@click.option("--width", type=click.IntRange(1), default=256, show_default=True, help="Units per hidden layer.")
+@click.option("--max-epochs", type=click.IntRange(1), default=None,
+              help="Passes over the data (default: about 3,000 steps' worth for deep models).")
+@click.option("--batch-size", default="auto", show_default=True, help="Rows per step, or 'auto'.")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
+              help="Peak learning rate (default: 2e-3 deep, 0.05 logistic, 1 perceptron).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
+@click.option("--patience", type=click.IntRange(1), default=15, show_default=True,
+              help="Epochs without improvement before early stopping.")
+@click.option("--validation-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
+              show_default=True, help="Share of the training rows used for early stopping.")
+@click.option("--early-stopping", is_flag=True,
+              help="Hold out --validation-fraction of the training rows; stop when their loss stalls.")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Share of the rows held out to measure the model (0: train on everything).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@delimiter_option
+@encoding_option
+def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
+          dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, overwrite,
+          quiet, delimiter, encoding):
+    """Train a classifier on DATA (a CSV, TSV or Parquet table with a label column)."""
+    from deepfit.data.tabular import read_table, split_target
+    from deepfit.evaluation.metrics import classification_metrics
+
+    out_dir = out_dir or Path("runs") / data.stem
+    model_path = out_dir / "model.deepfit"
+    _refuse_to_overwrite(model_path, overwrite)
+    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
+    target = choose_target(frame, target, data)
+    features, labels = split_target(frame, target, data)
+    options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
+                   learning_rate=learning_rate, dropout=dropout, patience=patience,
+                   validation_fraction=validation_fraction, early_stopping=early_stopping)
+    estimator = _make_estimator(model_kind, options, seed, device, not quiet)
+    train_rows, test_rows = _test_split(labels, test_fraction, seed, data)
+    estimator.fit(features.iloc[train_rows], labels[train_rows])
+    metrics = {"data": str(data), "target": str(target), "model": model_kind,
+               "n_train": int(len(train_rows)), "n_test": int(len(test_rows)),
+               "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],
+               "training": estimator.training_summary_, "history": estimator.history_}
+    if len(test_rows):
+        test_features, test_labels = features.iloc[test_rows], labels[test_rows]
+        probabilities = estimator.predict_proba(test_features) if hasattr(estimator, "predict_proba") else None
+        metrics["test"] = classification_metrics(test_labels, estimator.predict(test_features), probabilities,
+                                                 estimator.classes_)
+    estimator.save(model_path, metadata={"target": str(target), "trained_on": str(data)})
+    write_json(out_dir / "metrics.json", metrics)
+    if "test" in metrics:
+        click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
+    click.echo(f"model written to {model_path}")
+
+
+def _refuse_to_overwrite(model_path: Path, overwrite: bool) -> None:
+    if model_path.exists() and not overwrite:
+        raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose "
+                          "another folder with --out.")
+
+
+def _make_estimator(kind: str, options: dict, seed: int, device: str, verbose: bool):
+    from deepfit import DeepClassifier, LogisticRegression, Perceptron
+
+    given = {k: v for k, v in options.items() if v is not None}
+    batch_size = given.pop("batch_size")
+    if batch_size != "auto":
+        if not str(batch_size).isdigit() or int(batch_size) < 1:
+            raise InvalidInputError(f"--batch-size must be a positive whole number or 'auto', got {batch_size!r}.")
+        given["batch_size"] = int(batch_size)
+    common = dict(random_state=seed, device=device, verbose=verbose)
+    if kind == "deep":
+        return DeepClassifier(**given, **common)
+    linear = {k: given[k] for k in ("max_epochs", "learning_rate", "batch_size") if k in given}
+    return (LogisticRegression if kind == "logistic" else Perceptron)(**linear, **common)
+
+
+def _test_split(labels: np.ndarray, fraction: float, seed: int, source):
+    rows = np.arange(len(labels))
+    if fraction == 0:
+        return rows, rows[:0]
+    from sklearn.model_selection import train_test_split
+
+    _, counts = np.unique(labels.astype(str), return_counts=True)
+    n_test = int(np.ceil(fraction * len(labels)))
+    if n_test < len(counts) or len(labels) - n_test < 2:
+        raise InvalidInputError(f"{source}: {len(labels)} rows are too few to hold out {fraction:.0%} for testing "
+                                "with every class in it; add rows or pass --test-fraction 0.")
+    stratify = labels.astype(str) if counts.min() >= 2 else None
+    train_rows, test_rows = train_test_split(rows, test_size=n_test, random_state=seed, stratify=stratify)
+    return np.sort(train_rows), np.sort(test_rows)

@@ -1,0 +1,213 @@
+"""The Encoder: every preprocessing choice fitted once on the training data, saved in the model.
+
+A table becomes one float32 matrix: numeric columns standardised (missing values set to the
+mean, plus an indicator column where training data had gaps), categorical columns one-hot over
+their most frequent values, with one extra slot for missing and unseen values. The same fitted
+state transforms training, prediction, serving and export inputs, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from deepfit.errors import InvalidInputError
+
+MAX_CATEGORIES = 64
+# A text column with a few non-numbers among mostly numbers is a typo, not a category.
+NUMERIC_SHARE_FOR_TYPO = 0.9
+
+
+class DataWarning(UserWarning):
+    """Something in the data deepfit handled on its own, and the user should know about."""
+
+
+@dataclass
+class NumericColumn:
+    name: str | int
+    mean: float
+    scale: float
+    missing_indicator: bool
+    type: str = "numeric"
+
+
+@dataclass
+class CategoricalColumn:
+    name: str | int
+    categories: list[str]
+    type: str = "categorical"
+
+
+@dataclass
+class TableEncoder:
+    """Turns a DataFrame or a numeric array into the float32 matrix the network sees.
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"size": [1.0, 3.0], "colour": ["red", "blue"]})
+    >>> encoder = TableEncoder.fit(frame)
+    >>> encoder.transform(frame).round(2).tolist()
+    [[-1.0, 0.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]]
+    """
+
+    columns: list = field(default_factory=list)
+    from_frame: bool = True
+
+    # ----------------------------------------------------------------- fitting
+    @classmethod
+    def fit(cls, X, *, standardize: bool = True) -> "TableEncoder":
+        """Learn the encoding from training data; `standardize=False` keeps numbers as they are."""
+        if isinstance(X, pd.DataFrame):
+            columns = [_fit_column(name, X[name], standardize) for name in X.columns]
+            return cls(columns=columns, from_frame=True)
+        values = np.asarray(X, dtype=np.float64)
+        columns = [_fit_numeric(index, values[:, index], standardize) for index in range(values.shape[1])]
+        return cls(columns=columns, from_frame=False)
+
+    @property
+    def n_features_out(self) -> int:
+        numeric = sum(1 + c.missing_indicator for c in self.columns if c.type == "numeric")
+        return numeric + sum(len(c.categories) + 1 for c in self.columns if c.type == "categorical")
+
+    @property
+    def feature_names(self) -> list:
+        return [c.name for c in self.columns]
+
+    # ----------------------------------------------------------- transforming
+    def transform(self, X) -> np.ndarray:
+        """Encode `X`; a DataFrame is matched by column name, an array by position."""
+        if isinstance(X, pd.DataFrame):
+            return self._transform_frame(X)
+        return self._transform_array(np.asarray(X, dtype=np.float32))
+
+    def _transform_array(self, values: np.ndarray) -> np.ndarray:
+        if any(c.type != "numeric" for c in self.columns):
+            raise InvalidInputError("this model was trained on a table with text columns; "
+                                    "pass a DataFrame with the same columns, not an array.")
+        mean, scale, indicator_columns = self._numeric_arrays()
+        _refuse_infinite(values, self.feature_names)
+        encoded = (values - mean) / scale
+        if indicator_columns.size:
+            missing = np.isnan(values[:, indicator_columns]).astype(np.float32)
+            encoded = np.concatenate([encoded, missing], axis=1)
+        return np.nan_to_num(encoded, nan=0.0, copy=False)
+
+    def _transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        missing = [c.name for c in self.columns if c.name not in frame.columns]
+        if missing:
+            shown = ", ".join(repr(name) for name in missing[:5])
+            raise InvalidInputError(
+                f"column {shown} {'was' if len(missing) == 1 else 'were'} in the training data but "
+                f"{'is' if len(missing) == 1 else 'are'} missing here. Add the column, with the same "
+                "name as in training.")
+        numeric, indicators, categorical = [], [], []
+        for column in self.columns:
+            series = frame[column.name]
+            if column.type == "categorical":
+                categorical.append(_one_hot(series, column.categories))
+                continue
+            values = _numeric_values(series, column.name)
+            numeric.append(((values - column.mean) / column.scale)[:, None])
+            if column.missing_indicator:
+                indicators.append(np.isnan(values)[:, None])
+        blocks = numeric + indicators + categorical  # the layout _transform_array makes too
+        if not blocks:
+            return np.zeros((len(frame), 0), dtype=np.float32)
+        encoded = np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
+        return np.nan_to_num(encoded, nan=0.0, copy=False)
+
+    def _numeric_arrays(self):
+        cached = getattr(self, "_cached_numeric", None)
+        if cached is None:
+            mean = np.array([c.mean for c in self.columns], dtype=np.float32)
+            scale = np.array([c.scale for c in self.columns], dtype=np.float32)
+            indicator_columns = np.array([i for i, c in enumerate(self.columns) if c.missing_indicator],
+                                         dtype=np.intp)
+            cached = self._cached_numeric = (mean, scale, indicator_columns)
+        return cached
+
+    # ---------------------------------------------------------- serialising
+    def to_dict(self) -> dict:
+        return {"kind": "table", "from_frame": self.from_frame,
+                "columns": [asdict(column) for column in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TableEncoder":
+        kinds = {"numeric": NumericColumn, "categorical": CategoricalColumn}
+        columns = [kinds[entry["type"]](**entry) for entry in data["columns"]]
+        return cls(columns=columns, from_frame=bool(data["from_frame"]))
+
+
+def _fit_column(name, series: pd.Series, standardize: bool):
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        _refuse_infinite(values[:, None], [name])
+        return _fit_numeric(name, values, standardize)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        raise InvalidInputError(
+            f"column {name!r} holds dates, which deepfit does not encode yet. Convert it to numbers "
+            "(e.g. day of year, weekday) or drop it.")
+    present = series.dropna()
+    as_numbers = pd.to_numeric(present, errors="coerce")
+    not_numbers = as_numbers.isna().to_numpy()
+    if len(present) and not not_numbers.any():
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        return _fit_numeric(name, values, standardize)
+    if len(present) and 1 - not_numbers.mean() >= NUMERIC_SHARE_FOR_TYPO:
+        position = series.index.get_loc(present.index[np.argmax(not_numbers)])
+        raise InvalidInputError(
+            f"column {name!r}, row {position + 1}: {present[not_numbers].iloc[0]!r} is not a number, "
+            "but the other values in that column are. Fix the value, or leave it empty for missing.")
+    if len(present) and not not_numbers.all():
+        warnings.warn(f"column {name!r} mixes numbers and text; treating it as categorical.",
+                      DataWarning, stacklevel=4)
+    counts = present.astype(str).value_counts(sort=True)
+    categories = sorted(counts.index[:MAX_CATEGORIES].tolist())
+    return CategoricalColumn(name=_json_name(name), categories=categories)
+
+
+def _fit_numeric(name, values: np.ndarray, standardize: bool) -> NumericColumn:
+    present = values[~np.isnan(values)]
+    mean = float(present.mean()) if present.size and standardize else 0.0
+    std = float(present.std()) if present.size and standardize else 1.0
+    return NumericColumn(name=_json_name(name), mean=mean, scale=std if std > 1e-12 else 1.0,
+                         missing_indicator=bool(present.size < values.size))
+
+
+def _numeric_values(series: pd.Series, name) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.isnan(values) & series.notna().to_numpy()
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise InvalidInputError(
+                f"column {name!r}, row {row + 1}: {series.iloc[row]!r} is not a number, but the model "
+                "was trained with numbers in this column. Fix the value, or leave it empty for missing.")
+    _refuse_infinite(values[:, None], [name])
+    return values
+
+
+def _one_hot(series: pd.Series, categories: list[str]) -> np.ndarray:
+    text = series.astype("string")
+    codes = pd.Categorical(text, categories=categories).codes.astype(np.intp)
+    codes[codes < 0] = len(categories)  # missing and unseen values share the last slot
+    encoded = np.zeros((len(series), len(categories) + 1), dtype=np.float32)
+    encoded[np.arange(len(series)), codes] = 1.0
+    return encoded
+
+
+def _refuse_infinite(values: np.ndarray, names) -> None:
+    infinite = np.isinf(values)
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise InvalidInputError(
+            f"column {names[column]!r}, row {row + 1} is infinite. Replace it with a finite number, "
+            "or leave it empty for missing.")
+
+
+def _json_name(name):
+    return name if isinstance(name, (str, int)) and not isinstance(name, bool) else str(name)

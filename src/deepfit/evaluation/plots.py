@@ -1,0 +1,46 @@
+"""Plots a learner looks at; written to PNG files with matplotlib's file-only backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: works without a screen
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_linear_boundary(X, y, weights, bias: float, path, title: str = "decision boundary") -> Path:
+    """Two-feature points coloured by label, and the line w1·x1 + w2·x2 + b = 0 between them."""
+    plt = _pyplot()
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    w1, w2 = float(weights[0]), float(weights[1])
+    figure, axes = plt.subplots(figsize=(5, 5))
+    for label, marker in zip(np.unique(y), "o^sDv"):
+        chosen = y == label
+        axes.scatter(X[chosen, 0], X[chosen, 1], marker=marker, s=60, label=f"label {label}")
+    low, high = X.min(axis=0) - 1, X.max(axis=0) + 1
+    if abs(w2) > 1e-12:
+        xs = np.linspace(low[0], high[0], 100)
+        equation = f"{w1:.2f}·x1 {_signed(w2)}·x2 {_signed(bias)} = 0"
+        axes.plot(xs, -(w1 * xs + bias) / w2, "k-", label=equation)
+    else:
+        axes.axvline(-bias / w1 if abs(w1) > 1e-12 else 0.0, color="k", label="boundary")
+    axes.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), xlabel="x1", ylabel="x2", title=title)
+    axes.legend(loc="best", fontsize=8)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _signed(value: float) -> str:
+    return f"+ {value:.2f}" if value >= 0 else f"- {-value:.2f}"

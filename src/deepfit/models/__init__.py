@@ -1,0 +1,57 @@
+"""Networks as plain `torch.nn.Module`s, built by name from a JSON-safe architecture dict.
+
+A model file stores the architecture as data, e.g. ``{"name": "mlp", "n_inputs": 64,
+"n_outputs": 10, "hidden_layers": 3, "width": 256}``; `build` turns it back into a module
+without running any code from the file.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from deepfit.models.mlp import MLP, RESIDUAL_FROM
+
+
+def _perceptron(n_inputs: int, n_outputs: int) -> MLP:
+    return MLP(n_inputs, n_outputs, hidden_layers=0, output="step")
+
+
+def _logistic(n_inputs: int, n_outputs: int) -> MLP:
+    return MLP(n_inputs, n_outputs, hidden_layers=0, output="sigmoid" if n_outputs == 1 else "softmax")
+
+
+REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic}
+
+
+def parameter_count(architecture: dict) -> int:
+    """How many weights the architecture has, computed without building it.
+
+    >>> parameter_count({"name": "mlp", "n_inputs": 64, "n_outputs": 10, "hidden_layers": 0})
+    650
+    """
+    settings = dict(architecture)
+    name = settings.pop("name")
+    if name not in REGISTRY:
+        raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
+    n_inputs, n_outputs = int(settings["n_inputs"]), int(settings["n_outputs"])
+    hidden_layers, width = int(settings.get("hidden_layers", 0)), int(settings.get("width", 256))
+    if name != "mlp" or hidden_layers == 0:
+        return n_inputs * n_outputs + n_outputs
+    residual = settings.get("residual")
+    residual = hidden_layers >= RESIDUAL_FROM if residual is None else residual
+    norms = 2 * width * hidden_layers if residual else 0  # one LayerNorm per block, one at the end
+    linears = (n_inputs * width + width) + (hidden_layers - 1) * (width * width + width)
+    return linears + norms + (width * n_outputs + n_outputs)
+
+
+def build(architecture: dict) -> nn.Module:
+    """Build the module an architecture dict names.
+
+    >>> build({"name": "logistic", "n_inputs": 2, "n_outputs": 1}).output
+    'sigmoid'
+    """
+    settings = dict(architecture)
+    name = settings.pop("name")
+    if name not in REGISTRY:
+        raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
+    return REGISTRY[name](**settings)

@@ -1,0 +1,150 @@
+"""The training loop: the whole of it, on one screen.
+
+::
+
+    for epoch in 1..max_epochs:
+        shuffle the training rows (one permutation, one gather on the device)
+        for each slice of batch_size rows:
+            loss(module(x), y).backward(); optimizer.step()
+        measure the validation loss and accuracy
+        callbacks may change the learning rate or stop
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from deepfit.training.callbacks import EVENTS, Callback
+from deepfit.training.devices import autocast
+from deepfit.training.optimizers import OPTIMIZERS
+from deepfit.training.state import TrainingState
+
+
+@dataclass
+class LoopSettings:
+    max_epochs: int = 100
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    loss: str = "cross_entropy"     # or "binary_cross_entropy" (one sigmoid unit), "perceptron"
+    optimizer: str = "adamw"        # or "sgd"
+    weight_decay: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class TensorData:
+    """Training (and optional validation) rows already on the training device."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+
+
+def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks=()) -> TrainingState:
+    """Fit `module` to `data`; returns the final state (history, stop reason)."""
+    generator = torch.Generator().manual_seed(settings.seed)
+    optimizer_class = OPTIMIZERS[settings.optimizer]
+    extra = {"weight_decay": settings.weight_decay} if settings.optimizer == "adamw" else {}
+    optimizer = optimizer_class(module.parameters(), lr=settings.learning_rate, **extra)
+    loss_function = LOSSES[settings.loss]
+    rows, batch_size = len(data.y), settings.batch_size
+    state = TrainingState(module=module, optimizer=optimizer, max_epochs=settings.max_epochs,
+                          steps_per_epoch=math.ceil(rows / batch_size))
+    emit = _Emitter(callbacks, state)
+    device = data.x.device
+    emit("on_train_begin")
+    for state.epoch in range(1, settings.max_epochs + 1):
+        emit("on_epoch_begin")
+        module.train()
+        order = torch.randperm(rows, generator=generator).to(device)
+        x_epoch, y_epoch = data.x[order], data.y[order]
+        loss_sum = torch.zeros((), device=device)
+        for start in range(0, rows, batch_size):
+            emit("on_batch_begin")
+            x, y = x_epoch[start:start + batch_size], y_epoch[start:start + batch_size]
+            with autocast(device):
+                loss = loss_function(module(x), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            loss_sum += loss.detach() * len(y)
+            state.step += 1
+        state.train_loss = loss_sum.item() / rows  # the epoch's only device-to-host sync
+        if data.x_val is not None:
+            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, loss_function)
+        state.record_epoch()
+        emit("on_epoch_end")
+        if state.stop:
+            break
+    emit("on_train_end")
+    module.eval()
+    return state
+
+
+@torch.inference_mode()
+def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function, chunk: int = 8192):
+    """Mean loss and accuracy of `module` on (x, y), in chunks so memory stays bounded."""
+    module.eval()
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(y), chunk):
+        with autocast(x.device):
+            scores = module(x[start:start + chunk]).float()
+        target = y[start:start + chunk]
+        loss_sum += float(loss_function(scores, target)) * len(target)
+        correct += int((predicted_index(module, scores) == target.long()).sum())
+    return loss_sum / len(y), correct / len(y)
+
+
+def predicted_index(module: nn.Module, scores: torch.Tensor) -> torch.Tensor:
+    """Class index from scores: argmax, or the 0/1 threshold of a single output unit."""
+    if scores.shape[1] == 1:
+        threshold = getattr(module, "threshold_score", 0.0)
+        return (scores[:, 0] >= threshold).long()
+    return scores.argmax(dim=1)
+
+
+def _cross_entropy(scores, y):
+    return nn.functional.cross_entropy(scores.float(), y)
+
+
+def _binary_cross_entropy(scores, y):
+    return nn.functional.binary_cross_entropy_with_logits(scores[:, 0].float(), y.float())
+
+
+def _perceptron_criterion(scores, y):
+    """Its gradient step is the perceptron rule, w += lr * (label - prediction) * x summed over the
+    batch; its value is the share of the batch classified wrongly."""
+    if scores.shape[1] == 1:
+        prediction = (scores[:, 0] >= 0).to(scores.dtype)
+        wrong = (y.to(scores.dtype) - prediction).detach()
+        rule = -(wrong * scores[:, 0]).sum()
+    else:  # several classes: raise the true class's score, lower the wrongly winning one
+        predicted = scores.argmax(dim=1)
+        wrong = (predicted != y).to(scores.dtype)
+        rule = (wrong * (scores.gather(1, predicted[:, None]) - scores.gather(1, y[:, None]))[:, 0]).sum()
+    error_rate = wrong.abs().mean()
+    return rule + (error_rate - rule).detach()
+
+
+LOSSES = {"cross_entropy": _cross_entropy, "binary_cross_entropy": _binary_cross_entropy,
+          "perceptron": _perceptron_criterion}
+
+
+class _Emitter:
+    """Calls one event on every callback that handles it (no per-batch cost for those that don't)."""
+
+    def __init__(self, callbacks, state: TrainingState):
+        self.state = state
+        self.by_event = {
+            event: [getattr(cb, event) for cb in callbacks
+                    if getattr(type(cb), event, None) not in (None, getattr(Callback, event))]
+            for event in EVENTS}
+
+    def __call__(self, event: str) -> None:
+        for handler in self.by_event[event]:
+            handler(self.state)

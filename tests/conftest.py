@@ -1,0 +1,57 @@
+"""Tiny seeded data sets made in the tests, and helpers to run the real `deepfit` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits, make_classification
+from sklearn.model_selection import train_test_split
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+
+
+@pytest.fixture
+def blobs():
+    """Three well-separated classes, 150 rows, 4 features."""
+    X, y = make_classification(150, 4, n_informative=3, n_redundant=0, n_classes=3, n_clusters_per_class=1,
+                               class_sep=2.5, random_state=0)
+    return X, y
+
+
+def mixed_table(rows: int = 240, seed: int = 0) -> pd.DataFrame:
+    """Numeric and categorical columns with gaps; the label depends on both kinds."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(10, 3, rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    weight = rng.normal(50, 10, rows)
+    label = np.where((size > 10) ^ (colour == "red"), "keep", "drop")
+    frame = pd.DataFrame({"size": size.round(2), "colour": colour, "weight": weight.round(1), "label": label})
+    frame.loc[rng.choice(rows, 10, replace=False), "weight"] = np.nan
+    frame.loc[rng.choice(rows, 5, replace=False), "colour"] = None
+    return frame
+
+
+@pytest.fixture
+def mixed_csv(tmp_path) -> Path:
+    path = tmp_path / "animals.csv"
+    mixed_table().to_csv(path, index=False)
+    return path
+
+
+def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess, as a user would."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    return subprocess.run([sys.executable, "-m", "deepfit", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env=env)

@@ -8,4 +8,6 @@ __version__ = "0.1.0"
 from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron  # noqa: E402
 from deepfit.modelfile import load  # noqa: E402
 
-__all__ = ["DeepClassifier", "LogisticRegression", "Perceptron", "load", "__version__"]
+from deepfit import errors  # noqa: E402
+
+__all__ = ["DeepClassifier", "LogisticRegression", "Perceptron", "errors", "load", "__version__"]

@@ -62,7 +62,10 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                    validation_fraction=validation_fraction, early_stopping=early_stopping)
     estimator = _make_estimator(model_kind, options, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data)
-    estimator.fit(features.iloc[train_rows], labels[train_rows])
+    try:
+        estimator.fit(features.iloc[train_rows], labels[train_rows])
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{data}: {error}") from None
     metrics = {"data": str(data), "target": str(target), "model": model_kind,
                "n_train": int(len(train_rows)), "n_test": int(len(test_rows)),
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],

@@ -156,9 +156,9 @@ def _fit_column(name, series: pd.Series, standardize: bool):
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
         return _fit_numeric(name, values, standardize)
     if len(present) and 1 - not_numbers.mean() >= NUMERIC_SHARE_FOR_TYPO:
-        position = series.index.get_loc(present.index[np.argmax(not_numbers)])
         raise InvalidInputError(
-            f"column {name!r}, row {position + 1}: {present[not_numbers].iloc[0]!r} is not a number, "
+            f"column {name!r}, row {_row_number(series, present.index[np.argmax(not_numbers)])}: "
+            f"{present[not_numbers].iloc[0]!r} is not a number, "
             "but the other values in that column are. Fix the value, or leave it empty for missing.")
     if len(present) and not not_numbers.all():
         warnings.warn(f"column {name!r} mixes numbers and text; treating it as categorical.",
@@ -185,16 +185,16 @@ def _numeric_values(series: pd.Series, name) -> np.ndarray:
         if bad.any():
             row = int(np.argmax(bad))
             raise InvalidInputError(
-                f"column {name!r}, row {row + 1}: {series.iloc[row]!r} is not a number, but the model "
+                f"column {name!r}, row {_row_number(series, series.index[row])}: {series.iloc[row]!r} is not "
+                "a number, but the model "
                 "was trained with numbers in this column. Fix the value, or leave it empty for missing.")
     _refuse_infinite(values[:, None], [name])
     return values
 
 
 def _one_hot(series: pd.Series, categories: list[str]) -> np.ndarray:
-    text = series.astype("string")
-    codes = pd.Categorical(text, categories=categories).codes.astype(np.intp)
-    codes[codes < 0] = len(categories)  # missing and unseen values share the last slot
+    codes = pd.Index(categories).get_indexer(series.astype(str)).astype(np.intp)
+    codes[(codes < 0) | series.isna().to_numpy()] = len(categories)  # missing and unseen share the last slot
     encoded = np.zeros((len(series), len(categories) + 1), dtype=np.float32)
     encoded[np.arange(len(series)), codes] = 1.0
     return encoded
@@ -207,6 +207,14 @@ def _refuse_infinite(values: np.ndarray, names) -> None:
         raise InvalidInputError(
             f"column {names[column]!r}, row {row + 1} is infinite. Replace it with a finite number, "
             "or leave it empty for missing.")
+
+
+def _row_number(series: pd.Series, label) -> int:
+    """The 1-based row a person would look for: the index label of a default integer index (which
+    survives taking a subset of rows), else the position."""
+    if pd.api.types.is_integer_dtype(series.index):
+        return int(label) + 1
+    return int(series.index.get_loc(label)) + 1
 
 
 def _json_name(name):

@@ -4,7 +4,10 @@ PYTHON := $(VENV)/bin/python
 TORCH_VERSION := 2.13.0
 STAMP := $(VENV)/.deepfit-installed
 
-.PHONY: setup demo test benchmark clean
+BENCH_VENV := benchmarks/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: setup demo test benchmark benchmark-env clean
 
 setup: $(STAMP)
 
@@ -22,8 +25,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
-benchmark: $(STAMP)
-	$(PYTHON) benchmarks/run_all.py
+# The peers (skorch, Keras 3 on torch) live in their own environment, never in deepfit's.
+benchmark-env: $(BENCH_STAMP)
+
+$(BENCH_STAMP): requirements.txt benchmarks/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet torch==$(TORCH_VERSION)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements.txt -r benchmarks/requirements-peers.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(BENCH_STAMP)
+
+benchmark: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/compare_tables.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) runs .pytest_cache

@@ -22,8 +22,7 @@ FLOAT32_BATCHING = (
     "the network computes in float32, and a matrix product sums in an order that depends on how many "
     "rows it is given: scores of a subset differ from the full batch by about 1e-6 (relative), more than "
     "the check's 1e-7 tolerance; predicted labels are the same")
-EXPECTED_FAILURES = {"DeepClassifier": {"check_methods_subset_invariance": FLOAT32_BATCHING,
-                                        "check_methods_sample_order_invariance": FLOAT32_BATCHING}}
+EXPECTED_FAILURES = {"DeepClassifier": {"check_methods_subset_invariance": FLOAT32_BATCHING}}
 
 
 def expected_failures(estimator):

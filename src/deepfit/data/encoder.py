@@ -87,8 +87,11 @@ class TableEncoder:
             raise InvalidInputError("this model was trained on a table with text columns; "
                                     "pass a DataFrame with the same columns, not an array.")
         mean, scale, indicator_columns = self._numeric_arrays()
-        _refuse_infinite(values, self.feature_names)
         encoded = (values - mean) / scale
+        if np.isfinite(encoded.sum()):  # the common case, checked in one pass: nothing missing
+            return encoded if not indicator_columns.size else np.concatenate(
+                [encoded, np.zeros((len(values), indicator_columns.size), dtype=np.float32)], axis=1)
+        _refuse_infinite(values, self.feature_names)
         if indicator_columns.size:
             missing = np.isnan(values[:, indicator_columns]).astype(np.float32)
             encoded = np.concatenate([encoded, missing], axis=1)

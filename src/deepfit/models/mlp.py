@@ -61,7 +61,7 @@ class MLP(nn.Module):
         else:
             layers = []
             for index in range(hidden_layers):
-                layers += [nn.Linear(n_inputs if index == 0 else width, width), nn.ReLU()]
+                layers += [nn.Linear(n_inputs if index == 0 else width, width), nn.ReLU(inplace=True)]
                 if dropout > 0:
                     layers.append(nn.Dropout(dropout))
             self.body = nn.Sequential(*layers)
@@ -85,10 +85,19 @@ class MLP(nn.Module):
 
     def features(self, inputs: torch.Tensor) -> torch.Tensor:
         """The last hidden layer's activations: what the output layer separates."""
-        return self.body(inputs)
+        if self.training or self.residual or self.hidden_layers == 0:
+            return self.body(inputs)
+        # Predicting with a plain stack: the same arithmetic without a Module call per layer, which
+        # is most of the time of a one-row prediction.
+        hidden = inputs
+        for layer in self.body:
+            if isinstance(layer, nn.Linear):
+                hidden = torch.relu(nn.functional.linear(hidden, layer.weight, layer.bias))
+        return hidden
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(inputs))
+        hidden = self.features(inputs)
+        return nn.functional.linear(hidden, self.head.weight, self.head.bias)
 
     def probabilities(self, scores: torch.Tensor) -> torch.Tensor:
         """Scores to one probability per class, in class order."""

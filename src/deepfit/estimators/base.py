@@ -1,0 +1,243 @@
+"""What the three estimators share: validate -> encode (TableEncoder) -> build a network by name ->
+train with the one loop -> keep the module; predicting, saving and scikit-learn's contract.
+
+Subclasses say which network (`_architecture`) and how to train it (`_loop_settings`,
+`_callbacks`); `__init__` only stores arguments, fitted state ends in `_`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import InvalidParameterError as _SklearnParameterError
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_random_state, column_or_1d, validate_data
+
+from deepfit import models
+from deepfit.data.encoder import TableEncoder
+from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
+from deepfit.modelfile import save_estimator
+from deepfit.training import callbacks as cb
+from deepfit.training.devices import resolve_device
+from deepfit.training.loop import LoopSettings, TensorData, train
+
+PREDICT_CHUNK_ROWS = 65_536
+
+
+class _NetworkClassifier(ClassifierMixin, BaseEstimator):
+    """What the three estimators share; subclasses say which network and how to train it."""
+
+    _parameter_constraints: dict = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["boolean"],
+    }
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X, y, *, callbacks=()):
+        """Learn from the rows of `X` (array or DataFrame) and their labels `y`.
+
+        `callbacks` are extra `deepfit.training.callbacks.Callback`s, called after the built-in ones
+        (a callback may set ``state.stop = True`` to end training after the current epoch).
+        """
+        self._check_parameters()
+        X, y = self._validated_training_data(X, y)
+        self.classes_, y_index = _classes_and_indices(y)
+        self.encoder_ = TableEncoder.fit(X, standardize=self._standardizes_inputs())
+        encoded = self.encoder_.transform(X)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.device_ = resolve_device(self.device)
+        self.architecture_ = self._architecture(encoded.shape[1], len(self.classes_))
+        data, n_validation = self._tensor_data(encoded, y_index, seed)
+        settings = self._loop_settings(len(data.y), seed)
+        started = time.perf_counter()
+        # Our own seed for initialisation and dropout, without touching the caller's global RNG.
+        cuda = [self.device_] if self.device_.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            self.module_ = models.build(self.architecture_).to(self.device_)
+            state = train(self.module_, data, settings, [*self._callbacks(settings, n_validation > 0), *callbacks])
+        self.history_ = state.history
+        self.n_iter_ = state.epoch
+        self.training_summary_ = {
+            "epochs": state.epoch, "stop_reason": state.stop_reason or "reached max_epochs",
+            "seconds": round(time.perf_counter() - started, 3), "device": str(self.device_),
+            "n_train": len(data.y), "n_validation": n_validation,
+            "batch_size": settings.batch_size, "final_learning_rate": state.optimizer.lr}
+        if n_validation:
+            best = min(state.history, key=lambda row: row["val_loss"])
+            self.training_summary_.update(best_epoch=best["epoch"], val_loss=best["val_loss"],
+                                          val_accuracy=best["val_accuracy"])
+        return self
+
+    def _check_parameters(self) -> None:
+        try:
+            self._validate_params()
+        except _SklearnParameterError as error:
+            raise InvalidParameterError(str(error)) from None
+
+    def _validated_training_data(self, X, y):
+        if y is None:
+            raise InvalidInputError(f"{type(self).__name__} requires y to be passed, but the target y is None. "
+                                    "Pass the labels as fit(X, y).")
+        X = self._validated_features(X, reset=True)
+        y = column_or_1d(np.asarray(y) if not hasattr(y, "shape") else y, warn=True)
+        if len(y) != len(X):
+            raise InvalidInputError(f"X has {len(X)} rows but y has {len(y)} labels; give one label per row.")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise InvalidInputError("Input y contains NaN or infinity; every row needs a label.")
+        if y.dtype.kind == "O" and pd.isna(y).any():
+            raise InvalidInputError("Input y contains NaN (a missing label); every row needs a label.")
+        check_classification_targets(y)
+        return X, y
+
+    def _validated_features(self, X, reset: bool):
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if len(X) == 0:
+                raise InvalidInputError("the table has no rows; pass at least one.")
+            return X
+        return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
+                             ensure_all_finite="allow-nan", ensure_min_samples=1)
+
+    def _tensor_data(self, encoded: np.ndarray, y_index: np.ndarray, seed: int):
+        """Everything on the device once; a stratified validation split when there is enough data."""
+        x = torch.as_tensor(encoded, dtype=torch.float32, device=self.device_)
+        y = torch.as_tensor(y_index, dtype=torch.long, device=self.device_)
+        validation_rows = _validation_rows(y_index, self._validation_fraction(), seed)
+        if validation_rows is None:
+            return TensorData(x, y), 0
+        keep = np.ones(len(y_index), dtype=bool)
+        keep[validation_rows] = False
+        train_index = torch.as_tensor(np.flatnonzero(keep), device=self.device_)
+        val_index = torch.as_tensor(validation_rows, device=self.device_)
+        return TensorData(x[train_index], y[train_index], x[val_index], y[val_index]), len(validation_rows)
+
+    def _validation_fraction(self) -> float:
+        return 0.0
+
+    def _standardizes_inputs(self) -> bool:
+        return True
+
+    def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
+        return [cb.ProgressBar(type(self).__name__)] if self.verbose else []
+
+    # -------------------------------------------------------------- predicting
+    def decision_function(self, X) -> np.ndarray:
+        """The output layer's raw scores: one per row for two classes, one per class otherwise."""
+        scores = self._scores(X)
+        if scores.shape[1] == 1:
+            return scores[:, 0]
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def _has_probabilities(self) -> bool:
+        return True
+
+    @available_if(lambda self: self._has_probabilities())
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of each class (columns in `classes_` order) for every row of `X`."""
+        scores = self._scores(X)  # first: it raises NotFittedError before module_ is looked up
+        return _probabilities(self.module_.output, scores)
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted label of every row of `X`, from `classes_`."""
+        scores = self._scores(X)
+        if scores.shape[1] == 1:
+            index = (scores[:, 0] >= self._decision_threshold()).astype(np.intp)
+        else:
+            index = scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def _decision_threshold(self) -> float:
+        return 0.0
+
+    def _scores(self, X) -> np.ndarray:
+        """The output layer's scores as float64, computed in chunks so memory stays bounded."""
+        self._check_fitted()
+        if not _is_plain_float_matrix(X, self.n_features_in_) or hasattr(self, "feature_names_in_"):
+            X = self._validated_features(X, reset=False)
+        encoded = self.encoder_.transform(X)
+        with torch.inference_mode():
+            chunks = [_forward(self.module_, encoded[i:i + PREDICT_CHUNK_ROWS], self.device_)
+                      for i in range(0, max(1, len(encoded)), PREDICT_CHUNK_ROWS)]
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                                 "appropriate arguments before using this estimator.")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # --------------------------------------------------------------- saving
+    def save(self, path, *, metadata: dict | None = None):
+        """Write the fitted model to one `.deepfit` file (JSON header + safetensors weights), atomically.
+
+        `metadata` (JSON-safe) is kept in the header and comes back as `metadata_` after `deepfit.load`.
+        """
+        self._check_fitted()
+        return save_estimator(self, path, metadata=metadata)
+
+
+def _forward(module, encoded: np.ndarray, device) -> np.ndarray:
+    inputs = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32))
+    if device.type != "cpu":
+        inputs = inputs.to(device)
+    return module(inputs).float().cpu().numpy().astype(np.float64)
+
+
+def _is_plain_float_matrix(X, n_features: int) -> bool:
+    """A 2-D float array of the right width needs none of scikit-learn's conversions (the fast path)."""
+    return (type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float32, np.float64)
+            and X.shape[1] == n_features and X.shape[0] > 0)
+
+
+def _probabilities(output: str, scores: np.ndarray) -> np.ndarray:
+    """Scores to class probabilities, as `MLP.probabilities` computes them, in NumPy float64."""
+    if output == "softmax":
+        exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
+    positive = 1 / (1 + np.exp(-scores[:, 0])) if output == "sigmoid" else (scores[:, 0] >= 0).astype(np.float64)
+    return np.stack([1 - positive, positive], axis=1)
+
+
+def _classes_and_indices(y: np.ndarray):
+    try:
+        classes, indices = np.unique(y, return_inverse=True)
+    except TypeError:
+        raise InvalidInputError("the labels mix types (e.g. numbers and text); make them all one type.") from None
+    if len(classes) < 2:
+        raise InvalidInputError(
+            f"the labels hold only one class ({classes[0]!r}); a classifier needs at least two. "
+            "Add examples of another class.")
+    return classes, indices
+
+
+def _validation_rows(y_index: np.ndarray, fraction: float, seed: int):
+    """Rows held out for early stopping, stratified by class; None when too few to be useful."""
+    n_classes = int(y_index.max()) + 1
+    n_validation = math.ceil(fraction * len(y_index))
+    if fraction == 0 or n_validation < 2 * n_classes or len(y_index) - n_validation < 2 * n_classes:
+        return None
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y_index)
+    stratify = y_index if counts.min() >= 2 else None
+    _, validation = train_test_split(np.arange(len(y_index)), test_size=n_validation,
+                                     random_state=seed, stratify=stratify)
+    return np.sort(validation)

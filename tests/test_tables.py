@@ -74,3 +74,17 @@ def test_unseen_category_goes_to_the_other_slot():
 def test_dates_are_refused_with_advice():
     with pytest.raises(InvalidInputError, match="holds dates"):
         TableEncoder.fit(pd.DataFrame({"d": pd.to_datetime(["2024-01-01", "2024-02-01"])}))
+
+
+def test_parquet_is_read_when_pyarrow_is_there_and_explained_when_not(tmp_path):
+    import importlib.util
+
+    path = tmp_path / "t.parquet"
+    frame = pd.DataFrame({"a": [1.0, 2.0], "label": ["x", "y"]})
+    if importlib.util.find_spec("pyarrow") is None:
+        path.write_bytes(b"PAR1 not really")
+        with pytest.raises(InvalidInputError, match="reading Parquet needs pyarrow.*pip install pyarrow"):
+            read_table(path)
+    else:
+        frame.to_parquet(path)
+        assert read_table(path).equals(frame)

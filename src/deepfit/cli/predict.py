@@ -42,7 +42,7 @@ def predict(model_path, data, output, delimiter, encoding):
 
 def model_columns(estimator, frame: pd.DataFrame, source) -> pd.DataFrame:
     """The columns the model was trained on, in training order; the label column and extras dropped."""
-    expected = [name for name in estimator.encoder_.feature_names]
+    expected = estimator.encoder_.feature_names
     if not estimator.encoder_.from_frame:  # trained on an array: columns are matched by position
         if frame.shape[1] != len(expected):
             raise InvalidInputError(f"{source}: has {frame.shape[1]} columns, but the model was trained on "

@@ -34,8 +34,8 @@ class ResidualBlock(nn.Module):
 class MLP(nn.Module):
     """Input features -> `hidden_layers` layers of `width` units -> one score per output unit.
 
-    `forward` returns the scores (logits); `output` names how they become answers:
-    ``softmax`` (one unit per class), ``sigmoid`` (one unit, two classes) or ``step``
+    `forward` returns the scores (logits); `output` names how the estimators turn them into
+    answers: ``softmax`` (one unit per class), ``sigmoid`` (one unit, two classes) or ``step``
     (the perceptron's hard 0/1).
 
     >>> net = MLP(n_inputs=4, n_outputs=3, hidden_layers=2, width=8)
@@ -98,16 +98,3 @@ class MLP(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         hidden = self.features(inputs)
         return nn.functional.linear(hidden, self.head.weight, self.head.bias)
-
-    def probabilities(self, scores: torch.Tensor) -> torch.Tensor:
-        """Scores to one probability per class, in class order."""
-        if self.output == "softmax":
-            return torch.softmax(scores, dim=1)
-        if self.output == "sigmoid":
-            positive = torch.sigmoid(scores[:, 0])
-            return torch.stack([1 - positive, positive], dim=1)
-        # step: the perceptron gives hard answers, so its "probabilities" are 0 or 1.
-        if scores.shape[1] == 1:
-            positive = (scores[:, 0] >= 0).to(scores.dtype)
-            return torch.stack([1 - positive, positive], dim=1)
-        return nn.functional.one_hot(scores.argmax(dim=1), scores.shape[1]).to(scores.dtype)

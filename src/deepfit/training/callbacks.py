@@ -94,35 +94,6 @@ class WarmupCosineSchedule(Callback):
         state.optimizer.lr = self.learning_rate(state.step, state.total_steps)
 
 
-class ReduceOnPlateau(Callback):
-    """After a warm-up, multiply the learning rate by `factor` whenever the validation loss has not
-    improved for `patience` epochs: the schedule anneals as fast as the data says it can."""
-
-    def __init__(self, peak_lr: float, warmup_epochs: int = 3, patience: int = 5, factor: float = 0.3,
-                 min_delta: float = 1e-4):
-        self.peak_lr, self.warmup_epochs, self.patience = peak_lr, warmup_epochs, patience
-        self.factor, self.min_delta = factor, min_delta
-        self.best_loss, self.waited, self.current_lr = math.inf, 0, peak_lr
-
-    def on_batch_begin(self, state) -> None:
-        warmup_steps = self.warmup_epochs * state.steps_per_epoch
-        if state.step < warmup_steps:
-            state.optimizer.lr = self.peak_lr * (state.step + 1) / warmup_steps
-        else:
-            state.optimizer.lr = self.current_lr
-
-    def on_epoch_end(self, state) -> None:
-        if state.val_loss is None or state.epoch <= self.warmup_epochs:
-            return
-        if state.val_loss < self.best_loss - self.min_delta:
-            self.best_loss, self.waited = state.val_loss, 0
-            return
-        self.waited += 1
-        if self.waited >= self.patience:
-            self.current_lr *= self.factor
-            self.waited = 0
-
-
 class ProgressBar(Callback):
     """One progress bar over the epochs, with the latest losses, on stderr."""
 

@@ -96,15 +96,14 @@ def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function,
             scores = module(x[start:start + chunk]).float()
         target = y[start:start + chunk]
         loss_sum += float(loss_function(scores, target)) * len(target)
-        correct += int((predicted_index(module, scores) == target.long()).sum())
+        correct += int((predicted_index(scores) == target.long()).sum())
     return loss_sum / len(y), correct / len(y)
 
 
-def predicted_index(module: nn.Module, scores: torch.Tensor) -> torch.Tensor:
-    """Class index from scores: argmax, or the 0/1 threshold of a single output unit."""
+def predicted_index(scores: torch.Tensor) -> torch.Tensor:
+    """Class index from scores: argmax, or a single output unit's score >= 0."""
     if scores.shape[1] == 1:
-        threshold = getattr(module, "threshold_score", 0.0)
-        return (scores[:, 0] >= threshold).long()
+        return (scores[:, 0] >= 0).long()
     return scores.argmax(dim=1)
 
 

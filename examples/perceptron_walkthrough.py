@@ -30,7 +30,7 @@ for weights in ([0, 0], [1, -1]):
     print(f"summed binary cross-entropy with weights {weights}: {float(loss)!r}")
 
 # Let the perceptron learning rule find weights that separate the points.
-perceptron = Perceptron(random_state=0).fit(X, y)
+perceptron = Perceptron(batch_size=1, standardize=False, random_state=0).fit(X, y)  # the rule exactly as by hand
 w, b = perceptron.coef_[0], float(perceptron.intercept_[0])
 print(f"perceptron learned w = {w.tolist()}, b = {b} in {perceptron.n_iter_} epoch(s); "
       f"predictions {perceptron.predict(X).tolist()} for labels {y.tolist()}")

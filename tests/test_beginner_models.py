@@ -24,7 +24,7 @@ def test_perceptron_separates_the_textbook_points_with_a_line():
 def test_perceptron_rule_one_step_by_hand():
     # From w = 0, b = 0 the first example [2, 3] (label 1) is predicted 1 (step(0) = 1): no change.
     # The third, [-1, -3] with label 0, is predicted 1: w <- w - x, b <- b - 1.
-    perceptron = Perceptron(max_epochs=1, batch_size=4, random_state=0).fit(POINTS, LABELS)
+    perceptron = Perceptron(max_epochs=1, batch_size=4, standardize=False, random_state=0).fit(POINTS, LABELS)
     # A batch of all four sums the rule's updates: only the two label-0 points are wrong.
     assert perceptron.coef_[0].tolist() == [5.0, 8.0]
     assert perceptron.intercept_[0] == -2.0
@@ -33,6 +33,14 @@ def test_perceptron_rule_one_step_by_hand():
 def test_perceptron_learns_several_classes():
     X, y = make_blobs(300, centers=3, cluster_std=0.5, random_state=0)
     assert Perceptron(random_state=0).fit(X, y).score(X, y) > 0.95
+
+
+def test_perceptron_learns_a_table_whose_columns_have_very_different_scales():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)  # proline is in the hundreds, hue around 1
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    assert Perceptron(random_state=0).fit(X_train, y_train).score(X_test, y_test) > 0.9
 
 
 def test_perceptron_has_no_probabilities_but_a_decision_function():

@@ -112,6 +112,10 @@ class Perceptron(_LinearModel):
     batch_size : int, default=32
         Examples whose updates are summed into one step; 1 is the textbook's one-at-a-time rule
         (slower: one Python step per example).
+    standardize : bool, default=True
+        Learn on standardised inputs (columns on very different scales otherwise leave the rule
+        at chance, e.g. on the wine table); False applies the rule to the raw inputs, exactly as
+        written by hand. `coef_` and `intercept_` are in the raw inputs' units either way.
     random_state, device, verbose : as in DeepClassifier.
 
     Examples
@@ -125,10 +129,12 @@ class Perceptron(_LinearModel):
     _parameter_constraints: dict = {
         **_NetworkClassifier._parameter_constraints,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "standardize": ["boolean"],
     }
 
-    def __init__(self, *, max_epochs=100, learning_rate=1.0, batch_size=32, random_state=None,
-                 device="auto", verbose=False):
+    def __init__(self, *, max_epochs=100, learning_rate=1.0, batch_size=32, standardize=True,
+                 random_state=None, device="auto", verbose=False):
+        self.standardize = standardize
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -140,7 +146,7 @@ class Perceptron(_LinearModel):
         return False
 
     def _standardizes_inputs(self) -> bool:
-        return False  # the textbook rule works on the raw inputs, and so do its weights
+        return self.standardize
 
     def _architecture(self, n_inputs: int, n_classes: int) -> dict:
         return {"name": "perceptron", "n_inputs": n_inputs, "n_outputs": 1 if n_classes == 2 else n_classes}

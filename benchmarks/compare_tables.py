@@ -142,7 +142,7 @@ def main() -> None:
     if "latency" in chosen:
         results["latency"] = run_task("latency", repeats)
     peak = max(peak, matmul_peak())  # measured before and after: the machine's better moment
-    out = HERE / "results" / "tables.json"
+    out = HERE / "results" / ("tables.json" if not args.only else f"tables-{'-'.join(chosen)}.json")
     out.parent.mkdir(exist_ok=True)
     if set(chosen) == {"digits", "letters", "throughput", "latency"}:
         print_report(results, peak)

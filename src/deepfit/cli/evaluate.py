@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 
 from deepfit.cli import cli
 from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
@@ -43,13 +44,11 @@ def evaluate(model_path, data, target, as_json, delimiter, encoding):
 
 def _as_model_labels(labels, classes):
     """Read '3' as 3 when the model's classes are numbers, so a CSV's labels compare equal."""
-    import numpy as np
-
     if classes.dtype.kind in "iuf" and labels.dtype.kind not in "iuf":
         try:
             return labels.astype(classes.dtype)
         except (TypeError, ValueError):
             return labels
     if classes.dtype.kind in "OU" and labels.dtype.kind not in "OU":
-        return np.array([str(v) for v in labels], dtype=object)
+        return labels.astype(str).astype(object)  # vectorised, not a Python loop over rows
     return labels

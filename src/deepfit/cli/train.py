@@ -110,11 +110,12 @@ def _test_split(labels: np.ndarray, fraction: float, seed: int, source):
         return rows, rows[:0]
     from sklearn.model_selection import train_test_split
 
-    _, counts = np.unique(labels.astype(str), return_counts=True)
+    as_text = labels.astype(str)  # one type for mixed labels, for counting and stratifying alike
+    _, counts = np.unique(as_text, return_counts=True)
     n_test = int(np.ceil(fraction * len(labels)))
     if n_test < len(counts) or len(labels) - n_test < 2:
         raise InvalidInputError(f"{source}: {len(labels)} rows are too few to hold out {fraction:.0%} for testing "
                                 "with every class in it; add rows or pass --test-fraction 0.")
-    stratify = labels.astype(str) if counts.min() >= 2 else None
+    stratify = as_text if counts.min() >= 2 else None
     train_rows, test_rows = train_test_split(rows, test_size=n_test, random_state=seed, stratify=stratify)
     return np.sort(train_rows), np.sort(test_rows)

@@ -143,7 +143,7 @@ def save_estimator(estimator, path, metadata: dict | None = None) -> Path:
         "params": {k: v for k, v in estimator.get_params().items() if _json_safe(v)},
         "classes": estimator.classes_.tolist(),
         "classes_dtype": estimator.classes_.dtype.str if estimator.classes_.dtype.kind != "O" else "object",
-        "n_features_in": int(estimator.n_features_in_),
+        "n_features_in": int(estimator.n_features_in_) if hasattr(estimator, "n_features_in_") else None,
         "feature_names_in": (estimator.feature_names_in_.tolist()
                              if hasattr(estimator, "feature_names_in_") else None),
         "encoder": estimator.encoder_.to_dict(),
@@ -163,6 +163,7 @@ def load(path):
 
     from deepfit import models
     from deepfit.data.encoder import TableEncoder
+    from deepfit.data.image_encoder import ImageEncoder
     from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron
     from deepfit.training.devices import resolve_device
 
@@ -172,10 +173,12 @@ def load(path):
         estimator = known[header["estimator"]](**header["params"])
         classes_dtype = header["classes_dtype"]
         estimator.classes_ = np.array(header["classes"], dtype=object if classes_dtype == "object" else classes_dtype)
-        estimator.n_features_in_ = int(header["n_features_in"])
+        if header.get("n_features_in") is not None:
+            estimator.n_features_in_ = int(header["n_features_in"])
         if header.get("feature_names_in") is not None:
             estimator.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
-        estimator.encoder_ = TableEncoder.from_dict(header["encoder"])
+        encoders = {"table": TableEncoder, "image": ImageEncoder}
+        estimator.encoder_ = encoders[header["encoder"].get("kind", "table")].from_dict(header["encoder"])
         estimator.architecture_ = dict(header["architecture"])
         _check_size(estimator.architecture_, tensors)
         module = models.build(estimator.architecture_)

@@ -54,6 +54,7 @@ class TableEncoder:
 
     columns: list = field(default_factory=list)
     from_frame: bool = True
+    kind = "table"  # what `deepfit.load` dispatches on (pictures: "image")
 
     # ----------------------------------------------------------------- fitting
     @classmethod

@@ -53,10 +53,11 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         self._check_parameters()
         X, y = self._validated_training_data(X, y)
         self.classes_, y_index = _classes_and_indices(y)
-        self.encoder_ = TableEncoder.fit(X, standardize=self._standardizes_inputs())
+        self.encoder_ = self._fit_encoder(X)
         encoded = self.encoder_.transform(X)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.device_ = resolve_device(self.device)
+        self._learn_from_data(encoded, y_index, seed)
         self.architecture_ = self._architecture(encoded.shape[1], len(self.classes_))
         data, n_validation = self._tensor_data(encoded, y_index, seed)
         settings = self._loop_settings(len(data.y), seed)
@@ -65,8 +66,8 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         cuda = [self.device_] if self.device_.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
-            self.module_ = models.build(self.architecture_).to(self.device_)
-            state = train(self.module_, data, settings, [*self._callbacks(settings, n_validation > 0), *callbacks])
+            self.module_ = self._initial_module().to(self.device_)
+            state = self._train(data, settings, n_validation > 0, list(callbacks))
         self.history_ = state.history
         self.n_iter_ = state.epoch
         self.training_summary_ = {
@@ -79,6 +80,18 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
             self.training_summary_.update(best_epoch=best["epoch"], val_loss=best["val_loss"],
                                           val_accuracy=best["val_accuracy"])
         return self
+
+    def _fit_encoder(self, X):
+        return TableEncoder.fit(X, standardize=self._standardizes_inputs())
+
+    def _learn_from_data(self, encoded, y_index: np.ndarray, seed: int) -> None:
+        """A hook for choices that depend on the encoded training data (none for the linear models)."""
+
+    def _initial_module(self) -> torch.nn.Module:
+        return models.build(self.architecture_)
+
+    def _train(self, data: TensorData, settings: LoopSettings, validating: bool, callbacks: list):
+        return train(self.module_, data, settings, [*self._callbacks(settings, validating), *callbacks])
 
     def _check_parameters(self) -> None:
         try:
@@ -112,7 +125,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def _tensor_data(self, encoded: np.ndarray, y_index: np.ndarray, seed: int):
         """Everything on the device once; a stratified validation split when there is enough data."""
-        x = torch.as_tensor(encoded, dtype=torch.float32, device=self.device_)
+        x = torch.as_tensor(encoded, dtype=None if encoded.dtype == np.uint8 else torch.float32, device=self.device_)
         y = torch.as_tensor(y_index, dtype=torch.long, device=self.device_)
         validation_rows = _validation_rows(y_index, self._validation_fraction(), seed)
         if validation_rows is None:
@@ -165,13 +178,19 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X) -> np.ndarray:
         """The output layer's scores as float64, computed in chunks so memory stays bounded."""
+        return self._run_network(X, lambda inputs: self.module_(inputs))
+
+    def _run_network(self, X, network) -> np.ndarray:
+        """`network` applied to the encoded rows of `X` in chunks (memory stays bounded), as float64."""
         self._check_fitted()
-        if not _is_plain_float_matrix(X, self.n_features_in_) or hasattr(self, "feature_names_in_"):
+        if (not _is_plain_float_matrix(X, getattr(self, "n_features_in_", None))
+                or hasattr(self, "feature_names_in_")):
             X = self._validated_features(X, reset=False)
         encoded = self.encoder_.transform(X)
+        chunk = PREDICT_CHUNK_ROWS if encoded.ndim == 2 else max(16, 2**22 // max(1, encoded[0].size))
         with torch.inference_mode():
-            chunks = [_forward(self.module_, encoded[i:i + PREDICT_CHUNK_ROWS], self.device_)
-                      for i in range(0, max(1, len(encoded)), PREDICT_CHUNK_ROWS)]
+            chunks = [_forward(network, encoded[i:i + chunk], self.device_)
+                      for i in range(0, max(1, len(encoded)), chunk)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def _check_fitted(self) -> None:
@@ -194,11 +213,11 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return save_estimator(self, path, metadata=metadata)
 
 
-def _forward(module, encoded: np.ndarray, device) -> np.ndarray:
-    inputs = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.float32))
+def _forward(network, encoded: np.ndarray, device) -> np.ndarray:
+    inputs = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.uint8 if encoded.dtype == np.uint8 else np.float32))
     if device.type != "cpu":
         inputs = inputs.to(device)
-    return module(inputs).float().cpu().numpy().astype(np.float64)
+    return network(inputs).float().cpu().numpy().astype(np.float64)
 
 
 def _is_plain_float_matrix(X, n_features: int) -> bool:

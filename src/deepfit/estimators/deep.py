@@ -1,24 +1,43 @@
-"""DeepClassifier: the deep network for tables, with defaults that hold across data sets."""
+"""DeepClassifier: the deep network for tables and pictures, with defaults that hold across data sets."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from numbers import Integral, Real
 
+import numpy as np
+import torch
+from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from deepfit import models
+from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
+from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import _NetworkClassifier
+from deepfit.estimators.transfer import load_body, transfer_source
+from deepfit.models.cnn import cnn_architecture
 from deepfit.models.mlp import RESIDUAL_FROM
+from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
-from deepfit.training.loop import LoopSettings
+from deepfit.training.loop import LoopSettings, train
 
 AUTO_STEPS = 3000
+AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and each step costs more
+HEAD_SHARE = 0.2          # transfer learning: share of the epochs spent fitting the new head alone
+FINE_TUNE_LR_FACTOR = 0.1  # then every layer, at a tenth of the learning rate, so what was learned stays
+STATISTICS_SAMPLE = 10_000  # pictures used to measure each channel's mean and spread
 
 
-class DeepClassifier(_NetworkClassifier):
-    """A deep neural network classifier for tables (numeric and categorical columns).
+class DeepClassifier(TransformerMixin, _NetworkClassifier):
+    """A deep neural network classifier for tables (numeric and categorical columns) and pictures.
 
-    Input layer -> `hidden_layers` hidden layers of `width` units (a plain ReLU stack when shallow,
+    Pictures -- arrays of shape (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 or float, e.g. from
+    `deepfit.read_images` -- get a residual convolutional network sized to the picture (`model="auto"`),
+    with batch normalisation and augmentation on the device: random shifts always, left-right flips
+    only when the classes look alike in a mirror (faces and photos, never digits or letters).
+
+    Tables: input layer -> `hidden_layers` hidden layers of `width` units (a plain ReLU stack when shallow,
     residual blocks with layer normalisation from 4 layers on, so any depth from 0 to 150 and
     beyond trains) -> softmax output. Trained with AdamW and a warm-up then cosine learning-rate
     schedule over the whole run; optionally early stopping on a validation split, restoring the
@@ -49,6 +68,20 @@ class DeepClassifier(_NetworkClassifier):
         Dropout rate after each hidden layer (costs about 30% of CPU training speed).
     weight_decay : float, default=1e-4
         Decoupled weight decay of AdamW.
+    model : {"auto", "mlp", "cnn"}, default="auto"
+        "auto": a CNN for pictures, an MLP for tables. "mlp" on pictures flattens them (the beginner's
+        MNIST network).
+    image_size : int, (int, int) or None, default=None
+        Resize pictures to this size; None keeps the size they come in.
+    augment : {"auto", "none", "shift", "shift+flip"}, default="auto"
+        Augmentation of training pictures; "auto" shifts, and flips when the data suggest it.
+    transfer_from : estimator, path or None, default=None
+        Transfer learning: a fitted DeepClassifier, a ``.deepfit`` file, or a torchvision-layout
+        ResNet-18/34/50 state_dict (``.pth`` or ``.safetensors``). Every layer but the output head is
+        kept; a new head is fitted for these classes (a fifth of the epochs), then every layer is
+        fine-tuned at a tenth of the learning rate. The new data are encoded as the source's were.
+    freeze : bool, default=False
+        With `transfer_from`: train only the new head; the reused layers stay as they are.
     random_state : int, RandomState or None, default=None
         Seed for weight initialisation, splits and shuffling; an int gives identical results.
     device : str, default="auto"
@@ -75,11 +108,17 @@ class DeepClassifier(_NetworkClassifier):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "model": [StrOptions({"auto", "mlp", "cnn"})],
+        "image_size": [Interval(Integral, 1, 4096, closed="both"), tuple, list, None],
+        "augment": [StrOptions({"auto", "none", "shift", "shift+flip"})],
+        "transfer_from": "no_validation",
+        "freeze": ["boolean"],
     }
 
     def __init__(self, *, hidden_layers=3, width=256, max_epochs=None, batch_size="auto",
                  learning_rate=2e-3, early_stopping=False, validation_fraction=0.1, patience=15,
-                 dropout=0.0, weight_decay=1e-4, random_state=None, device="auto", verbose=False):
+                 dropout=0.0, weight_decay=1e-4, model="auto", image_size=None, augment="auto",
+                 transfer_from=None, freeze=False, random_state=None, device="auto", verbose=False):
         self.hidden_layers = hidden_layers
         self.width = width
         self.max_epochs = max_epochs
@@ -90,13 +129,108 @@ class DeepClassifier(_NetworkClassifier):
         self.patience = patience
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.model = model
+        self.image_size = image_size
+        self.augment = augment
+        self.transfer_from = transfer_from
+        self.freeze = freeze
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
 
+    # ------------------------------------------------------------------ inputs
+    def _takes_pictures(self, X=None) -> bool:
+        if hasattr(self, "encoder_") and X is None:
+            return self.encoder_.kind == "image"
+        return is_image_array(X)
+
+    def _validated_features(self, X, reset: bool):
+        pictures = self._takes_pictures(X) if reset else self.encoder_.kind == "image"
+        if not pictures:
+            if reset and self.model == "cnn":
+                raise InvalidInputError("model='cnn' needs pictures: an array of shape (N, H, W) or (N, H, W, C).")
+            return super()._validated_features(X, reset)
+        if not reset and not is_image_array(X):
+            raise InvalidInputError(f"this model takes pictures ({self.encoder_.describe()}) as an array of shape "
+                                    f"(N, H, W) or (N, H, W, C); got {getattr(X, 'shape', type(X).__name__)}.")
+        images = as_channels_last(X)
+        if reset:
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
+        return images
+
+    def _fit_encoder(self, X):
+        self._source = transfer_source(self.transfer_from) if self.transfer_from is not None else None
+        if self._source is not None and self._source.encoder is not None:
+            if (self._source.encoder.kind == "image") != is_image_array(X):
+                raise InvalidInputError(f"{self._source.description} was trained on "
+                                        f"{'pictures' if self._source.encoder.kind == 'image' else 'a table'}; "
+                                        "transfer it to data of the same kind.")
+            return self._source.encoder  # the new data are encoded as the source's were
+        if not is_image_array(X):
+            return super()._fit_encoder(X)
+        channels = 3 if self._source is not None else None  # ImageNet weights expect colour
+        return ImageEncoder.fit(X, size=self.image_size, channels=channels)
+
+    def _learn_from_data(self, encoded, y_index, seed) -> None:
+        """Pictures: each channel's mean and spread (for the input layer) and the augmentation to use."""
+        self.augmentation_ = "none"
+        if encoded.ndim != 4:
+            return
+        rows = np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE]
+        sample = encoded[np.sort(rows)].astype(np.float64)
+        self._pixel_statistics = sample.mean(axis=(0, 2, 3)), sample.std(axis=(0, 2, 3))
+        if self.augment != "auto":
+            self.augmentation_ = self.augment
+        else:
+            self.augmentation_ = "shift+flip" if aug.flips_make_sense(sample, y_index[np.sort(rows)]) else "shift"
+
+    # ----------------------------------------------------------------- network
     def _architecture(self, n_inputs: int, n_classes: int) -> dict:
+        if self._source is not None:
+            architecture = {**self._source.architecture, "n_outputs": n_classes}
+            if architecture["name"] == "resnet":
+                architecture["image_size"] = [self.encoder_.height, self.encoder_.width]
+            return architecture
+        if self.encoder_.kind == "image":
+            encoder = self.encoder_
+            if self.model != "mlp":
+                return cnn_architecture(encoder.height, encoder.width, encoder.channels, n_classes, self.dropout)
+            return {**self._mlp_architecture(encoder.n_inputs, n_classes), "image_channels": encoder.channels}
+        return self._mlp_architecture(n_inputs, n_classes)
+
+    def _mlp_architecture(self, n_inputs: int, n_classes: int) -> dict:
         return {"name": "mlp", "n_inputs": n_inputs, "n_outputs": n_classes, "hidden_layers": self.hidden_layers,
                 "width": self.width, "dropout": self.dropout, "residual": self.hidden_layers >= RESIDUAL_FROM}
+
+    def _initial_module(self) -> torch.nn.Module:
+        module = models.build(self.architecture_)
+        if self._source is not None:
+            load_body(module, self._source)
+        elif getattr(module, "input", None) is not None:
+            module.input.set_statistics(*self._pixel_statistics)
+        if self.device_.type == "cuda" and self.encoder_.kind == "image":
+            module = module.to(memory_format=torch.channels_last)
+        return module
+
+    def _train(self, data, settings, validating, callbacks):
+        if self._source is None:
+            return super()._train(data, settings, validating, callbacks)
+        self.module_.freeze_body(True)  # first a head for the new classes, on the reused features
+        head_epochs = settings.max_epochs if self.freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
+        head = replace(settings, max_epochs=head_epochs)
+        state = train(self.module_, data, head, [*self._callbacks(head, validating), *callbacks])
+        if self.freeze or head_epochs >= settings.max_epochs:
+            return state
+        self.module_.freeze_body(False)  # then every layer, gently
+        tune = replace(settings, max_epochs=settings.max_epochs - head_epochs, seed=settings.seed + 1,
+                       learning_rate=settings.learning_rate * FINE_TUNE_LR_FACTOR)
+        tuned = train(self.module_, data, tune, [*self._callbacks(tune, validating), *callbacks])
+        for row in tuned.history:
+            row["epoch"] += head_epochs
+        tuned.history = state.history + tuned.history
+        tuned.epoch += head_epochs
+        return tuned
 
     def _validation_fraction(self) -> float:
         return self.validation_fraction if self.early_stopping else 0.0
@@ -104,17 +238,46 @@ class DeepClassifier(_NetworkClassifier):
     def _loop_settings(self, n_rows: int, seed: int) -> LoopSettings:
         batch_size = self.batch_size
         if batch_size == "auto":
-            # About 50 steps an epoch on small tables; 512 rows a step (where the CPU is efficient) on big ones.
+            # About 50 steps an epoch on small data; 512 rows a step (where the CPU is efficient) on big data.
             batch_size = int(min(512, max(32, 2 ** round(math.log2(max(1, n_rows / 50))))))
         max_epochs = self.max_epochs
         if max_epochs is None:
-            # Enough epochs for about 3,000 optimizer steps: what the data sets we tried needed to anneal.
+            # Enough epochs for about 3,000 optimizer steps (1,200 for a CNN): what the data sets we tried
+            # needed for the schedule to anneal.
             steps_per_epoch = math.ceil(n_rows / batch_size)
-            max_epochs = int(min(200, max(10, round(AUTO_STEPS / steps_per_epoch))))
-        return LoopSettings(max_epochs=max_epochs, batch_size=batch_size,
-                            learning_rate=self.learning_rate, weight_decay=self.weight_decay, seed=seed)
+            pictures = self.encoder_.kind == "image"
+            steps, most = (AUTO_STEPS_PICTURES, 100) if pictures else (AUTO_STEPS, 200)
+            max_epochs = int(min(most, max(10, round(steps / steps_per_epoch))))
+        augment = None
+        if getattr(self, "augmentation_", "none") != "none":
+            pad = aug.shift_for(self.encoder_.height, self.encoder_.width)
+            augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed)
+        return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=self.learning_rate,
+                            weight_decay=self.weight_decay, seed=seed, augment=augment)
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]
         stopping = [cb.EarlyStopping(patience=self.patience)] if validating else []
         return schedule + stopping + super()._callbacks(settings, validating)
+
+    # ---------------------------------------------------------------- features
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # transform gives the learned features
+        return tags
+
+    def transform(self, X) -> np.ndarray:
+        """Learned features: the last hidden layer's activations for every row or picture of `X`
+        (feature extraction -- what the output layer separates)."""
+        return self._run_network(X, self.module_.features).astype(np.float32)
+
+    def stage_features(self, X) -> list[np.ndarray]:
+        """Each hidden stage's activations (averaged over the picture for a CNN), first to last."""
+        outputs = []
+        self._run_network(X, lambda inputs: _collect(outputs, self.module_.stage_features(inputs)))
+        return [np.concatenate([chunk[i] for chunk in outputs]) for i in range(len(outputs[0]))]
+
+
+def _collect(outputs: list, stages: list) -> torch.Tensor:
+    outputs.append([stage.float().cpu().numpy() for stage in stages])
+    return stages[-1][:, :1]

@@ -7,9 +7,12 @@ without running any code from the file.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
+from deepfit.models.cnn import CNN
 from deepfit.models.mlp import MLP, RESIDUAL_FROM
+from deepfit.models.resnet import TorchvisionResNet
 
 
 def _perceptron(n_inputs: int, n_outputs: int) -> MLP:
@@ -20,7 +23,8 @@ def _logistic(n_inputs: int, n_outputs: int) -> MLP:
     return MLP(n_inputs, n_outputs, hidden_layers=0, output="sigmoid" if n_outputs == 1 else "softmax")
 
 
-REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic}
+REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic, "cnn": CNN, "resnet": TorchvisionResNet}
+MAX_SIDE, MAX_CHANNELS, MAX_STAGES, MAX_BLOCKS = 4096, 4096, 8, 64  # bounds on a header before building it
 
 
 def parameter_count(architecture: dict) -> int:
@@ -33,15 +37,30 @@ def parameter_count(architecture: dict) -> int:
     name = settings.pop("name")
     if name not in REGISTRY:
         raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
+    if name in ("cnn", "resnet"):
+        return _counted_on_meta_device(name, settings)
     n_inputs, n_outputs = int(settings["n_inputs"]), int(settings["n_outputs"])
     hidden_layers, width = int(settings.get("hidden_layers", 0)), int(settings.get("width", 256))
+    pixels = 2 * int(settings.get("image_channels") or 0)  # an image input's mean and std
     if name != "mlp" or hidden_layers == 0:
-        return n_inputs * n_outputs + n_outputs
+        return n_inputs * n_outputs + n_outputs + pixels
     residual = settings.get("residual")
     residual = hidden_layers >= RESIDUAL_FROM if residual is None else residual
     norms = 2 * width * hidden_layers if residual else 0  # one LayerNorm per block, one at the end
     linears = (n_inputs * width + width) + (hidden_layers - 1) * (width * width + width)
-    return linears + norms + (width * n_outputs + n_outputs)
+    return linears + norms + (width * n_outputs + n_outputs) + pixels
+
+
+def _counted_on_meta_device(name: str, settings: dict) -> int:
+    """Build without memory (PyTorch's meta device) and count every stored tensor, after bounding the sizes."""
+    sizes = [int(v) for v in settings.get("image_size", [])] + [int(v) for v in settings.get("stages", [])]
+    if (any(not 0 < v <= max(MAX_SIDE, MAX_CHANNELS) for v in sizes) or len(settings.get("stages", [])) > MAX_STAGES
+            or not 0 < int(settings.get("blocks_per_stage", 1)) <= MAX_BLOCKS
+            or not 0 < int(settings["n_outputs"]) <= 1_000_000):
+        raise ValueError(f"implausible {name} architecture {settings}")
+    with torch.device("meta"):
+        module = REGISTRY[name](**settings)
+    return sum(tensor.numel() for tensor in module.state_dict().values())
 
 
 def build(architecture: dict) -> nn.Module:

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+from deepfit.models.freezing import FreezableBody
+
 OUTPUTS = ("softmax", "sigmoid", "step")
 RESIDUAL_FROM = 4  # hidden layers; below this a plain stack trains as well and about 30% faster
 
@@ -31,7 +33,7 @@ class ResidualBlock(nn.Module):
         return hidden + self.dropout(self.linear(torch.relu(self.norm(hidden))))
 
 
-class MLP(nn.Module):
+class MLP(FreezableBody, nn.Module):
     """Input features -> `hidden_layers` layers of `width` units -> one score per output unit.
 
     `forward` returns the scores (logits); `output` names how the estimators turn them into
@@ -44,8 +46,15 @@ class MLP(nn.Module):
     """
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden_layers: int = 2, width: int = 256,
-                 dropout: float = 0.0, output: str = "softmax", residual: bool | None = None):
+                 dropout: float = 0.0, output: str = "softmax", residual: bool | None = None,
+                 image_channels: int | None = None):
         super().__init__()
+        # Pictures given to an MLP (the beginner's flattened MNIST) are normalised, then flattened.
+        self.input = None
+        if image_channels:
+            from deepfit.models.cnn import ImageInput
+
+            self.input = ImageInput(image_channels)
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.output = output
@@ -85,6 +94,8 @@ class MLP(nn.Module):
 
     def features(self, inputs: torch.Tensor) -> torch.Tensor:
         """The last hidden layer's activations: what the output layer separates."""
+        if self.input is not None:
+            inputs = self.input(inputs).flatten(1)
         if self.training or self.residual or self.hidden_layers == 0:
             return self.body(inputs)
         # Predicting with a plain stack: the same arithmetic without a Module call per layer, which
@@ -94,6 +105,16 @@ class MLP(nn.Module):
             if isinstance(layer, nn.Linear):
                 hidden = torch.relu(nn.functional.linear(hidden, layer.weight, layer.bias))
         return hidden
+
+    def stage_features(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """Every hidden layer's activations, from the first to the last."""
+        hidden = self.input(inputs).flatten(1) if self.input is not None else inputs
+        stages = []
+        for layer in self.body if self.hidden_layers else []:
+            hidden = layer(hidden)
+            if isinstance(layer, (nn.ReLU, ResidualBlock)):
+                stages.append(hidden)
+        return stages
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         hidden = self.features(inputs)

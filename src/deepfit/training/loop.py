@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +34,7 @@ class LoopSettings:
     optimizer: str = "adamw"        # or "sgd"
     weight_decay: float = 0.0
     seed: int = 0
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None  # on each training batch, on the device
 
 
 @dataclass
@@ -50,7 +52,8 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     generator = torch.Generator().manual_seed(settings.seed)
     optimizer_class = OPTIMIZERS[settings.optimizer]
     extra = {"weight_decay": settings.weight_decay} if settings.optimizer == "adamw" else {}
-    optimizer = optimizer_class(module.parameters(), lr=settings.learning_rate, **extra)
+    trainable = [p for p in module.parameters() if p.requires_grad]  # all but a frozen body
+    optimizer = optimizer_class(trainable, lr=settings.learning_rate, **extra)
     loss_function = LOSSES[settings.loss]
     rows, batch_size = len(data.y), settings.batch_size
     state = TrainingState(module=module, optimizer=optimizer, max_epochs=settings.max_epochs,
@@ -67,6 +70,8 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
         for start in range(0, rows, batch_size):
             emit("on_batch_begin")
             x, y = x_epoch[start:start + batch_size], y_epoch[start:start + batch_size]
+            if settings.augment is not None:
+                x = settings.augment(x)
             with autocast(device):
                 loss = loss_function(module(x), y)
             loss.backward()
@@ -87,9 +92,10 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
 
 
 @torch.inference_mode()
-def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function, chunk: int = 8192):
+def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function):
     """Mean loss and accuracy of `module` on (x, y), in chunks so memory stays bounded."""
     module.eval()
+    chunk = max(64, 2**24 // max(1, x[0].numel()))
     loss_sum, correct = 0.0, 0
     for start in range(0, len(y), chunk):
         with autocast(x.device):

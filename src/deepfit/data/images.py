@@ -1,0 +1,402 @@
+"""Read labelled pictures into one uint8 array: class folders, a CSV of path,label, MNIST's IDX files.
+
+Every file is checked (opened, its size and colour mode read) before anything is decoded, so a
+bad picture is named before training starts, never in the middle of an epoch. Decoded pictures are
+cached on disk as one uint8 ``.npy`` per set of files and size (keyed by the files' names, sizes
+and modification times), and memory-mapped when large: later epochs and later runs decode nothing.
+
+The size is chosen from the data unless given: pictures that all share one size of at most
+`MAX_AUTO_SIDE` pixels keep it; otherwise every picture is resized (squashed, not cropped, as
+Keras' ``image_dataset_from_directory`` does) to a square of the median shorter side, between
+`MIN_AUTO_SIDE` and `MAX_AUTO_SIDE`, rounded to a multiple of 8.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deepfit.errors import InvalidInputError
+from deepfit.modelfile import write_atomically
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
+                  ".webp")
+MAX_PIXELS = 100_000_000      # a picture larger than this is refused (a decompression bomb, or a mistake)
+MIN_AUTO_SIDE, MAX_AUTO_SIDE = 16, 128
+LARGE_CACHE_BYTES = 512 * 2**20  # above this a cached set is memory-mapped rather than read into memory
+CACHE_VERSION = 1
+_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+@dataclass
+class ImageSet:
+    """Pictures as one uint8 array (N, H, W, C), with their labels (None when unlabelled) and files."""
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    paths: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why) left out under skip_bad
+
+
+def is_image_source(path) -> bool:
+    """Whether `path` names pictures (a folder of them, a picture, an IDX file) rather than a table."""
+    path = Path(path)
+    name = path.name.lower()
+    return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES or _is_idx_name(name)
+
+
+def read_images(source, *, size=None, channels: int | None = None, skip_bad: bool = False,
+                labelled: bool | None = None, cache: bool = True) -> ImageSet:
+    """Read pictures from a class-folder tree, a folder of unlabelled pictures, a CSV of
+    ``path,label``, an IDX file (labels from the ``labels-idx1`` file beside it) or a list of files.
+
+    `size` is an int or (height, width); `channels` 1 (greyscale) or 3 (colour) converts every
+    picture; by default both are chosen from the data. `skip_bad` leaves out unreadable files
+    (listed in ``skipped``) instead of refusing the set. `labelled=True` requires labels.
+    """
+    if isinstance(source, (list, tuple)):
+        paths, labels, origin = [Path(p) for p in source], None, "the files given"
+    else:
+        source = Path(source)
+        if not source.exists():
+            raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
+        if _is_idx_name(source.name.lower()):
+            return _read_idx_set(source, size, channels, labelled)
+        if source.suffix.lower() in (".csv", ".tsv", ".txt"):
+            paths, labels = _list_csv(source)
+        elif source.is_dir():
+            paths, labels = _list_folder(source)
+        else:
+            paths, labels = [source], None
+        origin = str(source)
+    if labelled and labels is None:
+        raise InvalidInputError(f"{origin}: the pictures have no labels. Put them in one sub-folder per class "
+                                "(photos/cat/1.jpg, photos/dog/2.jpg) or list them in a CSV of path,label.")
+    probes, bad = _probe_all(paths)
+    _refuse_or_skip(bad, skip_bad, len(paths), origin)
+    keep = [i for i, probe in enumerate(probes) if probe is not None]
+    if not keep:
+        raise InvalidInputError(f"{origin}: none of the {len(paths)} files could be read as a picture.")
+    probes = [probes[i] for i in keep]
+    paths = [paths[i] for i in keep]
+    labels = None if labels is None else labels[keep]
+    height, width = _choose_size(probes, size)
+    channels = _choose_channels(probes, paths, channels)
+    images, decode_bad = _decode_all(paths, probes, (height, width), channels, cache)
+    if decode_bad:
+        _refuse_or_skip(decode_bad, skip_bad, len(paths), origin)
+        ok = np.setdiff1d(np.arange(len(paths)), [paths.index(Path(p)) for p, _ in decode_bad])
+        images, paths = images[ok], [paths[i] for i in ok]
+        labels = None if labels is None else labels[ok]
+    return ImageSet(images, labels, [str(p) for p in paths], bad + decode_bad)
+
+
+# ------------------------------------------------------------------------------------ listing
+def _list_folder(folder: Path):
+    entries = sorted(folder.iterdir())
+    class_dirs = [d for d in entries if d.is_dir() and not d.name.startswith(".")]
+    if class_dirs:
+        paths, labels = [], []
+        for class_dir in class_dirs:
+            files = _picture_files(class_dir)
+            paths += files
+            labels += [class_dir.name] * len(files)
+        if not paths:
+            raise InvalidInputError(f"{folder}: its sub-folders hold no pictures ({', '.join(IMAGE_SUFFIXES)}). "
+                                    "Put the pictures of each class in its own sub-folder.")
+        return paths, np.array(labels, dtype=object)
+    files = _picture_files(folder)
+    if not files:
+        others = sorted({p.suffix.lower() or p.name for p in entries if p.is_file()})
+        found = f" (found: {', '.join(others[:8])})" if others else " (it is empty)"
+        raise InvalidInputError(f"{folder}: no pictures{found}. Expected one sub-folder per class holding "
+                                f"{', '.join(IMAGE_SUFFIXES[:6])} files.")
+    return files, None
+
+
+def _picture_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+
+
+def _list_csv(path: Path):
+    from deepfit.data.tabular import read_table
+
+    frame = read_table(path)
+    names = {str(c).lower(): c for c in frame.columns}
+    path_column = next((names[n] for n in ("path", "file", "filename", "image", "file_path") if n in names), None)
+    if path_column is None:
+        raise InvalidInputError(f"{path}: needs a column named path (the picture files) and one named label; "
+                                f"it has {', '.join(map(str, frame.columns[:8]))}.")
+    label_column = next((names[n] for n in ("label", "class", "target", "y") if n in names), None)
+    if frame[path_column].isna().any():
+        row = int(np.flatnonzero(frame[path_column].isna())[0]) + 1
+        raise InvalidInputError(f"{path}: row {row} has no file in column {path_column!r}.")
+    paths = [p if p.is_absolute() else path.parent / p for p in map(Path, frame[path_column].astype(str))]
+    labels = None
+    if label_column is not None:
+        if frame[label_column].isna().any():
+            row = int(np.flatnonzero(frame[label_column].isna())[0]) + 1
+            raise InvalidInputError(f"{path}: row {row} has no label in column {label_column!r}; give every "
+                                    "picture a label.")
+        labels = frame[label_column].to_numpy()
+    return paths, labels
+
+
+# ------------------------------------------------------------------------------------ checking
+@dataclass
+class _Probe:
+    height: int
+    width: int
+    grey: bool
+
+
+def _probe(path: Path):
+    """Open one file's header: its size and colour mode, or why it cannot be used."""
+    from PIL import Image
+
+    try:
+        if path.stat().st_size == 0:
+            return None, "the file is empty (0 bytes)"
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                return None, (f"{width} x {height} pixels is larger than the {MAX_PIXELS // 1_000_000} megapixels "
+                              "deepfit reads; shrink it first")
+            return _Probe(height, width, _is_grey(image)), None
+    except Image.DecompressionBombError:
+        return None, "its declared size is too large to decode safely; shrink it first"
+    except (OSError, SyntaxError, ValueError) as error:
+        return None, f"not a readable picture ({str(error).splitlines()[0][:120]})"
+
+
+def _is_grey(image) -> bool:
+    if image.mode in _GREY_MODES:
+        return True
+    if image.mode == "P":
+        palette = image.getpalette() or []
+        return all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
+    return False
+
+
+def _probe_all(paths):
+    with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 1) * 2)) as pool:
+        results = list(pool.map(_probe, paths))
+    probes = [probe for probe, _ in results]
+    bad = [(str(path), why) for path, (probe, why) in zip(paths, results) if probe is None]
+    return probes, bad
+
+
+def _refuse_or_skip(bad, skip_bad: bool, total: int, origin: str) -> None:
+    if not bad:
+        return
+    if not skip_bad:
+        first, why = bad[0]
+        more = f" ({len(bad) - 1} more files have problems)" if len(bad) > 1 else ""
+        raise InvalidInputError(f"{first}: {why}{more}. Remove or replace it, or pass --skip-bad "
+                                "(skip_bad=True) to leave unreadable pictures out.")
+    import warnings
+
+    from deepfit.data.encoder import DataWarning
+
+    warnings.warn(f"{origin}: skipped {len(bad)} of {total} files that are not readable pictures, "
+                  f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=3)
+
+
+def _choose_size(probes, size) -> tuple[int, int]:
+    if size is not None:
+        height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        if not (1 <= int(height) <= 4096 and 1 <= int(width) <= 4096):
+            raise InvalidInputError(f"image size must be between 1 and 4096 pixels, got {height} x {width}.")
+        return int(height), int(width)
+    shapes = {(p.height, p.width) for p in probes}
+    if len(shapes) == 1:
+        height, width = shapes.pop()
+        if max(height, width) <= MAX_AUTO_SIDE:
+            return height, width
+    shorter = float(np.median([min(p.height, p.width) for p in probes]))
+    side = int(np.clip(round(shorter / 8) * 8, MIN_AUTO_SIDE, MAX_AUTO_SIDE))
+    return side, side
+
+
+def _choose_channels(probes, paths, channels) -> int:
+    if channels is not None:
+        if channels not in (1, 3):
+            raise InvalidInputError(f"channels must be 1 (greyscale) or 3 (colour), got {channels!r}.")
+        return channels
+    grey = np.array([p.grey for p in probes])
+    if grey.all():
+        return 1
+    if not grey.any():
+        return 3
+    minority_is_grey = grey.sum() <= (~grey).sum()
+    first = paths[int(np.flatnonzero(grey if minority_is_grey else ~grey)[0])]
+    kind, others = ("greyscale", "colour") if minority_is_grey else ("colour", "greyscale")
+    count = int((~grey).sum() if minority_is_grey else grey.sum())
+    raise InvalidInputError(f"{first}: is {kind} but {count} other pictures are {others} (mixed channel "
+                            "counts). Pass --channels 3 (channels=3) to read every picture in colour, or "
+                            "--channels 1 for greyscale.")
+
+
+# ------------------------------------------------------------------------------------ decoding
+def _decode(path: Path, size: tuple[int, int], channels: int):
+    from PIL import Image
+
+    height, width = size
+    try:
+        with Image.open(path) as image:
+            image.draft("L" if channels == 1 else "RGB", (width, height))  # JPEG: decode at a reduced scale
+            image = _convert(image, channels)
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+            array = np.asarray(image, dtype=np.uint8)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        return None, f"cannot be decoded ({str(error).splitlines()[0][:120]})"
+    return (array[:, :, None] if array.ndim == 2 else array), None
+
+
+def _convert(image, channels: int):
+    from PIL import Image
+
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greyscale: scale to 0..255
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+        image = Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+    if "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")  # transparent areas shown on white, as a viewer shows them
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def _decode_all(paths, probes, size, channels, cache: bool):
+    shape = (len(paths), size[0], size[1], channels)
+    cache_file = _cache_file(paths, size, channels) if cache else None
+    if cache_file is not None and cache_file.exists():
+        cached = _load_cached(cache_file, shape)
+        if cached is not None:
+            return cached
+    images = np.empty(shape, dtype=np.uint8)
+    bad = []
+
+    def decode_into(index):
+        array, why = _decode(paths[index], size, channels)
+        if array is None:
+            bad.append((str(paths[index]), why))
+        else:
+            images[index] = array
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # Pillow decodes without the GIL
+        list(pool.map(decode_into, range(len(paths))))
+    bad.sort()
+    if cache_file is not None and not bad:
+        _store_cached(cache_file, images)
+    return images, bad
+
+
+def cache_folder() -> Path:
+    """Where decoded pictures are kept: $DEEPFIT_CACHE_DIR, else $XDG_CACHE_HOME/deepfit, else ~/.cache/deepfit."""
+    if os.environ.get("DEEPFIT_CACHE_DIR"):
+        return Path(os.environ["DEEPFIT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "deepfit"
+
+
+def _cache_file(paths, size, channels) -> Path | None:
+    digest = hashlib.sha256(json.dumps([CACHE_VERSION, list(size), channels]).encode())
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        digest.update(f"\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return cache_folder() / "images" / f"{digest.hexdigest()[:32]}.npy"
+
+
+def _load_cached(cache_file: Path, shape):
+    try:
+        large = cache_file.stat().st_size > LARGE_CACHE_BYTES
+        images = np.load(cache_file, mmap_mode="r" if large else None, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if images.shape != shape or images.dtype != np.uint8:
+        return None
+    return images, []
+
+
+def _store_cached(cache_file: Path, images: np.ndarray) -> None:
+    """Best effort: a cache that cannot be written only costs decoding again next time."""
+    import io
+
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.save(buffer, images, allow_pickle=False)
+        write_atomically(cache_file, buffer.getbuffer())
+    except OSError:
+        pass
+
+
+# ------------------------------------------------------------------------------------ IDX (MNIST)
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _is_idx_name(name: str) -> bool:
+    return "idx" in name and ("ubyte" in name or name.endswith((".idx", ".idx.gz")))
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (MNIST's format, gzipped or not) into an array, checking its header."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise InvalidInputError(f"{path}: a damaged gzip file ({error}). Download it again.") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_TYPES or raw[3] == 0:
+        raise InvalidInputError(f"{path}: not an IDX file (the first bytes are not an IDX header).")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise InvalidInputError(f"{path}: the IDX header is cut short; the file is truncated.")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise InvalidInputError(f"{path}: the header promises {expected} bytes of data for shape {shape}, "
+                                f"the file holds {len(raw) - header}; it is truncated or damaged.")
+    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _read_idx_set(path: Path, size, channels, labelled) -> ImageSet:
+    images = read_idx(path)
+    if images.ndim not in (3, 4):
+        raise InvalidInputError(f"{path}: holds an array of shape {images.shape}, not pictures (N, H, W).")
+    images = images[..., None] if images.ndim == 3 else images
+    if images.dtype != np.uint8:
+        raise InvalidInputError(f"{path}: holds {images.dtype} values; deepfit reads IDX pictures of bytes.")
+    labels = None
+    label_path = path.with_name(path.name.replace("images-idx3", "labels-idx1").replace("images.idx", "labels.idx"))
+    if label_path != path and label_path.exists():
+        labels = read_idx(label_path)
+        if labels.shape != (len(images),):
+            raise InvalidInputError(f"{label_path}: holds {labels.shape} labels for {len(images)} pictures in "
+                                    f"{path.name}; they must be one label per picture.")
+    elif labelled:
+        raise InvalidInputError(f"{path}: no labels file beside it (expected {label_path.name}).")
+    if size is not None or (channels is not None and channels != images.shape[3]):
+        from deepfit.data.image_encoder import resize_batch
+
+        height, width = (size, size) if isinstance(size, int) else (size or images.shape[1:3])
+        images = resize_batch(images, (height, width), channels or images.shape[3])
+    name = path.name
+    return ImageSet(images, labels, [f"{name}#{i}" for i in range(len(images))])

@@ -55,3 +55,27 @@ def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
     return subprocess.run([sys.executable, "-m", "deepfit", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env=env)
+
+
+def write_digit_pictures(root: Path, *, digits=range(10), per_class: int = 20, size: int = 16, suffix: str = ".png",
+                         colour: bool = False, offset: int = 0) -> Path:
+    """scikit-learn's digits as picture files, one sub-folder per class (the ImageFolder layout)."""
+    from PIL import Image
+
+    images, labels = load_digits(return_X_y=False).images, load_digits().target
+    for digit in digits:
+        folder = root / str(digit)
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, index in enumerate(np.flatnonzero(labels == digit)[offset:offset + per_class]):
+            picture = Image.fromarray((images[index] * 255 / 16).round().astype(np.uint8), mode="L")
+            picture = picture.resize((size, size), Image.Resampling.BILINEAR)
+            if colour:
+                picture = picture.convert("RGB")
+            picture.save(folder / f"{digit}_{k}{suffix}")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _private_picture_cache(tmp_path_factory, monkeypatch):
+    """Decoded-picture caches go to a folder of the test session, never the user's ~/.cache."""
+    monkeypatch.setenv("DEEPFIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
+from deepfit.cli.inputs import read_pictures_for, skip_bad_option
 from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.predict import model_columns
 from deepfit.errors import InvalidInputError
@@ -19,19 +20,21 @@ from deepfit.errors import InvalidInputError
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--target", help="Column holding the true labels (default: the one used in training).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@skip_bad_option
 @delimiter_option
 @encoding_option
-def evaluate(model_path, data, target, as_json, delimiter, encoding):
-    """Accuracy, per-class precision/recall/F1 and the confusion matrix of MODEL on DATA."""
+def evaluate(model_path, data, target, as_json, skip_bad, delimiter, encoding):
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix of MODEL on DATA (a table, or
+    pictures in one sub-folder per class)."""
     import deepfit
-    from deepfit.data.tabular import read_table, split_target
     from deepfit.evaluation.metrics import classification_metrics, format_report
 
     estimator = deepfit.load(model_path)
-    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
-    target = target or estimator.metadata_.get("target") or choose_target(frame, None, data)
-    features, labels = split_target(frame, target, data)
-    features = model_columns(estimator, features, data)
+    if estimator.encoder_.kind == "image":
+        pictures = read_pictures_for(estimator, data, labelled=True, skip_bad=skip_bad)
+        features, labels = pictures.images, pictures.labels
+    else:
+        features, labels = _labelled_table(estimator, data, target, delimiter, encoding)
     labels = _as_model_labels(labels, estimator.classes_)
     try:
         predicted = estimator.predict(features)
@@ -40,6 +43,15 @@ def evaluate(model_path, data, target, as_json, delimiter, encoding):
         raise InvalidInputError(f"{data}: {error}") from None
     result = classification_metrics(labels, predicted, probabilities, estimator.classes_)
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
+
+
+def _labelled_table(estimator, data, target, delimiter, encoding):
+    from deepfit.data.tabular import read_table, split_target
+
+    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
+    target = target or estimator.metadata_.get("target") or choose_target(frame, None, data)
+    features, labels = split_target(frame, target, data)
+    return model_columns(estimator, features, data), labels
 
 
 def _as_model_labels(labels, classes):

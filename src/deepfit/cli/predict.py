@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from deepfit.cli import cli
+from deepfit.cli.inputs import read_pictures_for, skip_bad_option
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.errors import InvalidInputError
 
@@ -19,18 +20,25 @@ from deepfit.errors import InvalidInputError
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV to write (default: standard output).")
+@skip_bad_option
 @delimiter_option
 @encoding_option
-def predict(model_path, data, output, delimiter, encoding):
-    """Predict a label for every row of DATA with the model in MODEL."""
+def predict(model_path, data, output, skip_bad, delimiter, encoding):
+    """Predict a label for every row of DATA (a table), or every picture in DATA (a folder, a picture,
+    a CSV of paths), with the model in MODEL."""
     import deepfit
     from deepfit.data.tabular import read_table
     from deepfit.modelfile import write_atomically
 
     estimator = deepfit.load(model_path)
-    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
-    features = model_columns(estimator, frame, data)
-    table = prediction_table(estimator, features, data)
+    if estimator.encoder_.kind == "image":
+        pictures = read_pictures_for(estimator, data, labelled=False, skip_bad=skip_bad)
+        table = prediction_table(estimator, pictures.images, data)
+        table.insert(0, "path", pictures.paths)
+    else:
+        frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
+        features = model_columns(estimator, frame, data)
+        table = prediction_table(estimator, features, data)
     if output is None:
         table.to_csv(sys.stdout, index=False)
         return

@@ -8,11 +8,12 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
+from deepfit.cli.inputs import is_picture_data, picture_options, skip_bad_option, with_options
 from deepfit.cli.options import (choose_target, delimiter_option, encoding_option, parse_delimiter,
                                  write_json)
 from deepfit.errors import InvalidInputError, OutputError
 
-MODELS = ("deep", "logistic", "perceptron")
+MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 
 
 @cli.command()
@@ -21,7 +22,8 @@ MODELS = ("deep", "logistic", "perceptron")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Folder for model.deepfit and metrics.json  [default: runs/<data name>]")
 @click.option("--model", "model_kind", type=click.Choice(MODELS), default="deep", show_default=True,
-              help="deep: DeepClassifier; logistic and perceptron: the beginner's linear models.")
+              help="deep: DeepClassifier (a CNN for pictures, an MLP for tables); cnn or mlp to choose; "
+                   "logistic and perceptron: the beginner's linear models.")
 @click.option("--hidden-layers", type=click.IntRange(0), default=3, show_default=True)
 @click.option("--width", type=click.IntRange(1), default=256, show_default=True, help="Units per hidden layer.")
 @click.option("--max-epochs", type=click.IntRange(1), default=None,
@@ -40,30 +42,43 @@ MODELS = ("deep", "logistic", "perceptron")
               help="Share of the rows held out to measure the model (0: train on everything).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--from", "transfer_from", type=click.Path(path_type=Path),
+              help="Transfer learning: start from this model (.deepfit, or a ResNet-18/34/50 .pth/.safetensors "
+                   "state_dict), keeping every layer but the output head.")
+@click.option("--freeze", is_flag=True, help="With --from: train only the new output head.")
+@click.option("--augment", type=click.Choice(["auto", "none", "shift", "shift+flip"]), default="auto",
+              show_default=True, help="Augmentation of training pictures (auto: flips only where they make sense).")
+@with_options(picture_options)
+@skip_bad_option
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @delimiter_option
 @encoding_option
 def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
-          dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, overwrite,
-          quiet, delimiter, encoding):
-    """Train a classifier on DATA (a CSV, TSV or Parquet table with a label column)."""
-    from deepfit.data.tabular import read_table, split_target
+          dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, transfer_from,
+          freeze, augment, image_size, channels, skip_bad, overwrite, quiet, delimiter, encoding):
+    """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, or pictures (a
+    folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files)."""
     from deepfit.evaluation.metrics import classification_metrics
 
     out_dir = out_dir or Path("runs") / data.stem
     model_path = out_dir / "model.deepfit"
     _refuse_to_overwrite(model_path, overwrite)
-    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
-    target = choose_target(frame, target, data)
-    features, labels = split_target(frame, target, data)
+    if freeze and transfer_from is None:
+        raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
+    source = _transfer_source(transfer_from)
+    if is_picture_data(data):
+        features, labels, target = _read_training_pictures(data, image_size, channels, skip_bad, source)
+    else:
+        features, labels, target = _read_training_table(data, target, delimiter, encoding)
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping)
-    estimator = _make_estimator(model_kind, options, seed, device, not quiet)
+    pictures = dict(augment=augment, transfer_from=source, freeze=freeze)
+    estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data)
     try:
-        estimator.fit(features.iloc[train_rows], labels[train_rows])
+        estimator.fit(_rows(features, train_rows), labels[train_rows])
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
     metrics = {"data": str(data), "target": str(target), "model": model_kind,
@@ -71,11 +86,15 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],
                "training": estimator.training_summary_, "history": estimator.history_}
     if len(test_rows):
-        test_features, test_labels = features.iloc[test_rows], labels[test_rows]
+        test_features, test_labels = _rows(features, test_rows), labels[test_rows]
         probabilities = estimator.predict_proba(test_features) if hasattr(estimator, "predict_proba") else None
         metrics["test"] = classification_metrics(test_labels, estimator.predict(test_features), probabilities,
                                                  estimator.classes_)
-    estimator.save(model_path, metadata={"target": str(target), "trained_on": str(data)})
+    metadata = {"target": str(target), "trained_on": str(data)}
+    if transfer_from is not None:
+        metadata["transferred_from"] = str(transfer_from)
+    estimator.transfer_from = None  # the source was read; the saved model stands on its own
+    estimator.save(model_path, metadata=metadata)
     write_json(out_dir / "metrics.json", metrics)
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
@@ -88,7 +107,52 @@ def _refuse_to_overwrite(model_path: Path, overwrite: bool) -> None:
                           "another folder with --out.")
 
 
-def _make_estimator(kind: str, options: dict, seed: int, device: str, verbose: bool):
+def _read_training_table(data: Path, target, delimiter, encoding):
+    from deepfit.data.tabular import read_table, split_target
+
+    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
+    target = choose_target(frame, target, data)
+    features, labels = split_target(frame, target, data)
+    return features, labels, target
+
+
+def _read_training_pictures(data: Path, image_size, channels, skip_bad: bool, source):
+    from deepfit.data.images import read_images
+
+    size = image_size
+    if source is not None and hasattr(source, "encoder_"):  # read at the size the source model takes
+        if source.encoder_.kind != "image":
+            raise InvalidInputError(f"{data}: holds pictures, but the model given with --from was trained on "
+                                    "a table; transfer from a picture model.")
+        size, channels = (source.encoder_.height, source.encoder_.width), source.encoder_.channels
+    elif source is not None:
+        channels = 3  # ImageNet ResNet weights take colour
+    pictures = read_images(data, size=size, channels=None if channels is None else int(channels),
+                           skip_bad=skip_bad, labelled=True)
+    click.echo(f"read {len(pictures.paths)} pictures of {pictures.images.shape[1]}x{pictures.images.shape[2]} "
+               f"pixels, {pictures.images.shape[3]} channel(s), from {data}", err=True)
+    return pictures.images, pictures.labels, "label"
+
+
+def _transfer_source(path):
+    """A .deepfit source is loaded once here (its picture size decides how to read DATA); a ResNet
+    state_dict is read by the estimator."""
+    if path is None:
+        return None
+    from deepfit.estimators.transfer import STATE_DICT_SUFFIXES
+
+    if path.suffix.lower() in STATE_DICT_SUFFIXES:
+        return str(path)
+    import deepfit
+
+    return deepfit.load(path)
+
+
+def _rows(features, rows):
+    return features.iloc[rows] if hasattr(features, "iloc") else features[rows]
+
+
+def _make_estimator(kind: str, options: dict, pictures: dict, seed: int, device: str, verbose: bool):
     from deepfit import DeepClassifier, LogisticRegression, Perceptron
 
     given = {k: v for k, v in options.items() if v is not None}
@@ -98,8 +162,10 @@ def _make_estimator(kind: str, options: dict, seed: int, device: str, verbose: b
             raise InvalidInputError(f"--batch-size must be a positive whole number or 'auto', got {batch_size!r}.")
         given["batch_size"] = int(batch_size)
     common = dict(random_state=seed, device=device, verbose=verbose)
-    if kind == "deep":
-        return DeepClassifier(**given, **common)
+    if kind in ("deep", "cnn", "mlp"):
+        return DeepClassifier(**given, **pictures, model="auto" if kind == "deep" else kind, **common)
+    if pictures["transfer_from"] is not None:
+        raise InvalidInputError(f"--from works with the deep models; --model {kind} has no hidden layers to reuse.")
     linear = {k: given[k] for k in ("max_epochs", "learning_rate", "batch_size") if k in given}
     return (LogisticRegression if kind == "logistic" else Perceptron)(**linear, **common)
 

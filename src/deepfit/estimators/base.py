@@ -115,6 +115,10 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _validated_features(self, X, reset: bool):
+        if getattr(X, "ndim", 2) > 2:
+            raise InvalidInputError(f"{type(self).__name__} takes a table (a 2-D array or DataFrame), got an array "
+                                    f"of shape {X.shape}. For pictures use DeepClassifier, or flatten them with "
+                                    "X.reshape(len(X), -1).")
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:

@@ -246,7 +246,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             # needed for the schedule to anneal.
             steps_per_epoch = math.ceil(n_rows / batch_size)
             pictures = self.encoder_.kind == "image"
-            steps, most = (AUTO_STEPS_PICTURES, 100) if pictures else (AUTO_STEPS, 200)
+            steps, most = (AUTO_STEPS_PICTURES, 50) if pictures else (AUTO_STEPS, 200)
             max_epochs = int(min(most, max(10, round(steps / steps_per_epoch))))
         augment = None
         if getattr(self, "augmentation_", "none") != "none":
@@ -272,7 +272,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         return self._run_network(X, self.module_.features).astype(np.float32)
 
     def stage_features(self, X) -> list[np.ndarray]:
-        """Each hidden stage's activations (averaged over the picture for a CNN), first to last."""
+        """Each hidden stage's activations (for a CNN averaged down to at most 4x4 places), first to last."""
         outputs = []
         self._run_network(X, lambda inputs: _collect(outputs, self.module_.stage_features(inputs)))
         return [np.concatenate([chunk[i] for chunk in outputs]) for i in range(len(outputs[0]))]

@@ -78,6 +78,12 @@ class ResidualBlock(nn.Module):
         return torch.relu(self.shortcut(x) + self.conv2(torch.relu(self.conv1(x))))
 
 
+def coarse(activations: torch.Tensor, places: int = 4) -> torch.Tensor:
+    """Activation maps averaged to at most `places` x `places` positions, flattened: where and what."""
+    size = (min(places, activations.shape[2]), min(places, activations.shape[3]))
+    return nn.functional.adaptive_avg_pool2d(activations, size).flatten(1)
+
+
 class CNN(FreezableBody, nn.Module):
     """A residual convolutional network; `features` are the pooled activations of the last stage.
 
@@ -113,11 +119,11 @@ class CNN(FreezableBody, nn.Module):
         return self.body(self.input(pixels)).mean(dim=(2, 3))
 
     def stage_features(self, pixels: torch.Tensor) -> list[torch.Tensor]:
-        """Each stage's activations averaged over the picture, from the first stage to the last."""
+        """Each stage's activations, averaged down to at most 4x4 places and flattened, first stage to last."""
         hidden, pooled = self.input(pixels), []
         for block in self.body:
             hidden = block(hidden)
-            pooled.append(hidden.mean(dim=(2, 3)))
+            pooled.append(coarse(hidden))
         return pooled[1:]
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from deepfit.models.cnn import ImageInput
+from deepfit.models.cnn import ImageInput, coarse
 from deepfit.models.freezing import FreezableBody
 
 DEPTHS = {18: ("basic", [2, 2, 2, 2]), 34: ("basic", [3, 4, 6, 3]), 50: ("bottleneck", [3, 4, 6, 3])}
@@ -108,7 +108,7 @@ class TorchvisionResNet(FreezableBody, nn.Module):
         return self.body(self.input(pixels)).mean(dim=(2, 3))
 
     def stage_features(self, pixels):
-        return [stage.mean(dim=(2, 3)) for stage in self.body.stages(self.input(pixels))]
+        return [coarse(stage) for stage in self.body.stages(self.input(pixels))]
 
     def forward(self, pixels):
         return self.head(self.dropout(self.features(pixels)))

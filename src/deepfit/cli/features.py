@@ -1,0 +1,65 @@
+"""`deepfit features MODEL DATA -o features.npy`: what the network learned, as numbers per example."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import click
+import numpy as np
+
+from deepfit.cli import cli
+from deepfit.cli.inputs import read_pictures_for, skip_bad_option
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.errors import InvalidInputError
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="A .npy file for the features: one row per example, in the order of DATA.")
+@click.option("--plot", type=click.Path(path_type=Path),
+              help="Also write a PNG: each layer's features projected to 2-D, coloured by class (needs labels).")
+@skip_bad_option
+@delimiter_option
+@encoding_option
+def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
+    """Write each example's learned features (the last hidden layer, before the output layer)."""
+    import deepfit
+    from deepfit.cli.predict import model_columns
+    from deepfit.modelfile import write_atomically
+
+    estimator = deepfit.load(model_path)
+    if not hasattr(estimator, "transform"):
+        raise InvalidInputError(f"{model_path}: a {type(estimator).__name__} has no hidden layer to take features "
+                                "from; use a model trained with --model deep.")
+    labels, paths = None, None
+    if estimator.encoder_.kind == "image":
+        pictures = read_pictures_for(estimator, data, labelled=False, skip_bad=skip_bad)
+        inputs, labels, paths = pictures.images, pictures.labels, pictures.paths
+    else:
+        from deepfit.data.tabular import read_table
+
+        frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
+        target = estimator.metadata_.get("target")
+        labels = frame[target].to_numpy() if target in frame.columns else None
+        inputs = model_columns(estimator, frame, data)
+    try:
+        learned = estimator.transform(inputs)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{data}: {error}") from None
+    buffer = io.BytesIO()
+    np.save(buffer, learned, allow_pickle=False)
+    write_atomically(output, buffer.getvalue())
+    if paths is not None:
+        write_atomically(output.with_suffix(".paths.txt"), ("\n".join(paths) + "\n").encode())
+    click.echo(f"{learned.shape[0]} x {learned.shape[1]} features written to {output}", err=True)
+    if plot is not None:
+        if labels is None:
+            raise InvalidInputError(f"{data}: --plot colours the points by class, but DATA has no labels.")
+        from deepfit.evaluation.layers import plot_layer_projections
+
+        for row in plot_layer_projections(estimator, inputs, labels, plot):
+            click.echo(f"{row['layer']:>16}: {row['width']:5d} features, classes separated {row['separation']:.2f}")
+        click.echo(f"layer plot written to {plot}", err=True)

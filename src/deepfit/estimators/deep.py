@@ -24,8 +24,8 @@ from deepfit.training.loop import LoopSettings, train
 
 AUTO_STEPS = 3000
 AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and each step costs more
-HEAD_SHARE = 0.2          # transfer learning: share of the epochs spent fitting the new head alone
-FINE_TUNE_LR_FACTOR = 0.1  # then every layer, at a tenth of the learning rate, so what was learned stays
+HEAD_SHARE = 0.05         # transfer learning: share of the epochs spent fitting the new head alone (>= 1)
+FINE_TUNE_LR_FACTOR = 1.0  # then every layer (at a tenth, a run on digits kept too little of the new task)
 STATISTICS_SAMPLE = 10_000  # pictures used to measure each channel's mean and spread
 
 
@@ -78,8 +78,8 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     transfer_from : estimator, path or None, default=None
         Transfer learning: a fitted DeepClassifier, a ``.deepfit`` file, or a torchvision-layout
         ResNet-18/34/50 state_dict (``.pth`` or ``.safetensors``). Every layer but the output head is
-        kept; a new head is fitted for these classes (a fifth of the epochs), then every layer is
-        fine-tuned at a tenth of the learning rate. The new data are encoded as the source's were.
+        kept; a new head is fitted for these classes on the frozen layers (a twentieth of the epochs,
+        at least one), then every layer is fine-tuned. The new data are encoded as the source's were.
     freeze : bool, default=False
         With `transfer_from`: train only the new head; the reused layers stay as they are.
     random_state : int, RandomState or None, default=None

@@ -39,6 +39,13 @@ class ImageEncoder:
         images = as_channels_last(X)
         if images.dtype != np.uint8:
             images = images.astype(np.float32, copy=False)
+            if self.dtype == "uint8" and images.size and float(images.max()) <= 1.0:
+                import warnings
+
+                from deepfit.data.encoder import DataWarning
+
+                warnings.warn("these pictures hold values from 0 to 1, but the model was trained on bytes (0 to "
+                              "255); multiply them by 255 first.", DataWarning, stacklevel=4)
         if images.shape[1:] != (self.height, self.width, self.channels):
             images = resize_batch(images, (self.height, self.width), self.channels)
         return np.ascontiguousarray(images.transpose(0, 3, 1, 2))

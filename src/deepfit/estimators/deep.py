@@ -26,7 +26,7 @@ AUTO_STEPS = 3000
 AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and each step costs more
 HEAD_SHARE = 0.05         # transfer learning: share of the epochs spent fitting the new head alone (>= 1)
 FINE_TUNE_LR_FACTOR = 1.0  # then every layer (at a tenth, a run on digits kept too little of the new task)
-STATISTICS_SAMPLE = 10_000  # pictures used to measure each channel's mean and spread
+STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
 
 
 class DeepClassifier(TransformerMixin, _NetworkClassifier):
@@ -177,13 +177,12 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         self.augmentation_ = "none"
         if encoded.ndim != 4:
             return
-        rows = np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE]
-        sample = encoded[np.sort(rows)].astype(np.float64)
-        self._pixel_statistics = sample.mean(axis=(0, 2, 3)), sample.std(axis=(0, 2, 3))
+        rows = np.sort(np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE])
+        self._pixel_statistics = _channel_statistics(encoded, rows)
         if self.augment != "auto":
             self.augmentation_ = self.augment
         else:
-            self.augmentation_ = "shift+flip" if aug.flips_make_sense(sample, y_index[np.sort(rows)]) else "shift"
+            self.augmentation_ = "shift+flip" if aug.flips_make_sense(encoded, y_index) else "shift"
 
     # ----------------------------------------------------------------- network
     def _architecture(self, n_inputs: int, n_classes: int) -> dict:
@@ -269,13 +268,25 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def transform(self, X) -> np.ndarray:
         """Learned features: the last hidden layer's activations for every row or picture of `X`
         (feature extraction -- what the output layer separates)."""
-        return self._run_network(X, self.module_.features).astype(np.float32)
+        return self._run_network(X, lambda inputs: self.module_.features(inputs)).astype(np.float32)
 
     def stage_features(self, X) -> list[np.ndarray]:
         """Each hidden stage's activations (for a CNN averaged down to at most 4x4 places), first to last."""
         outputs = []
         self._run_network(X, lambda inputs: _collect(outputs, self.module_.stage_features(inputs)))
         return [np.concatenate([chunk[i] for chunk in outputs]) for i in range(len(outputs[0]))]
+
+
+def _channel_statistics(pictures: np.ndarray, rows: np.ndarray, chunk: int = 256):
+    """Mean and standard deviation of each channel over the chosen pictures, a chunk at a time."""
+    sums, squares = np.zeros(pictures.shape[1]), np.zeros(pictures.shape[1])
+    for start in range(0, len(rows), chunk):
+        values = pictures[rows[start:start + chunk]].astype(np.float64)
+        sums += values.sum(axis=(0, 2, 3))
+        squares += (values ** 2).sum(axis=(0, 2, 3))
+    count = len(rows) * pictures.shape[2] * pictures.shape[3]
+    mean = sums / count
+    return mean, np.sqrt(np.maximum(squares / count - mean ** 2, 0))
 
 
 def _collect(outputs: list, stages: list) -> torch.Tensor:

@@ -56,7 +56,7 @@ def asymmetry(pictures: np.ndarray, y_index: np.ndarray, per_class: int = 200) -
     scores = []
     for label in np.unique(y_index):
         rows = np.flatnonzero(y_index == label)[:per_class]
-        mean = pictures[rows].astype(np.float64).mean(axis=(0, 1))  # (H, W), channels averaged
+        mean = pictures[rows].mean(axis=(0, 1), dtype=np.float64)  # (H, W), channels averaged
         centred = mean - mean.mean()
         norm = np.linalg.norm(centred)
         if norm > 0:

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, example
+from hypothesis import strategies as st, example
 
 from deepfit.data.encoder import TableEncoder
 from deepfit.data.tabular import read_table
@@ -32,6 +32,7 @@ def test_duplicate_column_names_are_refused(tmp_path):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(junk=st.binary(max_size=300))
+@example(junk=b"\r\x00")  # once raised the csv module's own error: a bare carriage return in a field
 def test_junk_bytes_give_a_clear_error_or_a_table(tmp_path, junk):
     path = tmp_path / "junk.csv"
     path.write_bytes(junk)

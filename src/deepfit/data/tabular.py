@@ -95,15 +95,18 @@ def _guess_delimiter(text: str, path: Path) -> str:
 
 def _check_rows(path: Path, text: str, delimiter: str) -> None:
     """Find rows whose number of values differs from the header's (pandas pads short rows silently)."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
-    header = next(reader)
-    for line_index, row in enumerate(reader, start=2):
-        if not row:
-            continue  # blank lines are skipped, as pandas does
-        if len(row) != len(header):
-            raise InvalidInputError(
-                f"{path}: row {line_index - 1} (line {line_index}) has {len(row)} values, but the header "
-                f"has {len(header)} columns. Check the delimiter (pass --delimiter) or fix that row.")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    try:
+        header = next(reader)
+        for line_index, row in enumerate(reader, start=2):
+            if not row:
+                continue  # blank lines are skipped, as pandas does
+            if len(row) != len(header):
+                raise InvalidInputError(
+                    f"{path}: row {line_index - 1} (line {line_index}) has {len(row)} values, but the header "
+                    f"has {len(header)} columns. Check the delimiter (pass --delimiter) or fix that row.")
+    except csv.Error as error:
+        raise InvalidInputError(f"{path}: line {reader.line_num} cannot be read as CSV ({error}).") from None
 
 
 def _check_header(path: Path, frame: pd.DataFrame) -> None:

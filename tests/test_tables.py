@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, example
-from hypothesis import strategies as st, example
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from deepfit.data.encoder import TableEncoder
 from deepfit.data.tabular import read_table

@@ -49,9 +49,12 @@ def asymmetry(pictures: np.ndarray, y_index: np.ndarray, per_class: int = 200) -
 
     Digits and letters score high (a mean 3 is not a mean mirrored 3); faces, animals and scenes low.
 
-    >>> left = np.zeros((4, 1, 8, 8)); left[:, :, :, :2] = 1
+    >>> left = np.zeros((4, 1, 8, 8)); left[:, :, :, :2] = 1       # a bar on the left edge
     >>> round(asymmetry(left, np.zeros(4, dtype=int)), 2)
-    1.0
+    0.82
+    >>> middle = np.zeros((4, 1, 8, 8)); middle[:, :, :, 3:5] = 1  # a bar in the middle
+    >>> round(asymmetry(middle, np.zeros(4, dtype=int)), 2)
+    0.0
     """
     scores = []
     for label in np.unique(y_index):

@@ -138,6 +138,15 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         self.device = device
         self.verbose = verbose
 
+    def fit(self, X, y, *, callbacks=()):
+        try:
+            return super().fit(X, y, callbacks=callbacks)
+        finally:  # the transfer source's weights and the fitting statistics are not kept with the model
+            for name in ("_source", "_pixel_statistics"):
+                self.__dict__.pop(name, None)
+
+    fit.__doc__ = _NetworkClassifier.fit.__doc__
+
     # ------------------------------------------------------------------ inputs
     def _takes_pictures(self, X=None) -> bool:
         if hasattr(self, "encoder_") and X is None:

@@ -61,5 +61,5 @@ def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
         from deepfit.evaluation.layers import plot_layer_projections
 
         for row in plot_layer_projections(estimator, inputs, labels, plot):
-            click.echo(f"{row['layer']:>16}: {row['width']:5d} features, classes separated {row['separation']:.2f}")
+            click.echo(f"{row['layer']:>16}: {row['width']:5d} numbers, linear probe accuracy {row['separation']:.3f}")
         click.echo(f"layer plot written to {plot}", err=True)

@@ -46,6 +46,8 @@ def layer_features(estimator, X) -> list[tuple[str, np.ndarray]]:
     named = [("input", encoded.reshape(len(encoded), -1).astype(np.float32))]
     stage = "stage" if estimator.encoder_.kind == "image" else "hidden layer"
     named += [(f"{stage} {i + 1}", features) for i, features in enumerate(estimator.stage_features(X))]
+    if estimator.encoder_.kind == "image":  # what the output layer sees: the last stage averaged over the picture
+        named.append(("features", estimator.transform(X)))
     return named
 
 
@@ -73,11 +75,11 @@ def plot_layer_projections(estimator, X, y, path, max_points: int = 2000) -> lis
             chosen = y == label
             axis.scatter(points[chosen, 0], points[chosen, 1], s=6, alpha=0.7, color=plt.cm.tab10(k % 10),
                          label=str(label))
-        axis.set_title(f"{name}\nseparation {separation:.2f}", fontsize=9)
+        axis.set_title(f"{name} ({features.shape[1]} numbers)\nlinear probe accuracy {separation:.3f}", fontsize=9)
         axis.set_xticks([])
         axis.set_yticks([])
     if len(classes) <= 12:
-        axes[0][-1].legend(fontsize=6, markerscale=2, loc="best")
+        axes[0][-1].legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.02, 0.5))
     figure.tight_layout()
     import io
 

@@ -84,7 +84,9 @@ class Clock:
         self.started = time.perf_counter()
 
     def stop(self):
-        self.total += time.perf_counter() - self.started
+        if self.started is not None:
+            self.total += time.perf_counter() - self.started
+            self.started = None
 
 
 # --------------------------------------------------------------- epoch-by-epoch trainers

@@ -27,6 +27,8 @@ import warnings
 
 import numpy as np
 
+from peers import Clock  # the table benchmark's: training seconds, evaluation left out
+
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported: Keras 3 on PyTorch
 warnings.filterwarnings("ignore")
 
@@ -67,21 +69,6 @@ def shift_for(side: int) -> int:
     from deepfit.training.augment import shift_for as deepfit_shift
 
     return deepfit_shift(side, side)  # an eighth of the side, at least one pixel: 4 for 32x32, 1 for 8x8
-
-
-class Clock:
-    """Training seconds, with evaluation pauses left out."""
-
-    def __init__(self):
-        self.total, self.started = 0.0, None
-
-    def start(self):
-        self.started = time.perf_counter()
-
-    def stop(self):
-        if self.started is not None:
-            self.total += time.perf_counter() - self.started
-            self.started = None
 
 
 # --------------------------------------------------------------------------- networks

@@ -11,7 +11,6 @@ flipped during training (a mirrored 2 is not a 2): deepfit sees that in the data
 
 import argparse
 
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 

@@ -49,7 +49,7 @@ def main(argv=None):
     accuracy = again.score(X_test, y_test)
     print(f"test accuracy {accuracy:.4f}; model saved to {path}")
     probability = again.predict_proba(X_test[:1])[0]
-    print(f"first test picture: " + ", ".join(f"{c} {p:.2f}" for c, p in zip(again.classes_, probability)))
+    print("first test picture: " + ", ".join(f"{c} {p:.2f}" for c, p in zip(again.classes_, probability)))
     return accuracy
 
 

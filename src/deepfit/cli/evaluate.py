@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 
 from deepfit.cli import cli
 from deepfit.cli.inputs import read_pictures_for, skip_bad_option

@@ -13,9 +13,6 @@ Keras' ``image_dataset_from_directory`` does) to a square of the median shorter 
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,15 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.data.idx import is_idx_name, read_idx
+from deepfit.data.picture_cache import cache_file_for, load_cached, store_cached
 from deepfit.errors import InvalidInputError
-from deepfit.modelfile import write_atomically
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
                   ".webp")
 MAX_PIXELS = 100_000_000      # a picture larger than this is refused (a decompression bomb, or a mistake)
 MIN_AUTO_SIDE, MAX_AUTO_SIDE = 16, 128
-LARGE_CACHE_BYTES = 512 * 2**20  # above this a cached set is memory-mapped rather than read into memory
-CACHE_VERSION = 1
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 
@@ -49,7 +45,7 @@ def is_image_source(path) -> bool:
     """Whether `path` names pictures (a folder of them, a picture, an IDX file) rather than a table."""
     path = Path(path)
     name = path.name.lower()
-    return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES or _is_idx_name(name)
+    return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES or is_idx_name(name)
 
 
 def read_images(source, *, size=None, channels: int | None = None, skip_bad: bool = False,
@@ -67,7 +63,7 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
         source = Path(source)
         if not source.exists():
             raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
-        if _is_idx_name(source.name.lower()):
+        if is_idx_name(source.name.lower()):
             return _read_idx_set(source, size, channels, labelled)
         if source.suffix.lower() in (".csv", ".tsv", ".txt"):
             paths, labels = _list_csv(source)
@@ -279,11 +275,11 @@ def _convert(image, channels: int):
 
 def _decode_all(paths, probes, size, channels, cache: bool):
     shape = (len(paths), size[0], size[1], channels)
-    cache_file = _cache_file(paths, size, channels) if cache else None
+    cache_file = cache_file_for(paths, size, channels) if cache else None
     if cache_file is not None and cache_file.exists():
-        cached = _load_cached(cache_file, shape)
+        cached = load_cached(cache_file, shape)
         if cached is not None:
-            return cached
+            return cached, []
     images = np.empty(shape, dtype=np.uint8)
     bad = []
 
@@ -298,85 +294,11 @@ def _decode_all(paths, probes, size, channels, cache: bool):
         list(pool.map(decode_into, range(len(paths))))
     bad.sort()
     if cache_file is not None and not bad:
-        _store_cached(cache_file, images)
+        store_cached(cache_file, images)
     return images, bad
 
 
-def cache_folder() -> Path:
-    """Where decoded pictures are kept: $DEEPFIT_CACHE_DIR, else $XDG_CACHE_HOME/deepfit, else ~/.cache/deepfit."""
-    if os.environ.get("DEEPFIT_CACHE_DIR"):
-        return Path(os.environ["DEEPFIT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "deepfit"
-
-
-def _cache_file(paths, size, channels) -> Path | None:
-    digest = hashlib.sha256(json.dumps([CACHE_VERSION, list(size), channels]).encode())
-    for path in paths:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        digest.update(f"\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
-    return cache_folder() / "images" / f"{digest.hexdigest()[:32]}.npy"
-
-
-def _load_cached(cache_file: Path, shape):
-    try:
-        large = cache_file.stat().st_size > LARGE_CACHE_BYTES
-        images = np.load(cache_file, mmap_mode="r" if large else None, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    if images.shape != shape or images.dtype != np.uint8:
-        return None
-    return images, []
-
-
-def _store_cached(cache_file: Path, images: np.ndarray) -> None:
-    """Best effort: a cache that cannot be written only costs decoding again next time."""
-    import io
-
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        np.save(buffer, images, allow_pickle=False)
-        write_atomically(cache_file, buffer.getbuffer())
-    except OSError:
-        pass
-
-
 # ------------------------------------------------------------------------------------ IDX (MNIST)
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def _is_idx_name(name: str) -> bool:
-    return "idx" in name and ("ubyte" in name or name.endswith((".idx", ".idx.gz")))
-
-
-def read_idx(path) -> np.ndarray:
-    """Read an IDX file (MNIST's format, gzipped or not) into an array, checking its header."""
-    path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise InvalidInputError(f"{path}: a damaged gzip file ({error}). Download it again.") from None
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        raise InvalidInputError(f"{path}: not an IDX file (the first bytes are not an IDX header).")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise InvalidInputError(f"{path}: the IDX header is cut short; the file is truncated.")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise InvalidInputError(f"{path}: the header promises {expected} bytes of data for shape {shape}, "
-                                f"the file holds {len(raw) - header}; it is truncated or damaged.")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
-
-
 def _read_idx_set(path: Path, size, channels, labelled) -> ImageSet:
     images = read_idx(path)
     if images.ndim not in (3, 4):

@@ -54,6 +54,14 @@ def test_mixed_sizes_are_resized_to_one_size_from_the_data_or_the_one_asked_for(
     assert np.all(chosen.images == 128)
 
 
+def test_pictures_outside_the_class_folders_are_left_out_with_a_warning(tmp_path):
+    write_digit_pictures(tmp_path, digits=[1, 7], per_class=2, size=8)
+    Image.new("L", (8, 8)).save(tmp_path / "stray.png")
+    with pytest.warns(DataWarning, match=r"left out 1 pictures.*stray\.png"):
+        pictures = read_images(tmp_path)
+    assert len(pictures.paths) == 4
+
+
 def test_a_csv_of_paths_and_labels(tmp_path):
     write_digit_pictures(tmp_path / "pics", digits=[3, 8], per_class=2, size=8)
     files = sorted((tmp_path / "pics").rglob("*.png"))

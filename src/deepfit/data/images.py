@@ -14,12 +14,14 @@ Keras' ``image_dataset_from_directory`` does) to a square of the median shorter 
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from deepfit.data.encoder import DataWarning
 from deepfit.data.idx import is_idx_name, read_idx
 from deepfit.data.picture_cache import cache_file_for, load_cached, store_cached
 from deepfit.errors import InvalidInputError
@@ -107,6 +109,11 @@ def _list_folder(folder: Path):
         if not paths:
             raise InvalidInputError(f"{folder}: its sub-folders hold no pictures ({', '.join(IMAGE_SUFFIXES)}). "
                                     "Put the pictures of each class in its own sub-folder.")
+        loose = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if loose:
+            warnings.warn(f"{folder}: left out {len(loose)} pictures that are not in a class sub-folder (first: "
+                          f"{loose[0].name}); move them into the sub-folder of their class.", DataWarning,
+                          stacklevel=3)
         return paths, np.array(labels, dtype=object)
     files = _picture_files(folder)
     if not files:
@@ -198,10 +205,6 @@ def _refuse_or_skip(bad, skip_bad: bool, total: int, origin: str) -> None:
         more = f" ({len(bad) - 1} more files have problems)" if len(bad) > 1 else ""
         raise InvalidInputError(f"{first}: {why}{more}. Remove or replace it, or pass --skip-bad "
                                 "(skip_bad=True) to leave unreadable pictures out.")
-    import warnings
-
-    from deepfit.data.encoder import DataWarning
-
     warnings.warn(f"{origin}: skipped {len(bad)} of {total} files that are not readable pictures, "
                   f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=3)
 

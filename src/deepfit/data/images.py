@@ -90,7 +90,8 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
     images, decode_bad = _decode_all(paths, probes, (height, width), channels, cache)
     if decode_bad:
         _refuse_or_skip(decode_bad, skip_bad, len(paths), origin)
-        ok = np.setdiff1d(np.arange(len(paths)), [paths.index(Path(p)) for p, _ in decode_bad])
+        undecodable = {path for path, _ in decode_bad}
+        ok = np.array([i for i, path in enumerate(paths) if str(path) not in undecodable], dtype=np.intp)
         images, paths = images[ok], [paths[i] for i in ok]
         labels = None if labels is None else labels[ok]
     return ImageSet(images, labels, [str(p) for p in paths], bad + decode_bad)

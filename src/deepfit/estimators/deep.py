@@ -148,13 +148,8 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     fit.__doc__ = _NetworkClassifier.fit.__doc__
 
     # ------------------------------------------------------------------ inputs
-    def _takes_pictures(self, X=None) -> bool:
-        if hasattr(self, "encoder_") and X is None:
-            return self.encoder_.kind == "image"
-        return is_image_array(X)
-
     def _validated_features(self, X, reset: bool):
-        pictures = self._takes_pictures(X) if reset else self.encoder_.kind == "image"
+        pictures = is_image_array(X) if reset else self.encoder_.kind == "image"
         if not pictures:
             if reset and self.model == "cnn":
                 raise InvalidInputError("model='cnn' needs pictures: an array of shape (N, H, W) or (N, H, W, C).")

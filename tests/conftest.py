@@ -76,6 +76,6 @@ def write_digit_pictures(root: Path, *, digits=range(10), per_class: int = 20, s
 
 
 @pytest.fixture(autouse=True)
-def _private_picture_cache(tmp_path_factory, monkeypatch):
+def _private_decoded_cache(tmp_path_factory, monkeypatch):
     """Decoded-picture caches go to a folder of the test session, never the user's ~/.cache."""
     monkeypatch.setenv("DEEPFIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from conftest import write_digit_pictures
 from deepfit import DeepClassifier, load, read_images
 from deepfit.data import images as image_io
-from deepfit.data import picture_cache
+from deepfit.data import decoded_cache
 from deepfit.data.encoder import DataWarning
 from deepfit.errors import InvalidInputError
 
@@ -97,7 +97,7 @@ def test_a_truncated_idx_file_is_refused(tmp_path):
 def test_decoded_pictures_are_cached_so_a_second_read_decodes_nothing(tmp_path, monkeypatch):
     write_digit_pictures(tmp_path / "data", digits=[0, 1], per_class=4, size=8)
     first = read_images(tmp_path / "data")
-    assert list((picture_cache.cache_folder() / "images").glob("*.npy"))
+    assert list((decoded_cache.cache_folder() / "images").glob("*.npy"))
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("a cached picture was decoded again")
@@ -119,7 +119,7 @@ def test_a_changed_file_is_decoded_again(tmp_path):
 
 def test_large_cached_sets_are_memory_mapped(tmp_path, monkeypatch):
     write_digit_pictures(tmp_path, digits=[0, 1], per_class=2, size=8)
-    monkeypatch.setattr(picture_cache, "LARGE_CACHE_BYTES", 10)
+    monkeypatch.setattr(decoded_cache, "LARGE_CACHE_BYTES", 10)
     read_images(tmp_path)
     assert isinstance(read_images(tmp_path).images, np.memmap)
 

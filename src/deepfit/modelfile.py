@@ -148,7 +148,9 @@ def save_estimator(estimator, path, metadata: dict | None = None) -> Path:
                              if hasattr(estimator, "feature_names_in_") else None),
         "encoder": estimator.encoder_.to_dict(),
         "architecture": estimator.architecture_,
-        "training": _finite({"summary": estimator.training_summary_, "history": estimator.history_}),
+        "training": _finite({"summary": estimator.training_summary_, "history": estimator.history_,
+                             **({"recordings": estimator.training_recordings_}
+                                if getattr(estimator, "training_recordings_", None) else {})}),
         "metadata": {**getattr(estimator, "metadata_", {}), **(metadata or {})},
     }
     return write_model(path, header, estimator.module_.state_dict())
@@ -162,6 +164,7 @@ def load(path):
     import numpy as np
 
     from deepfit import models
+    from deepfit.data.audio_encoder import AudioEncoder
     from deepfit.data.encoder import TableEncoder
     from deepfit.data.image_encoder import ImageEncoder
     from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron
@@ -177,7 +180,7 @@ def load(path):
             estimator.n_features_in_ = int(header["n_features_in"])
         if header.get("feature_names_in") is not None:
             estimator.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
-        encoders = {"table": TableEncoder, "image": ImageEncoder}
+        encoders = {"table": TableEncoder, "image": ImageEncoder, "audio": AudioEncoder}
         estimator.encoder_ = encoders[header["encoder"].get("kind", "table")].from_dict(header["encoder"])
         estimator.architecture_ = dict(header["architecture"])
         _check_size(estimator.architecture_, tensors)
@@ -187,6 +190,8 @@ def load(path):
         estimator.training_summary_ = header["training"]["summary"]
         estimator.n_iter_ = int(estimator.training_summary_.get("epochs", 0))
         estimator.metadata_ = dict(header.get("metadata") or {})
+        if header["training"].get("recordings"):
+            estimator.training_recordings_ = [str(r) for r in header["training"]["recordings"]]
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         raise ModelFileError(f"{path}: the model header does not match its weights or is incomplete "
                              f"({type(error).__name__}: {str(error)[:200]}). The file is damaged or was "

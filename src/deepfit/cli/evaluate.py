@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import read_pictures_for, skip_bad_option
+from deepfit.cli.inputs import read_examples_for, skip_bad_option
 from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.predict import model_columns
 from deepfit.errors import InvalidInputError
@@ -24,14 +24,17 @@ from deepfit.errors import InvalidInputError
 @encoding_option
 def evaluate(model_path, data, target, as_json, skip_bad, delimiter, encoding):
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of MODEL on DATA (a table, or
-    pictures in one sub-folder per class)."""
+    pictures or sound files in one sub-folder per class). For sound, a warning when DATA holds pieces
+    of recordings the model was trained on."""
     import deepfit
+    from deepfit.data.splits import warn_if_recordings_leak
     from deepfit.evaluation.metrics import classification_metrics, format_report
 
     estimator = deepfit.load(model_path)
-    if estimator.encoder_.kind == "image":
-        pictures = read_pictures_for(estimator, data, labelled=True, skip_bad=skip_bad)
-        features, labels = pictures.images, pictures.labels
+    if estimator.encoder_.kind in ("image", "audio"):
+        features, labels, _ = read_examples_for(estimator, data, labelled=True, skip_bad=skip_bad)
+        if estimator.encoder_.kind == "audio":
+            warn_if_recordings_leak(estimator, features.recordings, str(data))
     else:
         features, labels = _labelled_table(estimator, data, target, delimiter, encoding)
     labels = _as_model_labels(labels, estimator.classes_)

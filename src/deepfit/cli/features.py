@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import read_pictures_for, skip_bad_option
+from deepfit.cli.inputs import read_examples_for, skip_bad_option
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.errors import InvalidInputError
 
@@ -35,9 +35,8 @@ def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
         raise InvalidInputError(f"{model_path}: a {type(estimator).__name__} has no hidden layer to take features "
                                 "from; use a model trained with --model deep.")
     labels, paths = None, None
-    if estimator.encoder_.kind == "image":
-        pictures = read_pictures_for(estimator, data, labelled=False, skip_bad=skip_bad)
-        inputs, labels, paths = pictures.images, pictures.labels, pictures.paths
+    if estimator.encoder_.kind in ("image", "audio"):
+        inputs, labels, paths = read_examples_for(estimator, data, labelled=False, skip_bad=skip_bad)
     else:
         from deepfit.data.tabular import read_table
 

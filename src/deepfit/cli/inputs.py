@@ -1,4 +1,5 @@
-"""How every command reads its DATA argument: a table, or pictures (folders, a CSV of files, IDX)."""
+"""How every command reads its DATA argument: a table, pictures (folders, a CSV of files, IDX) or sound
+(folders of sound files, a CSV of files)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,21 @@ from pathlib import Path
 
 import click
 
+from deepfit.data.audio import AUDIO_SUFFIXES, is_audio_source
 from deepfit.data.images import IMAGE_SUFFIXES, is_image_source
-
-PATH_COLUMNS = ("path", "file", "filename", "image", "file_path")
+from deepfit.data.listing import PATH_COLUMNS
 
 picture_options = [
     click.option("--image-size", type=click.IntRange(1, 4096), default=None,
                  help="Resize pictures to this many pixels square (default: chosen from the data)."),
     click.option("--channels", type=click.Choice(["1", "3"]), default=None,
                  help="Read every picture as greyscale (1) or colour (3) (default: as the pictures are)."),
+    click.option("--sample-rate", type=click.IntRange(1000, 192_000), default=None,
+                 help="Resample sound to this many samples per second (default: the files' rate, at most 16000)."),
 ]
 skip_bad_option = click.option("--skip-bad", is_flag=True,
-                               help="Leave out pictures that cannot be read (with a warning) instead of stopping.")
+                               help="Leave out pictures or sound files that cannot be read (with a warning) "
+                                    "instead of stopping.")
 
 
 def with_options(options):
@@ -28,27 +32,46 @@ def with_options(options):
     return decorate
 
 
-def is_picture_data(path: Path) -> bool:
-    """A folder, a picture, an IDX file, or a CSV whose path column lists picture files."""
+def data_kind(path: Path) -> str:
+    """"audio", "image" or "table": sound files (a folder of them, one, or a CSV listing them), pictures
+    (likewise, or IDX files), or else a table."""
+    if is_audio_source(path):
+        return "audio"
     if is_image_source(path):
-        return True
+        return "image"
+    listed = _listed_suffix(path)
+    return "audio" if listed in AUDIO_SUFFIXES else "image" if listed in IMAGE_SUFFIXES else "table"
+
+
+def _listed_suffix(path: Path) -> str:
+    """The suffix of the files a CSV's path column lists ('' for an ordinary table)."""
     if path.suffix.lower() not in (".csv", ".tsv", ".txt") or not path.is_file():
-        return False
+        return ""
     import pandas as pd
 
     try:
         head = pd.read_csv(path, nrows=5, sep=None, engine="python")
     except Exception:  # not a readable table: the table reader will say why
-        return False
+        return ""
     names = {str(c).lower(): c for c in head.columns}
     column = next((names[n] for n in PATH_COLUMNS if n in names), None)
-    return column is not None and head[column].astype(str).str.lower().str.endswith(IMAGE_SUFFIXES).any()
+    if column is None:
+        return ""
+    suffixes = head[column].astype(str).str.lower().str.extract(r"(\.[a-z0-9]+)$")[0].dropna()
+    known = [s for s in suffixes if s in AUDIO_SUFFIXES or s in IMAGE_SUFFIXES]
+    return known[0] if known else ""
 
 
-def read_pictures_for(estimator, data: Path, *, labelled: bool, skip_bad: bool):
-    """Pictures read at the size and channels `estimator` was trained on."""
+def read_examples_for(estimator, data: Path, *, labelled: bool, skip_bad: bool):
+    """(inputs, labels or None, paths) of pictures or sound, read as `estimator` was trained on them."""
+    encoder = estimator.encoder_
+    if encoder.kind == "audio":
+        from deepfit.data.audio import read_audio
+
+        sounds = read_audio(data, sample_rate=encoder.sample_rate, skip_bad=skip_bad, labelled=labelled)
+        return sounds.clips, sounds.labels, sounds.paths
     from deepfit.data.images import read_images
 
-    encoder = estimator.encoder_
-    return read_images(data, size=(encoder.height, encoder.width), channels=encoder.channels,
-                       skip_bad=skip_bad, labelled=labelled)
+    pictures = read_images(data, size=(encoder.height, encoder.width), channels=encoder.channels,
+                           skip_bad=skip_bad, labelled=labelled)
+    return pictures.images, pictures.labels, pictures.paths

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import read_pictures_for, skip_bad_option
+from deepfit.cli.inputs import read_examples_for, skip_bad_option
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.errors import InvalidInputError
 
@@ -24,17 +24,18 @@ from deepfit.errors import InvalidInputError
 @delimiter_option
 @encoding_option
 def predict(model_path, data, output, skip_bad, delimiter, encoding):
-    """Predict a label for every row of DATA (a table), or every picture in DATA (a folder, a picture,
-    a CSV of paths), with the model in MODEL."""
+    """Predict a label for every row of DATA (a table), or every picture or sound file in DATA (a folder,
+    a file, a CSV of paths), with the model in MODEL. A sound file gets one prediction, pooled over
+    its windows."""
     import deepfit
     from deepfit.data.tabular import read_table
     from deepfit.modelfile import write_atomically
 
     estimator = deepfit.load(model_path)
-    if estimator.encoder_.kind == "image":
-        pictures = read_pictures_for(estimator, data, labelled=False, skip_bad=skip_bad)
-        table = prediction_table(estimator, pictures.images, data)
-        table.insert(0, "path", pictures.paths)
+    if estimator.encoder_.kind in ("image", "audio"):
+        inputs, _, paths = read_examples_for(estimator, data, labelled=False, skip_bad=skip_bad)
+        table = prediction_table(estimator, inputs, data)
+        table.insert(0, "path", paths)
     else:
         frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
         features = model_columns(estimator, frame, data)

@@ -8,7 +8,7 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import is_picture_data, picture_options, skip_bad_option, with_options
+from deepfit.cli.inputs import data_kind, picture_options, skip_bad_option, with_options
 from deepfit.cli.options import (choose_target, delimiter_option, encoding_option, parse_delimiter,
                                  write_json)
 from deepfit.errors import InvalidInputError, OutputError
@@ -56,9 +56,13 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @encoding_option
 def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, transfer_from,
-          freeze, augment, image_size, channels, skip_bad, overwrite, quiet, delimiter, encoding):
-    """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, or pictures (a
-    folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files)."""
+          freeze, augment, image_size, channels, sample_rate, skip_bad, overwrite, quiet, delimiter, encoding):
+    """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
+    folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files) or sound clips
+    (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label).
+
+    The test split keeps every piece of one recording on one side (GTZAN's blues.00042.3.wav
+    belongs to blues.00042), for sound files and for tables with a column of file names."""
     from deepfit.evaluation.metrics import classification_metrics
 
     out_dir = out_dir or Path("runs") / data.stem
@@ -67,16 +71,20 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)
-    if is_picture_data(data):
+    kind, groups = data_kind(data), None
+    if kind == "audio":
+        features, labels, target = _read_training_sound(data, sample_rate, skip_bad, source)
+        groups = features.recordings
+    elif kind == "image":
         features, labels, target = _read_training_pictures(data, image_size, channels, skip_bad, source)
     else:
-        features, labels, target = _read_training_table(data, target, delimiter, encoding)
+        features, labels, target, groups = _read_training_table(data, target, delimiter, encoding)
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping)
     pictures = dict(augment=augment, transfer_from=source, freeze=freeze)
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
-    train_rows, test_rows = _test_split(labels, test_fraction, seed, data)
+    train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
     try:
         estimator.fit(_rows(features, train_rows), labels[train_rows])
     except InvalidInputError as error:
@@ -93,6 +101,10 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     metadata = {"target": str(target), "trained_on": str(data)}
     if transfer_from is not None:
         metadata["transferred_from"] = str(transfer_from)
+    if groups is not None and kind == "table":  # tables of pieces: remember the recordings, as sound models do
+        from deepfit.data.splits import recording_digests
+
+        estimator.training_recordings_ = recording_digests(groups[train_rows])
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
     estimator.save(model_path, metadata=metadata)
     write_json(out_dir / "metrics.json", metrics)
@@ -113,7 +125,32 @@ def _read_training_table(data: Path, target, delimiter, encoding):
     frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
     target = choose_target(frame, target, data)
     features, labels = split_target(frame, target, data)
-    return features, labels, target
+    groups = None
+    column = file_name_column(features)
+    if column is not None:  # e.g. GTZAN's features CSV: a name per clip, not a feature
+        from deepfit.data.audio import recording_of
+
+        groups = np.array([recording_of(name) for name in features[column].astype(str)], dtype=object)
+        features = features.drop(columns=[column])
+        pieces = len(groups) - len(set(groups))
+        click.echo(f"column {column!r} names the files the rows describe: it is left out of the features"
+                   + (f", and the {len(groups)} rows come from {len(set(groups))} recordings, each kept on one "
+                      f"side of the test split" if pieces else ""), err=True)
+    return features, labels, target, groups
+
+
+def file_name_column(frame):
+    """The column that names a file per row (values ending in a sound or picture suffix), or None."""
+    from deepfit.data.audio import AUDIO_SUFFIXES
+    from deepfit.data.images import IMAGE_SUFFIXES
+
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind in "OU" or str(values.dtype) in ("string", "str"):
+            names = values.dropna().astype(str).str.lower()
+            if len(names) and names.str.endswith(AUDIO_SUFFIXES + IMAGE_SUFFIXES).mean() > 0.9:
+                return column
+    return None
 
 
 def _read_training_pictures(data: Path, image_size, channels, skip_bad: bool, source):
@@ -132,6 +169,27 @@ def _read_training_pictures(data: Path, image_size, channels, skip_bad: bool, so
     click.echo(f"read {len(pictures.paths)} pictures of {pictures.images.shape[1]}x{pictures.images.shape[2]} "
                f"pixels, {pictures.images.shape[3]} channel(s), from {data}", err=True)
     return pictures.images, pictures.labels, "label"
+
+
+def _read_training_sound(data: Path, sample_rate, skip_bad: bool, source):
+    from deepfit.data.audio import read_audio
+
+    if source is not None and hasattr(source, "encoder_"):  # read at the rate the source model takes
+        if source.encoder_.kind != "audio":
+            raise InvalidInputError(f"{data}: holds sound, but the model given with --from was not trained on "
+                                    "sound; transfer from a sound model.")
+        sample_rate = source.encoder_.sample_rate
+    elif source is not None:
+        raise InvalidInputError(f"{data}: holds sound; --from takes a sound model (.deepfit) here, not "
+                                "ImageNet picture weights.")
+    sounds = read_audio(data, sample_rate=sample_rate, skip_bad=skip_bad, labelled=True)
+    clips = sounds.clips
+    durations = clips.durations()
+    recordings = len(set(clips.recordings))
+    click.echo(f"read {len(clips)} sound clips ({durations.sum() / 60:.1f} minutes, {durations.min():.2f} to "
+               f"{durations.max():.2f} s each, {recordings} recordings) at {clips.sample_rate} Hz from {data}",
+               err=True)
+    return clips, sounds.labels, "label"
 
 
 def _transfer_source(path):
@@ -170,18 +228,18 @@ def _make_estimator(kind: str, options: dict, pictures: dict, seed: int, device:
     return (LogisticRegression if kind == "logistic" else Perceptron)(**linear, **common)
 
 
-def _test_split(labels: np.ndarray, fraction: float, seed: int, source):
+def _test_split(labels: np.ndarray, fraction: float, seed: int, source, groups=None):
+    """Rows to train on and rows held out, stratified by class; whole recordings at a time with `groups`."""
     rows = np.arange(len(labels))
     if fraction == 0:
         return rows, rows[:0]
-    from sklearn.model_selection import train_test_split
+    from deepfit.data.splits import grouped_split
 
     as_text = labels.astype(str)  # one type for mixed labels, for counting and stratifying alike
-    _, counts = np.unique(as_text, return_counts=True)
-    n_test = int(np.ceil(fraction * len(labels)))
-    if n_test < len(counts) or len(labels) - n_test < 2:
-        raise InvalidInputError(f"{source}: {len(labels)} rows are too few to hold out {fraction:.0%} for testing "
-                                "with every class in it; add rows or pass --test-fraction 0.")
-    stratify = as_text if counts.min() >= 2 else None
-    train_rows, test_rows = train_test_split(rows, test_size=n_test, random_state=seed, stratify=stratify)
-    return np.sort(train_rows), np.sort(test_rows)
+    held = grouped_split(as_text, rows if groups is None else groups, fraction, seed, min_per_class=1)
+    if held is None or (~held).sum() < 2:
+        what = "rows" if groups is None else "recordings"
+        raise InvalidInputError(f"{source}: {len(set(rows if groups is None else groups))} {what} are too few to "
+                                f"hold out {fraction:.0%} for testing with every class in it; add more or pass "
+                                "--test-fraction 0.")
+    return rows[~held], rows[held]

@@ -14,16 +14,15 @@ Keras' ``image_dataset_from_directory`` does) to a square of the median shorter 
 from __future__ import annotations
 
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from deepfit.data.encoder import DataWarning
 from deepfit.data.idx import is_idx_name, read_idx
-from deepfit.data.picture_cache import cache_file_for, load_cached, store_cached
+from deepfit.data.listing import list_csv, list_folder, refuse_or_skip
+from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
 from deepfit.errors import InvalidInputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
@@ -68,9 +67,9 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
         if is_idx_name(source.name.lower()):
             return _read_idx_set(source, size, channels, labelled)
         if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-            paths, labels = _list_csv(source)
+            paths, labels = list_csv(source, "pictures")
         elif source.is_dir():
-            paths, labels = _list_folder(source)
+            paths, labels = list_folder(source, IMAGE_SUFFIXES, "pictures")
         else:
             paths, labels = [source], None
         origin = str(source)
@@ -78,7 +77,7 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
         raise InvalidInputError(f"{origin}: the pictures have no labels. Put them in one sub-folder per class "
                                 "(photos/cat/1.jpg, photos/dog/2.jpg) or list them in a CSV of path,label.")
     probes, bad = _probe_all(paths)
-    _refuse_or_skip(bad, skip_bad, len(paths), origin)
+    refuse_or_skip(bad, skip_bad, len(paths), origin, "pictures")
     keep = [i for i, probe in enumerate(probes) if probe is not None]
     if not keep:
         raise InvalidInputError(f"{origin}: none of the {len(paths)} files could be read as a picture.")
@@ -89,69 +88,12 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
     channels = _choose_channels(probes, paths, channels)
     images, decode_bad = _decode_all(paths, probes, (height, width), channels, cache)
     if decode_bad:
-        _refuse_or_skip(decode_bad, skip_bad, len(paths), origin)
+        refuse_or_skip(decode_bad, skip_bad, len(paths), origin, "pictures")
         undecodable = {path for path, _ in decode_bad}
         ok = np.array([i for i, path in enumerate(paths) if str(path) not in undecodable], dtype=np.intp)
         images, paths = images[ok], [paths[i] for i in ok]
         labels = None if labels is None else labels[ok]
     return ImageSet(images, labels, [str(p) for p in paths], bad + decode_bad)
-
-
-# ------------------------------------------------------------------------------------ listing
-def _list_folder(folder: Path):
-    entries = sorted(folder.iterdir())
-    class_dirs = [d for d in entries if d.is_dir() and not d.name.startswith(".")]
-    if class_dirs:
-        paths, labels = [], []
-        for class_dir in class_dirs:
-            files = _picture_files(class_dir)
-            paths += files
-            labels += [class_dir.name] * len(files)
-        if not paths:
-            raise InvalidInputError(f"{folder}: its sub-folders hold no pictures ({', '.join(IMAGE_SUFFIXES)}). "
-                                    "Put the pictures of each class in its own sub-folder.")
-        loose = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        if loose:
-            warnings.warn(f"{folder}: left out {len(loose)} pictures that are not in a class sub-folder (first: "
-                          f"{loose[0].name}); move them into the sub-folder of their class.", DataWarning,
-                          stacklevel=3)
-        return paths, np.array(labels, dtype=object)
-    files = _picture_files(folder)
-    if not files:
-        others = sorted({p.suffix.lower() or p.name for p in entries if p.is_file()})
-        found = f" (found: {', '.join(others[:8])})" if others else " (it is empty)"
-        raise InvalidInputError(f"{folder}: no pictures{found}. Expected one sub-folder per class holding "
-                                f"{', '.join(IMAGE_SUFFIXES[:6])} files.")
-    return files, None
-
-
-def _picture_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-
-
-def _list_csv(path: Path):
-    from deepfit.data.tabular import read_table
-
-    frame = read_table(path)
-    names = {str(c).lower(): c for c in frame.columns}
-    path_column = next((names[n] for n in ("path", "file", "filename", "image", "file_path") if n in names), None)
-    if path_column is None:
-        raise InvalidInputError(f"{path}: needs a column named path (the picture files) and one named label; "
-                                f"it has {', '.join(map(str, frame.columns[:8]))}.")
-    label_column = next((names[n] for n in ("label", "class", "target", "y") if n in names), None)
-    if frame[path_column].isna().any():
-        row = int(np.flatnonzero(frame[path_column].isna())[0]) + 1
-        raise InvalidInputError(f"{path}: row {row} has no file in column {path_column!r}.")
-    paths = [p if p.is_absolute() else path.parent / p for p in map(Path, frame[path_column].astype(str))]
-    labels = None
-    if label_column is not None:
-        if frame[label_column].isna().any():
-            row = int(np.flatnonzero(frame[label_column].isna())[0]) + 1
-            raise InvalidInputError(f"{path}: row {row} has no label in column {label_column!r}; give every "
-                                    "picture a label.")
-        labels = frame[label_column].to_numpy()
-    return paths, labels
 
 
 # ------------------------------------------------------------------------------------ checking
@@ -196,18 +138,6 @@ def _probe_all(paths):
     probes = [probe for probe, _ in results]
     bad = [(str(path), why) for path, (probe, why) in zip(paths, results) if probe is None]
     return probes, bad
-
-
-def _refuse_or_skip(bad, skip_bad: bool, total: int, origin: str) -> None:
-    if not bad:
-        return
-    if not skip_bad:
-        first, why = bad[0]
-        more = f" ({len(bad) - 1} more files have problems)" if len(bad) > 1 else ""
-        raise InvalidInputError(f"{first}: {why}{more}. Remove or replace it, or pass --skip-bad "
-                                "(skip_bad=True) to leave unreadable pictures out.")
-    warnings.warn(f"{origin}: skipped {len(bad)} of {total} files that are not readable pictures, "
-                  f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=3)
 
 
 def _choose_size(probes, size) -> tuple[int, int]:

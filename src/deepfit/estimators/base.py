@@ -54,12 +54,12 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._validated_training_data(X, y)
         self.classes_, y_index = _classes_and_indices(y)
         self.encoder_ = self._fit_encoder(X)
-        encoded = self.encoder_.transform(X)
+        encoded, y_index, groups = self._encoded_training_data(X, y_index)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.device_ = resolve_device(self.device)
         self._learn_from_data(encoded, y_index, seed)
         self.architecture_ = self._architecture(encoded.shape[1], len(self.classes_))
-        data, n_validation = self._tensor_data(encoded, y_index, seed)
+        data, n_validation = self._tensor_data(encoded, y_index, seed, groups)
         settings = self._loop_settings(len(data.y), seed)
         started = time.perf_counter()
         # Our own seed for initialisation and dropout, without touching the caller's global RNG.
@@ -83,6 +83,15 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_encoder(self, X):
         return TableEncoder.fit(X, standardize=self._standardizes_inputs())
+
+    def _encoded_training_data(self, X, y_index: np.ndarray):
+        """(encoded rows, their class indices, their groups or None): rows of one group (the windows of
+        one recording) stay on one side of the validation split."""
+        return self.encoder_.transform(X), y_index, None
+
+    def _encoded_for_prediction(self, X):
+        """(encoded rows, the example each row belongs to, or None when rows are examples)."""
+        return self.encoder_.transform(X), None
 
     def _learn_from_data(self, encoded, y_index: np.ndarray, seed: int) -> None:
         """A hook for choices that depend on the encoded training data (none for the linear models)."""
@@ -127,11 +136,12 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
                              ensure_all_finite="allow-nan", ensure_min_samples=1)
 
-    def _tensor_data(self, encoded: np.ndarray, y_index: np.ndarray, seed: int):
-        """Everything on the device once; a stratified validation split when there is enough data."""
+    def _tensor_data(self, encoded: np.ndarray, y_index: np.ndarray, seed: int, groups=None):
+        """Everything on the device once; a stratified validation split (by group, when there are groups)
+        when there is enough data."""
         x = torch.as_tensor(encoded, dtype=None if encoded.dtype == np.uint8 else torch.float32, device=self.device_)
         y = torch.as_tensor(y_index, dtype=torch.long, device=self.device_)
-        validation_rows = _validation_rows(y_index, self._validation_fraction(), seed)
+        validation_rows = _validation_rows(y_index, self._validation_fraction(), seed, groups)
         if validation_rows is None:
             return TensorData(x, y), 0
         keep = np.ones(len(y_index), dtype=bool)
@@ -185,12 +195,19 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return self._run_network(X, lambda inputs: self.module_(inputs))
 
     def _run_network(self, X, network) -> np.ndarray:
-        """`network` applied to the encoded rows of `X` in chunks (memory stays bounded), as float64."""
+        """`network` applied to the encoded rows of `X` in chunks (memory stays bounded), as float64;
+        outputs of rows that belong to one example (windows of one clip) are averaged."""
+        encoded, example_of_row = self._encoded_inputs(X)
+        return pool_rows(self._run_encoded(encoded, network), example_of_row)
+
+    def _encoded_inputs(self, X):
         self._check_fitted()
         if (not _is_plain_float_matrix(X, getattr(self, "n_features_in_", None))
                 or hasattr(self, "feature_names_in_")):
             X = self._validated_features(X, reset=False)
-        encoded = self.encoder_.transform(X)
+        return self._encoded_for_prediction(X)
+
+    def _run_encoded(self, encoded: np.ndarray, network) -> np.ndarray:
         chunk = PREDICT_CHUNK_ROWS if encoded.ndim == 2 else max(16, 2**22 // max(1, encoded[0].size))
         with torch.inference_mode():
             chunks = [_forward(network, encoded[i:i + chunk], self.device_)
@@ -224,6 +241,19 @@ def _forward(network, encoded: np.ndarray, device) -> np.ndarray:
     return network(inputs).float().cpu().numpy().astype(np.float64)
 
 
+def pool_rows(outputs: np.ndarray, example_of_row) -> np.ndarray:
+    """The mean of the rows of each example (`example_of_row` sorted, as encoders give it); as is when None.
+
+    >>> pool_rows(np.array([[1.0], [3.0], [5.0]]), np.array([0, 0, 1])).tolist()
+    [[2.0], [5.0]]
+    """
+    if example_of_row is None:
+        return outputs
+    starts = np.flatnonzero(np.r_[True, example_of_row[1:] != example_of_row[:-1]])
+    counts = np.diff(np.r_[starts, len(example_of_row)])
+    return np.add.reduceat(outputs, starts, axis=0) / counts[:, None]
+
+
 def _is_plain_float_matrix(X, n_features: int) -> bool:
     """A 2-D float array of the right width needs none of scikit-learn's conversions (the fast path)."""
     return (type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float32, np.float64)
@@ -251,16 +281,12 @@ def _classes_and_indices(y: np.ndarray):
     return classes, indices
 
 
-def _validation_rows(y_index: np.ndarray, fraction: float, seed: int):
-    """Rows held out for early stopping, stratified by class; None when too few to be useful."""
-    n_classes = int(y_index.max()) + 1
-    n_validation = math.ceil(fraction * len(y_index))
-    if fraction == 0 or n_validation < 2 * n_classes or len(y_index) - n_validation < 2 * n_classes:
-        return None
-    from sklearn.model_selection import train_test_split
+def _validation_rows(y_index: np.ndarray, fraction: float, seed: int, groups=None):
+    """Rows held out for early stopping, stratified by class, whole groups at a time; None when too
+    few to be useful."""
+    if groups is None:
+        groups = np.arange(len(y_index))
+    from deepfit.data.splits import grouped_split
 
-    counts = np.bincount(y_index)
-    stratify = y_index if counts.min() >= 2 else None
-    _, validation = train_test_split(np.arange(len(y_index)), test_size=n_validation,
-                                     random_state=seed, stratify=stratify)
-    return np.sort(validation)
+    held_out = grouped_split(y_index, groups, fraction, seed)
+    return None if held_out is None else np.flatnonzero(held_out)

@@ -12,11 +12,14 @@ from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from deepfit import models
+from deepfit.data.audio import Clips
+from deepfit.data.audio_encoder import AudioEncoder, warn_if_silent
 from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
+from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
-from deepfit.estimators.base import _NetworkClassifier
+from deepfit.estimators.base import _NetworkClassifier, pool_rows
 from deepfit.estimators.transfer import load_body, transfer_source
-from deepfit.models.cnn import cnn_architecture
+from deepfit.models.cnn import cnn_architecture, stem_stride_for_area
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
@@ -30,12 +33,17 @@ STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and sp
 
 
 class DeepClassifier(TransformerMixin, _NetworkClassifier):
-    """A deep neural network classifier for tables (numeric and categorical columns) and pictures.
+    """A deep neural network classifier for tables (numeric and categorical columns), pictures and sound.
 
     Pictures -- arrays of shape (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 or float, e.g. from
     `deepfit.read_images` -- get a residual convolutional network sized to the picture (`model="auto"`),
     with batch normalisation and augmentation on the device: random shifts always, left-right flips
     only when the classes look alike in a mirror (faces and photos, never digits or letters).
+
+    Sound -- `deepfit.Clips` (waveforms and their sample rate), e.g. ``read_audio(folder).clips`` --
+    becomes log-mel spectrograms (`deepfit.data.audio_encoder`), cut into windows; the same CNN
+    learns from the windows (shifted in time as augmentation), and each clip's prediction pools the
+    predictions of its windows. Every window of one recording stays on one side of the validation split.
 
     Tables: input layer -> `hidden_layers` hidden layers of `width` units (a plain ReLU stack when shallow,
     residual blocks with layer normalisation from 4 layers on, so any depth from 0 to 150 and
@@ -139,6 +147,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         self.verbose = verbose
 
     def fit(self, X, y, *, callbacks=()):
+        self.__dict__.pop("training_recordings_", None)  # set again when the data are sound
         try:
             return super().fit(X, y, callbacks=callbacks)
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
@@ -149,6 +158,14 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
 
     # ------------------------------------------------------------------ inputs
     def _validated_features(self, X, reset: bool):
+        if isinstance(X, Clips) or (not reset and self.encoder_.kind == "audio"):
+            if reset:
+                for name in ("n_features_in_", "feature_names_in_"):
+                    self.__dict__.pop(name, None)
+                if len(X) == 0:
+                    raise InvalidInputError("no clips were given; pass at least one.")
+                return X
+            return self.encoder_.check(X)
         pictures = is_image_array(X) if reset else self.encoder_.kind == "image"
         if not pictures:
             if reset and self.model == "cnn":
@@ -165,25 +182,47 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
 
     def _fit_encoder(self, X):
         self._source = transfer_source(self.transfer_from) if self.transfer_from is not None else None
+        kind = _kind_of(X)
         if self._source is not None and self._source.encoder is not None:
-            if (self._source.encoder.kind == "image") != is_image_array(X):
-                raise InvalidInputError(f"{self._source.description} was trained on "
-                                        f"{'pictures' if self._source.encoder.kind == 'image' else 'a table'}; "
-                                        "transfer it to data of the same kind.")
+            if self._source.encoder.kind != kind:
+                raise InvalidInputError(f"{self._source.description} was trained on {_KIND_NAMES[self._source.encoder.kind]}"
+                                        f"; transfer it to data of the same kind, not {_KIND_NAMES[kind]}.")
             return self._source.encoder  # the new data are encoded as the source's were
-        if not is_image_array(X):
+        if kind == "audio":
+            if X.paths is None:
+                warn_if_silent(X)
+            return AudioEncoder.fit(X)
+        if kind == "table":
             return super()._fit_encoder(X)
         channels = 3 if self._source is not None else None  # ImageNet weights expect colour
         return ImageEncoder.fit(X, size=self.image_size, channels=channels)
 
+    def _encoded_training_data(self, X, y_index):
+        if self.encoder_.kind != "audio":
+            return super()._encoded_training_data(X, y_index)
+        windows, clip_of_window = self.encoder_.encode(X)
+        self.training_recordings_ = recording_digests(X.recordings)
+        return windows, y_index[clip_of_window], X.recordings[clip_of_window]
+
+    def _encoded_for_prediction(self, X):
+        if self.encoder_.kind != "audio":
+            return super()._encoded_for_prediction(X)
+        return self.encoder_.encode(X)
+
     def _learn_from_data(self, encoded, y_index, seed) -> None:
-        """Pictures: each channel's mean and spread (for the input layer) and the augmentation to use."""
+        """Pictures and spectrograms: each channel's mean and spread (for the input layer) and the
+        augmentation to use."""
         self.augmentation_ = "none"
         if encoded.ndim != 4:
             return
         rows = np.sort(np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE])
         self._pixel_statistics = _channel_statistics(encoded, rows)
-        if self.augment != "auto":
+        if self.encoder_.kind == "audio":
+            if self.augment == "shift+flip":
+                raise InvalidInputError("augment='shift+flip' does not suit sound (a clip played backwards is "
+                                        "another sound); use 'shift' (in time) or 'none'.")
+            self.augmentation_ = "shift" if self.augment == "auto" else self.augment
+        elif self.augment != "auto":
             self.augmentation_ = self.augment
         else:
             self.augmentation_ = "shift+flip" if aug.flips_make_sense(encoded, y_index) else "shift"
@@ -195,10 +234,12 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             if architecture["name"] == "resnet":
                 architecture["image_size"] = [self.encoder_.height, self.encoder_.width]
             return architecture
-        if self.encoder_.kind == "image":
+        if self.encoder_.kind in ("image", "audio"):
             encoder = self.encoder_
             if self.model != "mlp":
-                return cnn_architecture(encoder.height, encoder.width, encoder.channels, n_classes, self.dropout)
+                stride = stem_stride_for_area(encoder.height, encoder.width) if encoder.kind == "audio" else None
+                return cnn_architecture(encoder.height, encoder.width, encoder.channels, n_classes, self.dropout,
+                                        stem_stride=stride)
             return {**self._mlp_architecture(encoder.n_inputs, n_classes), "image_channels": encoder.channels}
         return self._mlp_architecture(n_inputs, n_classes)
 
@@ -212,7 +253,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             load_body(module, self._source)
         elif getattr(module, "input", None) is not None:
             module.input.set_statistics(*self._pixel_statistics)
-        if self.device_.type == "cuda" and self.encoder_.kind == "image":
+        if self.device_.type == "cuda" and self.encoder_.kind in ("image", "audio"):
             module = module.to(memory_format=torch.channels_last)
         return module
 
@@ -248,12 +289,14 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             # Enough epochs for about 3,000 optimizer steps (1,200 for a CNN): what the data sets we tried
             # needed for the schedule to anneal.
             steps_per_epoch = math.ceil(n_rows / batch_size)
-            pictures = self.encoder_.kind == "image"
+            pictures = self.encoder_.kind in ("image", "audio")
             steps, most = (AUTO_STEPS_PICTURES, 50) if pictures else (AUTO_STEPS, 200)
             max_epochs = int(min(most, max(10, round(steps / steps_per_epoch))))
         augment = None
         if getattr(self, "augmentation_", "none") != "none":
             pad = aug.shift_for(self.encoder_.height, self.encoder_.width)
+            if self.encoder_.kind == "audio":  # in time only: a shift in frequency is another pitch
+                pad = (0, aug.shift_for(self.encoder_.width, self.encoder_.width))
             augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed)
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=self.learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=augment)
@@ -277,8 +320,25 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def stage_features(self, X) -> list[np.ndarray]:
         """Each hidden stage's activations (for a CNN averaged down to at most 4x4 places), first to last."""
         outputs = []
-        self._run_network(X, lambda inputs: _collect(outputs, self.module_.stage_features(inputs)))
-        return [np.concatenate([chunk[i] for chunk in outputs]) for i in range(len(outputs[0]))]
+        encoded, example_of_row = self._encoded_inputs(X)
+        self._run_encoded(encoded, lambda inputs: _collect(outputs, self.module_.stage_features(inputs)))
+        stages = [np.concatenate([chunk[i] for chunk in outputs]) for i in range(len(outputs[0]))]
+        if example_of_row is None:
+            return stages
+        return [pool_rows(stage.reshape(len(stage), -1), example_of_row) for stage in stages]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy on `X`, `y`; for sound, a warning when clips come from recordings seen in training."""
+        if isinstance(X, Clips):
+            warn_if_recordings_leak(self, X.recordings)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+_KIND_NAMES = {"table": "a table", "image": "pictures", "audio": "sound"}
+
+
+def _kind_of(X) -> str:
+    return "audio" if isinstance(X, Clips) else "image" if is_image_array(X) else "table"
 
 
 def _channel_statistics(pictures: np.ndarray, rows: np.ndarray, chunk: int = 256):

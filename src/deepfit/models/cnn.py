@@ -1,4 +1,4 @@
-"""Convolutional networks for pictures (and, later, spectrograms): a residual family sized to the input.
+"""Convolutional networks for pictures and spectrograms: a residual family sized to the input.
 
 ::
 
@@ -24,8 +24,9 @@ BASE_CHANNELS = 32
 MAX_STAGES = 4
 
 
-def cnn_architecture(height: int, width: int, channels: int, n_outputs: int, dropout: float = 0.0) -> dict:
-    """The residual CNN for pictures of this size.
+def cnn_architecture(height: int, width: int, channels: int, n_outputs: int, dropout: float = 0.0,
+                     stem_stride: int | None = None) -> dict:
+    """The residual CNN for pictures of this size (`stem_stride`: chosen from the shorter side unless given).
 
     >>> cnn_architecture(8, 8, 1, 10)["stages"]
     [32, 64]
@@ -33,12 +34,23 @@ def cnn_architecture(height: int, width: int, channels: int, n_outputs: int, dro
     (4, [32, 64, 128, 256])
     """
     side = min(height, width)
-    stem_stride = 1 if side < 64 else 2 if side < 128 else 4
+    if stem_stride is None:
+        stem_stride = 1 if side < 64 else 2 if side < 128 else 4
     resolution = side / stem_stride
     n_stages = int(min(MAX_STAGES, 1 + max(0, math.floor(math.log2(max(1.0, resolution / 4))))))
     return {"name": "cnn", "in_channels": channels, "image_size": [height, width], "n_outputs": n_outputs,
             "stages": [BASE_CHANNELS * 2 ** i for i in range(n_stages)], "blocks_per_stage": 1,
             "stem_stride": stem_stride, "dropout": dropout}
+
+
+def stem_stride_for_area(height: int, width: int, places: int = 1024) -> int:
+    """The stem stride (1, 2 or 4) that leaves at most about `places` positions: for long, narrow inputs
+    such as spectrograms, where the shorter side alone would keep thousands of places.
+
+    >>> stem_stride_for_area(40, 181), stem_stride_for_area(40, 40)
+    (4, 2)
+    """
+    return next((stride for stride in (1, 2) if height * width / stride ** 2 <= places), 4)
 
 
 class ImageInput(nn.Module):

@@ -17,18 +17,26 @@ SYMMETRY_THRESHOLD = 0.2  # mean class asymmetry below which mirrored pictures s
 
 
 class ShiftFlip:
-    """Random shifts of up to `pad` pixels, and left-right flips when `flip`; on (N, C, H, W) batches."""
+    """Random shifts of up to `pad` pixels (or (rows, columns): a spectrogram moves in time only),
+    and left-right flips when `flip`; on (N, C, H, W) batches."""
 
-    def __init__(self, pad: int, flip: bool, seed: int):
-        self.pad, self.flip = pad, flip
+    def __init__(self, pad, flip: bool, seed: int):
+        self.pad_rows, self.pad_cols = (pad, pad) if np.isscalar(pad) else pad
+        self.flip = flip
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, pictures: torch.Tensor) -> torch.Tensor:
         n, _, height, width = pictures.shape
         out = pictures
-        if self.pad:
-            padded = F.pad(pictures, (self.pad,) * 4)
-            offsets = torch.randint(0, 2 * self.pad + 1, (2, n), generator=self.generator).to(pictures.device)
+        if self.pad_rows or self.pad_cols:
+            pad_rows, pad_cols = self.pad_rows, self.pad_cols
+            padded = F.pad(pictures, (pad_cols, pad_cols, pad_rows, pad_rows))
+            if pad_rows == pad_cols:
+                offsets = torch.randint(0, 2 * pad_rows + 1, (2, n), generator=self.generator)
+            else:
+                offsets = torch.stack([torch.randint(0, 2 * pad + 1, (n,), generator=self.generator)
+                                       for pad in (pad_rows, pad_cols)])
+            offsets = offsets.to(pictures.device)
             rows = offsets[0][:, None] + torch.arange(height, device=pictures.device)
             cols = offsets[1][:, None] + torch.arange(width, device=pictures.device)
             batch = torch.arange(n, device=pictures.device)[:, None, None]

@@ -1,0 +1,314 @@
+"""Read labelled sound clips: class folders of WAV, FLAC, OGG, AU, AIFF or MP3 files, a CSV of
+``path,label``, or a list of files; and `Clips`, the way waveforms in memory reach the estimators.
+
+Every file's header is read before anything is decoded, so a bad file is named before training
+starts, never in the middle of an epoch. Each clip is mixed down to mono and resampled (soxr) to one
+rate: by default the highest rate among the files, at most 16 kHz (enough for speech and for the
+bands that tell music genres apart). Decoded clips are cached on disk as float32 (keyed by the
+files' names, sizes and modification times), so a second run decodes nothing.
+
+Pieces of one recording (GTZAN's ``blues.00042.3.wav``, cut from ``blues.00042.wav``) share a
+recording name (`recording_of`), and every split deepfit makes keeps a recording on one side.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
+from deepfit.data.encoder import DataWarning
+from deepfit.data.listing import list_csv, list_folder, refuse_or_skip
+from deepfit.errors import InvalidInputError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".au", ".snd", ".aiff", ".aif", ".mp3")
+DEFAULT_MAX_RATE = 16_000
+MAX_SECONDS = 600.0  # longer files are cut to their first ten minutes, with a warning
+SILENCE_RMS = 1e-5   # quieter than this (about -100 dBFS) a clip holds nothing to learn from
+_PIECE = re.compile(r"^(?P<recording>.*[._-]\d+)[._-]\d+$")  # "blues.00042.3" -> "blues.00042"
+
+
+class Clips:
+    """Sound clips in memory: mono waveforms (1-D float arrays of any lengths) at one sample rate.
+
+    The way to give sound to `DeepClassifier.fit` / `predict`:
+
+    >>> import numpy as np
+    >>> clips = Clips([np.zeros(8000), np.ones(4000)], sample_rate=8000)
+    >>> len(clips), clips.durations().tolist()
+    (2, [1.0, 0.5])
+
+    A 2-D array holds equal-length clips, one per row. `recordings` names the recording each clip
+    comes from (pieces of one recording share it); by default every clip is its own recording.
+    """
+
+    def __init__(self, waveforms, sample_rate: int, *, recordings=None, paths=None):
+        if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1 and waveforms.dtype != object:
+            raise InvalidInputError("Clips takes a list of waveforms (or a 2-D array, one clip per row); for "
+                                    "one clip pass [waveform].")
+        self.waveforms = [_as_waveform(w, i) for i, w in enumerate(waveforms)]
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1:
+            raise InvalidInputError(f"sample_rate must be a positive whole number of samples per second, "
+                                    f"got {sample_rate!r}.")
+        self.sample_rate = int(sample_rate)
+        self.paths = None if paths is None else [str(p) for p in paths]
+        if recordings is None:
+            recordings = self.paths if self.paths is not None else [f"#{i}" for i in range(len(self.waveforms))]
+        self.recordings = np.asarray([str(r) for r in recordings], dtype=object)
+        for name, values in (("recordings", self.recordings), ("paths", self.paths)):
+            if values is not None and len(values) != len(self.waveforms):
+                raise InvalidInputError(f"Clips got {len(values)} {name} for {len(self.waveforms)} clips.")
+
+    def __len__(self) -> int:
+        return len(self.waveforms)
+
+    def __getitem__(self, rows) -> "Clips":
+        """The clips at `rows` (an index array, a boolean mask or a slice), as new Clips."""
+        index = np.arange(len(self))[rows]
+        index = np.atleast_1d(index)
+        return Clips([self.waveforms[i] for i in index], self.sample_rate, recordings=self.recordings[index],
+                     paths=None if self.paths is None else [self.paths[i] for i in index])
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self),)  # what scikit-learn's splitters and `len`-checks look at
+
+    def durations(self) -> np.ndarray:
+        """Each clip's length in seconds."""
+        return np.array([len(w) for w in self.waveforms], dtype=np.float64) / self.sample_rate
+
+    def names(self) -> list[str]:
+        """How to name each clip in a message: its file, or its position."""
+        return self.paths if self.paths is not None else [f"clip {i}" for i in range(len(self))]
+
+    def __repr__(self) -> str:
+        return f"Clips({len(self)} clips at {self.sample_rate} Hz)"
+
+
+def _as_waveform(waveform, index: int) -> np.ndarray:
+    array = np.asarray(waveform)
+    if array.dtype.kind not in "fiub":
+        raise InvalidInputError(f"clip {index}: holds {array.dtype} values; a waveform is an array of numbers.")
+    array = array.astype(np.float32, copy=False)
+    if array.ndim == 2:  # (samples, channels) as soundfile reads it: mix down to mono
+        array = array.mean(axis=1 if array.shape[0] >= array.shape[1] else 0)
+    if array.ndim != 1:
+        raise InvalidInputError(f"clip {index}: a waveform is 1-D (or samples x channels), got shape {array.shape}.")
+    if not np.isfinite(array).all():
+        raise InvalidInputError(f"clip {index}: holds NaN or infinite samples; fix or drop the clip.")
+    return array
+
+
+@dataclass
+class SoundSet:
+    """Clips read from files, with their labels (None when unlabelled) and the files left out."""
+
+    clips: Clips
+    labels: np.ndarray | None
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return self.clips.paths
+
+
+def is_audio_source(path) -> bool:
+    """Whether `path` is a sound file, or a folder whose files (in class sub-folders or not) are sound."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix.lower() in AUDIO_SUFFIXES
+    if not path.is_dir():
+        return False
+    for entry in sorted(path.iterdir()):
+        probe = next(iter(sorted(entry.iterdir())), None) if entry.is_dir() else entry
+        while probe is not None and probe.is_dir():  # e.g. genres/blues/2021/x.wav
+            probe = next(iter(sorted(probe.iterdir())), None)
+        if probe is not None and not probe.name.startswith("."):
+            return probe.suffix.lower() in AUDIO_SUFFIXES
+    return False
+
+
+def recording_of(path) -> str:
+    """The recording a file belongs to: its name without a trailing piece number.
+
+    >>> recording_of("train/blues/blues.00042.3.wav"), recording_of("blues.00042.wav")
+    ('blues.00042', 'blues.00042')
+    >>> recording_of("0_jackson_12.wav")  # spoken digit, speaker, take: a recording of its own
+    '0_jackson_12'
+    """
+    stem = Path(path).stem
+    match = _PIECE.match(stem)
+    return match.group("recording") if match else stem
+
+
+def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False, labelled: bool | None = None,
+               max_seconds: float = MAX_SECONDS, cache: bool = True) -> SoundSet:
+    """Read sound clips from a class-folder tree, a folder of unlabelled files, a CSV of ``path,label``,
+    one file, or a list of files: mono, resampled to `sample_rate` (default: chosen from the files).
+
+    `skip_bad` leaves out unreadable files (listed in ``skipped``) instead of refusing the set;
+    `labelled=True` requires labels. Files longer than `max_seconds` are cut, with a warning.
+    """
+    if isinstance(source, (list, tuple)):
+        paths, labels, origin = [Path(p) for p in source], None, "the files given"
+    else:
+        source = Path(source)
+        if not source.exists():
+            raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
+        if source.suffix.lower() in (".csv", ".tsv", ".txt"):
+            paths, labels = list_csv(source, "sound files")
+        elif source.is_dir():
+            paths, labels = list_folder(source, AUDIO_SUFFIXES, "sound files")
+        else:
+            paths, labels = [source], None
+        origin = str(source)
+    if labelled and labels is None:
+        raise InvalidInputError(f"{origin}: the sound files have no labels. Put them in one sub-folder per class "
+                                "(clips/rock/1.wav, clips/jazz/2.wav) or list them in a CSV of path,label.")
+    with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 1) * 2)) as pool:
+        probes = list(pool.map(_probe, paths))
+    bad = [(str(path), why) for path, (probe, why) in zip(paths, probes) if probe is None]
+    refuse_or_skip(bad, skip_bad, len(paths), origin, "sound files")
+    keep = [i for i, (probe, _) in enumerate(probes) if probe is not None]
+    if not keep:
+        raise InvalidInputError(f"{origin}: none of the {len(paths)} files could be read as sound.")
+    paths, probes = [paths[i] for i in keep], [probes[i][0] for i in keep]
+    labels = None if labels is None else labels[keep]
+    rate = _choose_rate(probes, sample_rate)
+    _warn_about(paths, probes, max_seconds)
+    waveforms = _decode_all(paths, probes, rate, max_seconds, cache)
+    silent = [str(p) for p, w in zip(paths, waveforms) if not len(w) or _rms(w) < SILENCE_RMS]
+    if silent:
+        warnings.warn(f"{silent[0]}: is silent{f' (and {len(silent) - 1} more clips)' if len(silent) > 1 else ''}; "
+                      "it holds nothing to learn from. Check the recording, or remove it.", DataWarning, stacklevel=2)
+    clips = Clips(waveforms, rate, recordings=[recording_of(p) for p in paths], paths=[str(p) for p in paths])
+    return SoundSet(clips, labels, bad)
+
+
+# ------------------------------------------------------------------------------------ checking
+@dataclass
+class _Probe:
+    frames: int
+    rate: int
+    channels: int
+    truncated_from: int = 0  # frames the header promised, when the file holds fewer
+
+
+def _probe(path: Path):
+    """Read one file's header: its length, rate and channels, or why it cannot be used."""
+    import soundfile
+
+    try:
+        if path.stat().st_size == 0:
+            return None, "the file is empty (0 bytes)"
+        info = soundfile.info(str(path))
+    except (OSError, RuntimeError, ValueError) as error:  # LibsndfileError is a RuntimeError
+        reason = str(error).split(": ", 1)[-1].splitlines()[0][:120]
+        return None, f"not a readable sound file ({reason})"
+    if info.frames <= 0 or info.samplerate <= 0:
+        return None, "holds no samples (0 frames)"
+    promised = _wav_promised_frames(path, info.channels) if path.suffix.lower() == ".wav" else 0
+    return _Probe(int(info.frames), int(info.samplerate), int(info.channels),
+                  promised if promised > info.frames else 0), None
+
+
+def _wav_promised_frames(path: Path, channels: int) -> int:
+    """The frames a WAV file's data chunk says it holds (0 if unknown): more than it has when truncated."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return 0
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0
+    position, block_align = 12, 0
+    while position + 8 <= len(head):
+        chunk, size = head[position:position + 4], struct.unpack("<I", head[position + 4:position + 8])[0]
+        if chunk == b"fmt " and position + 22 <= len(head):
+            block_align = struct.unpack("<H", head[position + 20:position + 22])[0]
+        if chunk == b"data":
+            return size // block_align if block_align else 0
+        position += 8 + size + (size & 1)
+    return 0
+
+
+def _choose_rate(probes, sample_rate) -> int:
+    if sample_rate is not None:
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or \
+                not 1000 <= sample_rate <= 192_000:
+            raise InvalidInputError(f"sample_rate must be a whole number from 1000 to 192000 Hz, got {sample_rate!r}.")
+        return int(sample_rate)
+    return min(DEFAULT_MAX_RATE, max(p.rate for p in probes))
+
+
+def _warn_about(paths, probes, max_seconds: float) -> None:
+    truncated = [(p, probe) for p, probe in zip(paths, probes) if probe.truncated_from]
+    if truncated:
+        path, probe = truncated[0]
+        warnings.warn(f"{path}: is truncated (its header promises {probe.truncated_from / probe.rate:.2f} s, the "
+                      f"file holds {probe.frames / probe.rate:.2f} s); using what is there"
+                      f"{f' ({len(truncated) - 1} more files are truncated)' if len(truncated) > 1 else ''}.",
+                      DataWarning, stacklevel=3)
+    long = [(p, probe) for p, probe in zip(paths, probes) if probe.frames / probe.rate > max_seconds]
+    if long:
+        path, probe = long[0]
+        warnings.warn(f"{path}: lasts {probe.frames / probe.rate / 60:.1f} minutes; deepfit reads its first "
+                      f"{max_seconds / 60:g} minutes (max_seconds). Cut long recordings into clips to use all of "
+                      f"them{f' ({len(long) - 1} more files are that long)' if len(long) > 1 else ''}.",
+                      DataWarning, stacklevel=3)
+
+
+# ------------------------------------------------------------------------------------ decoding
+def _decode(path: Path, probe: _Probe, rate: int, max_seconds: float) -> np.ndarray:
+    """One file as a mono float32 waveform at `rate`."""
+    import soundfile
+    import soxr
+
+    frames = min(probe.frames, int(max_seconds * probe.rate))
+    samples, _ = soundfile.read(str(path), frames=frames, dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
+    if probe.rate != rate and len(mono):
+        mono = soxr.resample(mono, probe.rate, rate, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _decode_all(paths, probes, rate: int, max_seconds: float, cache: bool) -> list[np.ndarray]:
+    """Every file decoded (in threads: libsndfile and soxr release the GIL), or read from the cache."""
+    cache_file = cache_file_for(paths, rate, max_seconds, folder="audio") if cache else None
+    offsets_file = cache_file.with_suffix(".offsets.npy") if cache_file is not None else None
+    if cache_file is not None and cache_file.exists() and offsets_file.exists():
+        samples = load_cached(cache_file, None, dtype=np.float32)
+        offsets = load_cached(offsets_file, (len(paths) + 1,), dtype=np.int64)
+        if samples is not None and offsets is not None and offsets[-1] == len(samples):
+            return [samples[offsets[i]:offsets[i + 1]] for i in range(len(paths))]
+    failures = []
+
+    def decode(index):
+        try:
+            return _decode(paths[index], probes[index], rate, max_seconds)
+        except (OSError, RuntimeError, ValueError) as error:
+            failures.append((str(paths[index]), str(error).splitlines()[0][:120]))
+            return None
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        waveforms = list(pool.map(decode, range(len(paths))))
+    if failures:
+        failures.sort()
+        raise InvalidInputError(f"{failures[0][0]}: cannot be decoded ({failures[0][1]}). Remove or replace it.")
+    if cache_file is not None:
+        offsets = np.concatenate([[0], np.cumsum([len(w) for w in waveforms])]).astype(np.int64)
+        store_cached(offsets_file, offsets)
+        store_cached(cache_file, np.concatenate(waveforms) if waveforms else np.zeros(0, np.float32))
+    return waveforms
+
+
+def _rms(waveform: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(waveform, dtype=np.float64)))) if len(waveform) else 0.0

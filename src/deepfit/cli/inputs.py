@@ -11,6 +11,8 @@ from deepfit.data.audio import AUDIO_SUFFIXES, is_audio_source
 from deepfit.data.images import IMAGE_SUFFIXES, is_image_source
 from deepfit.data.listing import PATH_COLUMNS
 
+MAX_LIST_COLUMNS = 5  # a CSV listing files: path, label, and perhaps a fold or a speaker
+
 picture_options = [
     click.option("--image-size", type=click.IntRange(1, 4096), default=None,
                  help="Resize pictures to this many pixels square (default: chosen from the data)."),
@@ -34,7 +36,8 @@ def with_options(options):
 
 def data_kind(path: Path) -> str:
     """"audio", "image" or "table": sound files (a folder of them, one, or a CSV listing them), pictures
-    (likewise, or IDX files), or else a table."""
+    (likewise, or IDX files), or else a table -- a CSV with a column of file names and many others
+    (GTZAN's features_30_sec.csv) is a table of features."""
     if is_audio_source(path):
         return "audio"
     if is_image_source(path):
@@ -55,7 +58,7 @@ def _listed_suffix(path: Path) -> str:
         return ""
     names = {str(c).lower(): c for c in head.columns}
     column = next((names[n] for n in PATH_COLUMNS if n in names), None)
-    if column is None:
+    if column is None or len(head.columns) > MAX_LIST_COLUMNS:  # many columns: a table of features per file
         return ""
     suffixes = head[column].astype(str).str.lower().str.extract(r"(\.[a-z0-9]+)$")[0].dropna()
     known = [s for s in suffixes if s in AUDIO_SUFFIXES or s in IMAGE_SUFFIXES]

@@ -13,6 +13,7 @@ recording name (`recording_of`), and every split deepfit makes keeps a recording
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import struct
@@ -46,7 +47,8 @@ class Clips:
     (2, [1.0, 0.5])
 
     A 2-D array holds equal-length clips, one per row. `recordings` names the recording each clip
-    comes from (pieces of one recording share it); by default every clip is its own recording.
+    comes from (pieces of one recording share it); by default every clip is its own recording, known
+    by its file or, for arrays, by its samples.
     """
 
     def __init__(self, waveforms, sample_rate: int, *, recordings=None, paths=None):
@@ -59,8 +61,9 @@ class Clips:
                                     f"got {sample_rate!r}.")
         self.sample_rate = int(sample_rate)
         self.paths = None if paths is None else [str(p) for p in paths]
-        if recordings is None:
-            recordings = self.paths if self.paths is not None else [f"#{i}" for i in range(len(self.waveforms))]
+        if recordings is None:  # a file is its own recording; an array is known by its samples
+            recordings = self.paths if self.paths is not None else [
+                "#" + hashlib.sha1(w.tobytes()).hexdigest()[:16] for w in self.waveforms]
         self.recordings = np.asarray([str(r) for r in recordings], dtype=object)
         for name, values in (("recordings", self.recordings), ("paths", self.paths)):
             if values is not None and len(values) != len(self.waveforms):

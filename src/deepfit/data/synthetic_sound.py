@@ -38,13 +38,14 @@ def genres(per_class: int = 20, rate: int = 8000, seconds=(1.5, 3.0), seed: int 
     return waveforms, np.array(labels, dtype=object)
 
 
-def write_clips(folder, waveforms, labels, rate: int, *, suffix: str = ".wav", pieces: int = 1) -> list[Path]:
-    """Write clips into `folder/<label>/<label>.<number><suffix>`; with `pieces` > 1 each clip is cut
-    into that many pieces named ``<label>.<number>.<piece><suffix>``, as GTZAN's 3-second pieces are."""
+def write_clips(folder, waveforms, labels, rate: int, *, suffix: str = ".wav", pieces: int = 1,
+                first: int = 0) -> list[Path]:
+    """Write clips into `folder/<label>/<label>.<number><suffix>`, numbered from `first`; with `pieces` > 1
+    each clip is cut into that many pieces named ``<label>.<number>.<piece><suffix>``, as GTZAN's are."""
     import soundfile
 
     written = []
-    for number, (waveform, label) in enumerate(zip(waveforms, labels)):
+    for number, (waveform, label) in enumerate(zip(waveforms, labels), start=first):
         target = Path(folder) / str(label)
         target.mkdir(parents=True, exist_ok=True)
         parts = np.array_split(waveform, pieces) if pieces > 1 else [waveform]

@@ -10,9 +10,9 @@ For each set and seed, the clips are split 75/25 *by recording* (stratified); th
 - LogisticRegression and HistGradientBoosting learn from the GTZAN-style per-clip feature table
   (`deepfit.data.clip_features`: MFCCs, spectral shape, tempo; the shallow route most tutorials take).
 
-The sets are made by `deepfit.data.synthetic_sound` (nothing is downloaded): four "genres" (16 kHz,
-2-6 s, each recording cut into two pieces as GTZAN's are) and ten spoken "digits" by eight voices
-(8 kHz, well under a second). Reading is timed twice: the first read decodes and resamples every
+The sets are made by `deepfit.data.synthetic_sound` (nothing is downloaded): four "genres" (OGG
+Vorbis at 22,050 Hz, read at 16 kHz; 2-6 s, each recording cut into two pieces as GTZAN's are) and
+ten spoken "digits" by eight voices (WAV at 8 kHz, well under a second). Reading is timed twice: the first read decodes and resamples every
 file, the second comes from deepfit's cache; training then works on the spectrograms in memory.
 Keras' ``audio_dataset_from_directory`` needs TensorFlow, which cannot be installed beside our
 PyTorch build, so no peer library is timed here.
@@ -43,12 +43,12 @@ RESULTS = Path(__file__).parent / "results" / "sound.json"
 
 
 def make_sets(root: Path, seed: int) -> dict:
-    waveforms, labels = genres(per_class=30, rate=16000, seconds=(2.0, 6.0), seed=seed)
-    write_clips(root / "genres", waveforms, labels, 16000, pieces=2)
+    waveforms, labels = genres(per_class=30, rate=22050, seconds=(2.0, 6.0), seed=seed)
+    write_clips(root / "genres", waveforms, labels, 22050, pieces=2, suffix=".ogg")
     waveforms, labels, _ = words(speakers=8, takes=4, rate=8000, seed=seed)
     write_clips(root / "words", waveforms, labels, 8000)
-    return {"genres: 4 classes, 16 kHz, 2-6 s in 2 pieces": root / "genres",
-            "spoken words: 10 classes, 8 voices, 8 kHz": root / "words"}
+    return {"genres: 4 classes, OGG 22 kHz, 2-6 s in 2 pieces": root / "genres",
+            "spoken words: 10 classes, 8 voices, WAV 8 kHz": root / "words"}
 
 
 def timed(function):
@@ -69,6 +69,7 @@ def run_set(folder: Path, seed: int) -> dict:
     cnn, row["deepfit_fit_s"] = timed(lambda: DeepClassifier(random_state=seed).fit(clips[train], labels[train]))
     row["deepfit"] = cnn.score(clips[test], labels[test])
     row["epochs"] = cnn.training_summary_["epochs"]
+    row["epoch_s"] = cnn.training_summary_["seconds"] / row["epochs"]
     row["windows"] = cnn.training_summary_["n_train"]
     (windows, of_clip), row["encode_s"] = timed(lambda: cnn.encoder_.encode(clips[train]))
 
@@ -101,7 +102,7 @@ def main() -> None:
                 row = run_set(folder, seed)
                 results.setdefault(name, []).append(row)
                 print(f"{name} | seed {seed} | deepfit {row['deepfit']:.3f} ({row['deepfit_fit_s']:.1f} s, "
-                      f"{row['epochs']} epochs of {row['windows']} windows) | logistic on spectrograms "
+                      f"{row['epochs']} epochs of {row['windows']} windows, {row['epoch_s']:.2f} s each) | logistic on spectrograms "
                       f"{row['logistic_on_spectrograms']:.3f} | features: logistic {row['logistic_on_features']:.3f}"
                       f", boosting {row['boosting_on_features']:.3f} | read {row['read_first_s']:.2f} s, cached "
                       f"{row['read_cached_s']:.2f} s", flush=True)

@@ -233,3 +233,32 @@ def test_bad_arrays_get_clear_errors():
         Clips([np.full(100, np.nan)], sample_rate=RATE)
     with pytest.raises(InvalidInputError, match="list of waveforms"):
         Clips(np.zeros(100), sample_rate=RATE)
+
+
+def test_linear_models_point_sound_to_the_deep_classifier():
+    from deepfit import LogisticRegression
+
+    with pytest.raises(InvalidInputError, match="for sound use DeepClassifier"):
+        LogisticRegression().fit(Clips([tone(0.5, 300), tone(0.5, 600)], RATE), ["low", "high"])
+
+
+def test_a_folder_of_sound_is_told_from_pictures_and_tables(tmp_path):
+    from deepfit.cli.inputs import data_kind
+
+    (tmp_path / "README.txt").write_text("my recordings")
+    write_clips(tmp_path / "clips", [tone(0.5, 300), tone(0.5, 600)], ["low", "high"], RATE)
+    (tmp_path / "clips" / "notes.txt").write_text("taken in May")
+    listing = tmp_path / "files.csv"
+    listing.write_text("path,label\nclips/low/low.00000.wav,low\nclips/high/high.00001.wav,high\n")
+    assert [data_kind(p) for p in (tmp_path / "clips", tmp_path / "clips" / "low" / "low.00000.wav", listing)] == \
+        ["audio"] * 3
+    assert read_audio(listing).labels.tolist() == ["low", "high"]
+
+
+def test_the_window_length_and_rate_can_be_chosen_and_are_capped_by_default():
+    clips = Clips([tone(2.0, 440, 44100)] * 3, 44100)
+    encoder = AudioEncoder.fit(clips)
+    assert encoder.sample_rate == 16000 and encoder.window_seconds == pytest.approx(2.0, abs=0.05)
+    short = AudioEncoder.fit(clips, window_seconds=0.5)
+    assert short.window_seconds == pytest.approx(0.5, abs=0.05)
+    assert len(short.transform(clips)) == 3 * 4  # 2 s in windows of 0.5 s

@@ -49,6 +49,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--augment", type=click.Choice(["auto", "none", "shift", "shift+flip"]), default="auto",
               show_default=True, help="Augmentation of training pictures (auto: flips only where they make sense).")
 @with_options(picture_options)
+@click.option("--window-seconds", type=click.FloatRange(0, 600, min_open=True), default=None,
+              help="Sound: cut clips into windows this long (default: as long as nine clips in ten, at most 3).")
 @skip_bad_option
 @click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -56,7 +58,7 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @encoding_option
 def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, transfer_from,
-          freeze, augment, image_size, channels, sample_rate, skip_bad, overwrite, quiet, delimiter, encoding):
+          freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
     folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files) or sound clips
     (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label).
@@ -83,6 +85,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping)
     pictures = dict(augment=augment, transfer_from=source, freeze=freeze)
+    if window_seconds is not None:
+        pictures["window_seconds"] = window_seconds
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
     try:

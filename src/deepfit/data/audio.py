@@ -123,19 +123,18 @@ class SoundSet:
 
 
 def is_audio_source(path) -> bool:
-    """Whether `path` is a sound file, or a folder whose files (in class sub-folders or not) are sound."""
+    """Whether `path` is a sound file, or a folder whose first picture or sound file (in class
+    sub-folders or not) is sound."""
+    from deepfit.data.images import IMAGE_SUFFIXES
+
     path = Path(path)
     if path.is_file():
         return path.suffix.lower() in AUDIO_SUFFIXES
     if not path.is_dir():
         return False
-    for entry in sorted(path.iterdir()):
-        probe = next(iter(sorted(entry.iterdir())), None) if entry.is_dir() else entry
-        while probe is not None and probe.is_dir():  # e.g. genres/blues/2021/x.wav
-            probe = next(iter(sorted(probe.iterdir())), None)
-        if probe is not None and not probe.name.startswith("."):
-            return probe.suffix.lower() in AUDIO_SUFFIXES
-    return False
+    media = (p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES + IMAGE_SUFFIXES and p.is_file())
+    first = next(media, None)
+    return first is not None and first.suffix.lower() in AUDIO_SUFFIXES
 
 
 def recording_of(path) -> str:

@@ -10,8 +10,8 @@ Every clip goes the same way, in training, prediction and serving:
    gives several windows, evenly spaced from its start to its end, whose predictions are pooled;
 5. each mel band standardised with the mean and spread fitted on the training windows.
 
-The window is chosen from the training clips: as long as nine clips in ten (so most clips are one
-window), at most `MAX_WINDOW_SECONDS`.
+The window is chosen from the training clips, unless given: as long as nine clips in ten (so most
+clips are one window), at most `MAX_WINDOW_SECONDS`. The rate is the clips', at most 16 kHz.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from deepfit.data.audio import SILENCE_RMS, Clips
+from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips
 from deepfit.data.encoder import DataWarning
 from deepfit.errors import InvalidInputError
 
@@ -49,16 +49,21 @@ class AudioEncoder:
     kind: str = "audio"
 
     @classmethod
-    def fit(cls, clips: Clips, *, sample_rate: int | None = None) -> "AudioEncoder":
-        """Settings from the clips' rate and lengths; band statistics from their spectrograms."""
-        rate = int(sample_rate or clips.sample_rate)
+    def fit(cls, clips: Clips, *, sample_rate: int | None = None, window_seconds: float | None = None
+            ) -> "AudioEncoder":
+        """Settings from the clips' rate (at most 16 kHz unless `sample_rate` is given) and lengths (unless
+        `window_seconds` is given); band statistics from their spectrograms."""
+        rate = int(sample_rate or min(clips.sample_rate, DEFAULT_MAX_RATE))
         n_fft = 2 ** max(6, round(math.log2(0.032 * rate)))   # 512 at 16 kHz, 256 at 8 kHz
         n_mels = 64 if rate >= 16_000 else 40
         hop = n_fft // 2
         frames_per_second = rate / hop
-        typical = float(np.percentile(clips.durations(), 90)) if len(clips) else 1.0
-        window = int(np.clip(round(typical * frames_per_second) + 1, MIN_WINDOW_FRAMES,
-                             round(MAX_WINDOW_SECONDS * frames_per_second) + 1))
+        if window_seconds is not None:
+            window = max(MIN_WINDOW_FRAMES, round(window_seconds * frames_per_second) + 1)
+        else:
+            typical = float(np.percentile(clips.durations(), 90)) if len(clips) else 1.0
+            window = int(np.clip(round(typical * frames_per_second) + 1, MIN_WINDOW_FRAMES,
+                                 round(MAX_WINDOW_SECONDS * frames_per_second) + 1))
         encoder = cls(rate, n_fft, hop, n_mels, window, [0.0] * n_mels, [1.0] * n_mels)
         windows, _ = encoder._windows(clips)
         rows = np.random.default_rng(0).permutation(len(windows))[:STATISTICS_WINDOWS]

@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_random_state, column_or_1d, validate_data
 
 from deepfit import models
+from deepfit.data.audio import Clips
 from deepfit.data.encoder import TableEncoder
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.modelfile import save_estimator
@@ -124,6 +125,10 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _validated_features(self, X, reset: bool):
+        if isinstance(X, Clips):
+            raise InvalidInputError(f"{type(self).__name__} takes a table; for sound use DeepClassifier (it learns "
+                                    "from spectrograms), or a table of per-clip features "
+                                    "(deepfit.data.clip_features.clip_feature_table).")
         if getattr(X, "ndim", 2) > 2:
             raise InvalidInputError(f"{type(self).__name__} takes a table (a 2-D array or DataFrame), got an array "
                                     f"of shape {X.shape}. For pictures use DeepClassifier, or flatten them with "

@@ -82,7 +82,11 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     image_size : int, (int, int) or None, default=None
         Resize pictures to this size; None keeps the size they come in.
     augment : {"auto", "none", "shift", "shift+flip"}, default="auto"
-        Augmentation of training pictures; "auto" shifts, and flips when the data suggest it.
+        Augmentation of training pictures; "auto" shifts, and flips when the data suggest it. Sound
+        is shifted in time ("auto", "shift") or not at all ("none").
+    window_seconds : float or None, default=None
+        Sound: the length of the windows clips are cut into (shorter clips are padded); None: as
+        long as nine training clips in ten, at most 3 s.
     transfer_from : estimator, path or None, default=None
         Transfer learning: a fitted DeepClassifier, a ``.deepfit`` file, or a torchvision-layout
         ResNet-18/34/50 state_dict (``.pth`` or ``.safetensors``). Every layer but the output head is
@@ -119,6 +123,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         "model": [StrOptions({"auto", "mlp", "cnn"})],
         "image_size": [Interval(Integral, 1, 4096, closed="both"), tuple, list, None],
         "augment": [StrOptions({"auto", "none", "shift", "shift+flip"})],
+        "window_seconds": [Interval(Real, 0, 600, closed="right"), None],
         "transfer_from": "no_validation",
         "freeze": ["boolean"],
     }
@@ -126,7 +131,8 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def __init__(self, *, hidden_layers=3, width=256, max_epochs=None, batch_size="auto",
                  learning_rate=2e-3, early_stopping=False, validation_fraction=0.1, patience=15,
                  dropout=0.0, weight_decay=1e-4, model="auto", image_size=None, augment="auto",
-                 transfer_from=None, freeze=False, random_state=None, device="auto", verbose=False):
+                 window_seconds=None, transfer_from=None, freeze=False, random_state=None, device="auto",
+                 verbose=False):
         self.hidden_layers = hidden_layers
         self.width = width
         self.max_epochs = max_epochs
@@ -140,6 +146,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         self.model = model
         self.image_size = image_size
         self.augment = augment
+        self.window_seconds = window_seconds
         self.transfer_from = transfer_from
         self.freeze = freeze
         self.random_state = random_state
@@ -188,10 +195,14 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
                 raise InvalidInputError(f"{self._source.description} was trained on {_KIND_NAMES[self._source.encoder.kind]}"
                                         f"; transfer it to data of the same kind, not {_KIND_NAMES[kind]}.")
             return self._source.encoder  # the new data are encoded as the source's were
+        if self._source is not None and kind != "image":
+            raise InvalidInputError(f"{self._source.description} holds picture weights (ImageNet-style, colour); "
+                                    f"they cannot start a network for {_KIND_NAMES[kind]}. Transfer from a "
+                                    "deepfit model trained on the same kind of data.")
         if kind == "audio":
             if X.paths is None:
                 warn_if_silent(X)
-            return AudioEncoder.fit(X)
+            return AudioEncoder.fit(X, window_seconds=self.window_seconds)
         if kind == "table":
             return super()._fit_encoder(X)
         channels = 3 if self._source is not None else None  # ImageNet weights expect colour

@@ -130,3 +130,12 @@ def test_a_sound_file_given_alone_is_predicted(trained, tmp_path):
     result = run_cli("predict", root / "run" / "model.deepfit", tmp_path / "one.ogg")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].split(",")[1] in {"beat", "drone", "melody", "static"}
+
+
+def test_features_gives_one_row_per_clip_and_a_layer_plot(trained, tmp_path):
+    root, _ = trained
+    result = run_cli("features", root / "run" / "model.deepfit", root / "test", "-o", tmp_path / "f.npy",
+                     "--plot", tmp_path / "layers.png")
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "f.npy").shape[0] == 16 and (tmp_path / "layers.png").stat().st_size > 10_000
+    assert "linear probe accuracy" in result.stdout

@@ -42,11 +42,14 @@ def linear_separation(features: np.ndarray, labels: np.ndarray, folds: int = 3) 
 
 def layer_features(estimator, X) -> list[tuple[str, np.ndarray]]:
     """(name, activations) for the input and each hidden stage of a fitted DeepClassifier."""
-    encoded = estimator.encoder_.transform(estimator._validated_features(X, reset=False))
-    named = [("input", encoded.reshape(len(encoded), -1).astype(np.float32))]
-    stage = "stage" if estimator.encoder_.kind == "image" else "hidden layer"
+    from deepfit.estimators.base import pool_rows
+
+    encoded, example_of_row = estimator._encoded_inputs(X)  # sound: a clip's windows are averaged
+    named = [("input", pool_rows(encoded.reshape(len(encoded), -1), example_of_row).astype(np.float32))]
+    convolutional = estimator.encoder_.kind in ("image", "audio")
+    stage = "stage" if convolutional else "hidden layer"
     named += [(f"{stage} {i + 1}", features) for i, features in enumerate(estimator.stage_features(X))]
-    if estimator.encoder_.kind == "image":  # what the output layer sees: the last stage averaged over the picture
+    if convolutional:  # what the output layer sees: the last stage averaged over the picture
         named.append(("features", estimator.transform(X)))
     return named
 

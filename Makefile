@@ -38,6 +38,7 @@ $(BENCH_STAMP): requirements.txt benchmarks/requirements-peers.txt
 benchmark: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/compare_tables.py
 	$(BENCH_VENV)/bin/python benchmarks/compare_images.py
+	$(BENCH_VENV)/bin/python benchmarks/compare_sound.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) runs .pytest_cache

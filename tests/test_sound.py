@@ -262,3 +262,87 @@ def test_the_window_length_and_rate_can_be_chosen_and_are_capped_by_default():
     short = AudioEncoder.fit(clips, window_seconds=0.5)
     assert short.window_seconds == pytest.approx(0.5, abs=0.05)
     assert len(short.transform(clips)) == 3 * 4  # 2 s in windows of 0.5 s
+
+
+def test_a_file_whose_body_cannot_be_decoded_is_named_or_skipped(tmp_path):
+    write_clips(tmp_path, [tone(1.0, 300), tone(1.0, 600), tone(1.0, 900)], ["low", "high", "high"], RATE,
+                suffix=".flac")
+    damaged = tmp_path / "high" / "high.00002.flac"
+    body = bytearray(damaged.read_bytes())
+    body[len(body) // 3:-10] = b"\x55" * (len(body) - 10 - len(body) // 3)  # the header survives
+    damaged.write_bytes(bytes(body))
+    with pytest.raises(InvalidInputError, match=r"high\.00002\.flac: cannot be decoded"):
+        read_audio(tmp_path, cache=False)
+    with pytest.warns(DataWarning, match="skipped 1 of 3"):
+        sounds = read_audio(tmp_path, skip_bad=True, cache=False)
+    assert sounds.labels.tolist() == ["high", "low"] and len(sounds.clips) == 2
+
+
+def test_recordings_are_told_apart_by_folder_or_named_by_a_csv_column(tmp_path):
+    from deepfit.data.audio import recording_of
+
+    assert recording_of("clips/rock/1.wav") != recording_of("clips/jazz/1.wav")
+    assert recording_of("train/rock/rock.00001.2.wav") == recording_of("test/rock/rock.00001.0.wav")
+    write_clips(tmp_path, [tone(0.5, 300), tone(0.5, 350), tone(0.5, 900)], ["low", "low", "high"], RATE)
+    (tmp_path / "list.csv").write_text("path,label,fsID\nlow/low.00000.wav,low,17\nlow/low.00001.wav,low,17\n"
+                                       "high/high.00002.wav,high,18\n")
+    assert read_audio(tmp_path / "list.csv").clips.recordings.tolist() == ["17", "17", "18"]
+
+
+def test_a_listing_with_more_columns_is_still_sound_when_its_files_are_there(tmp_path):
+    from deepfit.cli.inputs import data_kind
+
+    write_clips(tmp_path, [tone(0.5, 300), tone(0.5, 900)], ["low", "high"], RATE)
+    listing = tmp_path / "meta.csv"
+    listing.write_text("filename,fold,target,category,esc10,src_file,take\n"
+                       "low/low.00000.wav,1,0,low,True,100,A\nhigh/high.00001.wav,1,1,high,True,101,A\n")
+    assert data_kind(listing) == "audio"
+    table = tmp_path / "features.csv"  # names files that are not beside it, and many columns: a table
+    table.write_text("filename,length,a,b,c,d,label\nx.00001.0.wav,1,2,3,4,5,rock\nx.00001.1.wav,1,2,3,4,5,rock\n")
+    assert data_kind(table) == "table"
+
+
+def test_wrong_inputs_for_a_model_are_named():
+    table_model = DeepClassifier(max_epochs=2, random_state=0).fit(np.random.rand(30, 3), [0, 1, 2] * 10)
+    with pytest.raises(InvalidInputError, match="takes a table, not sound"):
+        table_model.predict(Clips([tone(0.5, 300)], RATE))
+    with pytest.raises(InvalidInputError, match="from 1000 to 192000"):
+        Clips([np.zeros(100)], sample_rate=500)
+    with pytest.raises(InvalidInputError, match="Each row is one clip"):
+        Clips(np.zeros((8000, 1)), sample_rate=RATE)
+    with pytest.raises(InvalidInputError, match="labels are not classes"):
+        DeepClassifier().fit(Clips([tone(0.5, 300)] * 4, RATE), np.array([1, "b", 1, "b"], dtype=object))
+
+
+def test_integer_pcm_is_scaled_like_floats():
+    as_float = tone(0.5, 300)
+    as_int16 = np.round(as_float * 32767).astype(np.int16)
+    as_uint8 = np.round(as_float * 127 + 128).astype(np.uint8)
+    clips = Clips([as_float, as_int16, as_uint8], RATE)
+    np.testing.assert_allclose(clips.waveforms[1], as_float, atol=1e-4)
+    np.testing.assert_allclose(clips.waveforms[2], as_float, atol=1e-2)
+
+
+def test_a_streamed_wav_with_an_unknown_length_is_not_called_truncated(tmp_path):
+    path = tmp_path / "streamed.wav"
+    soundfile.write(path, tone(0.5, 300), RATE, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data")
+    data[at + 4:at + 8] = b"\xff\xff\xff\xff"  # as ffmpeg writes to a pipe
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        assert read_audio(path).clips.durations()[0] == pytest.approx(0.5)
+
+
+def test_spectrograms_are_shifted_in_time_into_silence_not_in_pitch():
+    import torch
+
+    from deepfit.training.augment import ShiftFlip
+
+    windows = torch.arange(1, 9, dtype=torch.float32).reshape(1, 1, 8, 1).repeat(64, 1, 1, 12)  # band b holds b+1
+    silence = -torch.arange(1, 9, dtype=torch.float32).reshape(1, 1, 8, 1)
+    shifted = ShiftFlip((0, 3), flip=False, seed=0, fill=silence)(windows)
+    for band in range(8):  # every band keeps its own values, or the silence of that band
+        assert set(shifted[:, 0, band].unique().tolist()) <= {band + 1.0, -(band + 1.0)}
+    assert (shifted < 0).any()

@@ -36,8 +36,8 @@ def with_options(options):
 
 def data_kind(path: Path) -> str:
     """"audio", "image" or "table": sound files (a folder of them, one, or a CSV listing them), pictures
-    (likewise, or IDX files), or else a table -- a CSV with a column of file names and many others
-    (GTZAN's features_30_sec.csv) is a table of features."""
+    (likewise, or IDX files), or else a table -- a CSV with a column naming files that are not beside
+    it and many other columns (GTZAN's features_30_sec.csv) is a table of features."""
     if is_audio_source(path):
         return "audio"
     if is_image_source(path):
@@ -58,11 +58,16 @@ def _listed_suffix(path: Path) -> str:
         return ""
     names = {str(c).lower(): c for c in head.columns}
     column = next((names[n] for n in PATH_COLUMNS if n in names), None)
-    if column is None or len(head.columns) > MAX_LIST_COLUMNS:  # many columns: a table of features per file
+    if column is None:
         return ""
-    suffixes = head[column].astype(str).str.lower().str.extract(r"(\.[a-z0-9]+)$")[0].dropna()
-    known = [s for s in suffixes if s in AUDIO_SUFFIXES or s in IMAGE_SUFFIXES]
-    return known[0] if known else ""
+    files = [Path(p) for p in head[column].dropna().astype(str)]
+    known = [f.suffix.lower() for f in files if f.suffix.lower() in AUDIO_SUFFIXES + IMAGE_SUFFIXES]
+    if not known:
+        return ""
+    # Files that are there, or a short listing: read them. Many columns naming files that are not
+    # there: a table of features computed per file (GTZAN's features_30_sec.csv).
+    there = any((f if f.is_absolute() else path.parent / f).is_file() for f in files)
+    return known[0] if there or len(head.columns) <= MAX_LIST_COLUMNS else ""
 
 
 def read_examples_for(estimator, data: Path, *, labelled: bool, skip_bad: bool):

@@ -85,8 +85,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping)
     pictures = dict(augment=augment, transfer_from=source, freeze=freeze)
-    if window_seconds is not None:
-        pictures["window_seconds"] = window_seconds
+    if kind == "audio":
+        pictures.update(window_seconds=window_seconds, sample_rate=features.sample_rate)
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
     try:

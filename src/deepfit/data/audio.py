@@ -31,8 +31,11 @@ from deepfit.errors import InvalidInputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".au", ".snd", ".aiff", ".aif", ".mp3")
 DEFAULT_MAX_RATE = 16_000
+MIN_RATE, MAX_RATE = 1000, 192_000
+MIN_SAMPLES = 16     # a 2-D array with fewer columns than this is not a set of clips, one per row
 MAX_SECONDS = 600.0  # longer files are cut to their first ten minutes, with a warning
 SILENCE_RMS = 1e-5   # quieter than this (about -100 dBFS) a clip holds nothing to learn from
+RECORDING_COLUMNS = ("recording", "group", "src_file", "fsid", "speaker_take")  # a CSV's own recording names
 _PIECE = re.compile(r"^(?P<recording>.*[._-]\d+)[._-]\d+$")  # "blues.00042.3" -> "blues.00042"
 
 
@@ -55,11 +58,17 @@ class Clips:
         if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1 and waveforms.dtype != object:
             raise InvalidInputError("Clips takes a list of waveforms (or a 2-D array, one clip per row); for "
                                     "one clip pass [waveform].")
+        if isinstance(waveforms, np.ndarray) and waveforms.ndim == 2 and waveforms.shape[1] < MIN_SAMPLES:
+            raise InvalidInputError(f"Clips got an array of shape {waveforms.shape}: {waveforms.shape[0]} clips of "
+                                    f"{waveforms.shape[1]} samples. Each row is one clip; for one clip pass "
+                                    "[waveform.ravel()], for (samples, channels) pass [waveform].")
+        self.sample_rate = check_rate(sample_rate)
         self.waveforms = [_as_waveform(w, i) for i, w in enumerate(waveforms)]
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1:
-            raise InvalidInputError(f"sample_rate must be a positive whole number of samples per second, "
-                                    f"got {sample_rate!r}.")
-        self.sample_rate = int(sample_rate)
+        long = [i for i, w in enumerate(self.waveforms) if len(w) > MAX_SECONDS * self.sample_rate]
+        if long:
+            warnings.warn(f"clip {long[0]} lasts {len(self.waveforms[long[0]]) / self.sample_rate / 60:.1f} minutes"
+                          f"{f' ({len(long) - 1} more are that long)' if len(long) > 1 else ''}; a spectrogram of it "
+                          "needs a lot of memory. Cut long recordings into clips.", DataWarning, stacklevel=2)
         self.paths = None if paths is None else [str(p) for p in paths]
         if recordings is None:  # a file is its own recording; an array is known by its samples
             recordings = self.paths if self.paths is not None else [
@@ -74,8 +83,10 @@ class Clips:
 
     def __getitem__(self, rows) -> "Clips":
         """The clips at `rows` (an index array, a boolean mask or a slice), as new Clips."""
-        index = np.arange(len(self))[rows]
-        index = np.atleast_1d(index)
+        try:
+            index = np.atleast_1d(np.arange(len(self))[rows])
+        except IndexError as error:
+            raise InvalidInputError(f"cannot select those clips from {len(self)} clips ({error}).") from None
         return Clips([self.waveforms[i] for i in index], self.sample_rate, recordings=self.recordings[index],
                      paths=None if self.paths is None else [self.paths[i] for i in index])
 
@@ -95,10 +106,23 @@ class Clips:
         return f"Clips({len(self)} clips at {self.sample_rate} Hz)"
 
 
+def check_rate(sample_rate) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or \
+            not MIN_RATE <= sample_rate <= MAX_RATE:
+        raise InvalidInputError(f"sample_rate must be a whole number of samples per second from {MIN_RATE} to "
+                                f"{MAX_RATE}, got {sample_rate!r}.")
+    return int(sample_rate)
+
+
 def _as_waveform(waveform, index: int) -> np.ndarray:
     array = np.asarray(waveform)
-    if array.dtype.kind not in "fiub":
+    if array.dtype.kind not in "fiu":
         raise InvalidInputError(f"clip {index}: holds {array.dtype} values; a waveform is an array of numbers.")
+    if array.dtype.kind == "u":  # unsigned PCM (8-bit WAV) is centred on the middle of its range
+        middle = np.iinfo(array.dtype).max / 2 + 0.5
+        array = (array.astype(np.float32) - middle) / middle
+    elif array.dtype.kind == "i":  # signed PCM, as scipy.io.wavfile reads it: scale to -1..1
+        array = array.astype(np.float32) / (np.iinfo(array.dtype).max + 1)
     array = array.astype(np.float32, copy=False)
     if array.ndim == 2:  # (samples, channels) as soundfile reads it: mix down to mono
         array = array.mean(axis=1 if array.shape[0] >= array.shape[1] else 0)
@@ -132,22 +156,28 @@ def is_audio_source(path) -> bool:
         return path.suffix.lower() in AUDIO_SUFFIXES
     if not path.is_dir():
         return False
-    media = (p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES + IMAGE_SUFFIXES and p.is_file())
-    first = next(media, None)
-    return first is not None and first.suffix.lower() in AUDIO_SUFFIXES
+    for _, folders, files in os.walk(path):  # in name order, stopping at the first such file
+        folders.sort()
+        for name in sorted(files):
+            suffix = os.path.splitext(name)[1].lower()
+            if suffix in AUDIO_SUFFIXES + IMAGE_SUFFIXES and not name.startswith("."):
+                return suffix in AUDIO_SUFFIXES
+    return False
 
 
 def recording_of(path) -> str:
-    """The recording a file belongs to: its name without a trailing piece number.
+    """The recording a file belongs to: its folder and its name without a trailing piece number
+    (the folder, so that rock/1.wav and jazz/1.wav are two recordings; train/ and test/ folders of
+    the same classes share names, so a piece in each is one recording on both sides).
 
-    >>> recording_of("train/blues/blues.00042.3.wav"), recording_of("blues.00042.wav")
-    ('blues.00042', 'blues.00042')
-    >>> recording_of("0_jackson_12.wav")  # spoken digit, speaker, take: a recording of its own
-    '0_jackson_12'
+    >>> recording_of("train/blues/blues.00042.3.wav"), recording_of("test/blues/blues.00042.wav")
+    ('blues/blues.00042', 'blues/blues.00042')
+    >>> recording_of("digits/0_jackson_12.wav")  # spoken digit, speaker, take: a recording of its own
+    'digits/0_jackson_12'
     """
-    stem = Path(path).stem
-    match = _PIECE.match(stem)
-    return match.group("recording") if match else stem
+    path = Path(path)
+    match = _PIECE.match(path.stem)
+    return f"{path.parent.name}/{match.group('recording') if match else path.stem}"
 
 
 def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False, labelled: bool | None = None,
@@ -158,6 +188,7 @@ def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False
     `skip_bad` leaves out unreadable files (listed in ``skipped``) instead of refusing the set;
     `labelled=True` requires labels. Files longer than `max_seconds` are cut, with a warning.
     """
+    recordings = None  # from a CSV's recording column; else from the file names
     if isinstance(source, (list, tuple)):
         paths, labels, origin = [Path(p) for p in source], None, "the files given"
     else:
@@ -165,7 +196,7 @@ def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False
         if not source.exists():
             raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
         if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-            paths, labels = list_csv(source, "sound files")
+            paths, labels, recordings = list_csv(source, "sound files", groups=RECORDING_COLUMNS)
         elif source.is_dir():
             paths, labels = list_folder(source, AUDIO_SUFFIXES, "sound files")
         else:
@@ -183,14 +214,25 @@ def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False
         raise InvalidInputError(f"{origin}: none of the {len(paths)} files could be read as sound.")
     paths, probes = [paths[i] for i in keep], [probes[i][0] for i in keep]
     labels = None if labels is None else labels[keep]
+    recordings = None if recordings is None else recordings[keep]
     rate = _choose_rate(probes, sample_rate)
     _warn_about(paths, probes, max_seconds)
-    waveforms = _decode_all(paths, probes, rate, max_seconds, cache)
+    waveforms, failures = _decode_all(paths, probes, rate, max_seconds, cache)
+    if failures:
+        refuse_or_skip(failures, skip_bad, len(paths), origin, "sound files")
+        failed = {path for path, _ in failures}
+        keep = [i for i, path in enumerate(paths) if str(path) not in failed]
+        paths, waveforms = [paths[i] for i in keep], [waveforms[i] for i in keep]
+        labels = None if labels is None else labels[keep]
+        recordings = None if recordings is None else recordings[keep]
+        bad = bad + failures
     silent = [str(p) for p, w in zip(paths, waveforms) if not len(w) or _rms(w) < SILENCE_RMS]
     if silent:
         warnings.warn(f"{silent[0]}: is silent{f' (and {len(silent) - 1} more clips)' if len(silent) > 1 else ''}; "
                       "it holds nothing to learn from. Check the recording, or remove it.", DataWarning, stacklevel=2)
-    clips = Clips(waveforms, rate, recordings=[recording_of(p) for p in paths], paths=[str(p) for p in paths])
+    if recordings is None:
+        recordings = [recording_of(p) for p in paths]
+    clips = Clips(waveforms, rate, recordings=recordings, paths=[str(p) for p in paths])
     return SoundSet(clips, labels, bad)
 
 
@@ -235,18 +277,15 @@ def _wav_promised_frames(path: Path, channels: int) -> int:
         chunk, size = head[position:position + 4], struct.unpack("<I", head[position + 4:position + 8])[0]
         if chunk == b"fmt " and position + 22 <= len(head):
             block_align = struct.unpack("<H", head[position + 20:position + 22])[0]
-        if chunk == b"data":
-            return size // block_align if block_align else 0
+        if chunk == b"data":  # 0 or all ones: written by a stream that could not go back to fill it in
+            return size // block_align if block_align and 0 < size < 0xFFFFFF00 else 0
         position += 8 + size + (size & 1)
     return 0
 
 
 def _choose_rate(probes, sample_rate) -> int:
     if sample_rate is not None:
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or \
-                not 1000 <= sample_rate <= 192_000:
-            raise InvalidInputError(f"sample_rate must be a whole number from 1000 to 192000 Hz, got {sample_rate!r}.")
-        return int(sample_rate)
+        return check_rate(sample_rate)
     return min(DEFAULT_MAX_RATE, max(p.rate for p in probes))
 
 
@@ -282,34 +321,34 @@ def _decode(path: Path, probe: _Probe, rate: int, max_seconds: float) -> np.ndar
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def _decode_all(paths, probes, rate: int, max_seconds: float, cache: bool) -> list[np.ndarray]:
-    """Every file decoded (in threads: libsndfile and soxr release the GIL), or read from the cache."""
+def _decode_all(paths, probes, rate: int, max_seconds: float, cache: bool):
+    """(waveforms, failures): every file decoded (in threads: libsndfile and soxr release the GIL), or
+    read from the cache; a file that fails gives None and a (file, why) failure."""
     cache_file = cache_file_for(paths, rate, max_seconds, folder="audio") if cache else None
     offsets_file = cache_file.with_suffix(".offsets.npy") if cache_file is not None else None
     if cache_file is not None and cache_file.exists() and offsets_file.exists():
         samples = load_cached(cache_file, None, dtype=np.float32)
         offsets = load_cached(offsets_file, (len(paths) + 1,), dtype=np.int64)
         if samples is not None and offsets is not None and offsets[-1] == len(samples):
-            return [samples[offsets[i]:offsets[i + 1]] for i in range(len(paths))]
+            return [samples[offsets[i]:offsets[i + 1]] for i in range(len(paths))], []
     failures = []
 
     def decode(index):
         try:
             return _decode(paths[index], probes[index], rate, max_seconds)
         except (OSError, RuntimeError, ValueError) as error:
-            failures.append((str(paths[index]), str(error).splitlines()[0][:120]))
+            failures.append((str(paths[index]), f"cannot be decoded ({str(error).splitlines()[0][:120]})"))
             return None
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         waveforms = list(pool.map(decode, range(len(paths))))
     if failures:
-        failures.sort()
-        raise InvalidInputError(f"{failures[0][0]}: cannot be decoded ({failures[0][1]}). Remove or replace it.")
+        return waveforms, sorted(failures)
     if cache_file is not None:
         offsets = np.concatenate([[0], np.cumsum([len(w) for w in waveforms])]).astype(np.int64)
         store_cached(offsets_file, offsets)
         store_cached(cache_file, np.concatenate(waveforms) if waveforms else np.zeros(0, np.float32))
-    return waveforms
+    return waveforms, []
 
 
 def _rms(waveform: np.ndarray) -> float:

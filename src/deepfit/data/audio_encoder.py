@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips
+from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips, check_rate
 from deepfit.data.encoder import DataWarning
 from deepfit.errors import InvalidInputError
 
@@ -48,12 +48,21 @@ class AudioEncoder:
     band_std: list
     kind: str = "audio"
 
+    def __post_init__(self):
+        _filterbank(self.sample_rate, self.n_fft, self.n_mels)  # made now, not in a server's first requests
+        _hann(self.n_fft)
+
     @classmethod
     def fit(cls, clips: Clips, *, sample_rate: int | None = None, window_seconds: float | None = None
             ) -> "AudioEncoder":
         """Settings from the clips' rate (at most 16 kHz unless `sample_rate` is given) and lengths (unless
         `window_seconds` is given); band statistics from their spectrograms."""
-        rate = int(sample_rate or min(clips.sample_rate, DEFAULT_MAX_RATE))
+        return cls.fit_encode(clips, sample_rate=sample_rate, window_seconds=window_seconds)[0]
+
+    @classmethod
+    def fit_encode(cls, clips: Clips, *, sample_rate: int | None = None, window_seconds: float | None = None):
+        """(encoder, windows, clip_index): `fit`, and the training clips encoded on the way."""
+        rate = check_rate(sample_rate) if sample_rate is not None else min(clips.sample_rate, DEFAULT_MAX_RATE)
         n_fft = 2 ** max(6, round(math.log2(0.032 * rate)))   # 512 at 16 kHz, 256 at 8 kHz
         n_mels = 64 if rate >= 16_000 else 40
         hop = n_fft // 2
@@ -65,22 +74,28 @@ class AudioEncoder:
             window = int(np.clip(round(typical * frames_per_second) + 1, MIN_WINDOW_FRAMES,
                                  round(MAX_WINDOW_SECONDS * frames_per_second) + 1))
         encoder = cls(rate, n_fft, hop, n_mels, window, [0.0] * n_mels, [1.0] * n_mels)
-        windows, _ = encoder._windows(clips)
+        windows, clip_index = encoder._windows(clips)
         rows = np.random.default_rng(0).permutation(len(windows))[:STATISTICS_WINDOWS]
         sample = windows[np.sort(rows), 0].astype(np.float64)           # (n, mels, frames)
         encoder.band_mean = sample.mean(axis=(0, 2)).round(6).tolist()
         encoder.band_std = np.maximum(sample.std(axis=(0, 2)), 1e-3).round(6).tolist()
-        return encoder
+        return encoder, encoder._standardise(windows), clip_index
 
     # ------------------------------------------------------------ transforming
     def encode(self, clips) -> tuple[np.ndarray, np.ndarray]:
         """(windows, clip_index): normalised spectrogram windows and the clip each one comes from."""
         windows, clip_index = self._windows(self.check(clips))
-        mean = np.asarray(self.band_mean, dtype=np.float32)[:, None]
-        std = np.asarray(self.band_std, dtype=np.float32)[:, None]
-        windows -= mean
-        windows /= std
-        return windows, clip_index
+        return self._standardise(windows), clip_index
+
+    def _standardise(self, windows: np.ndarray) -> np.ndarray:
+        windows -= np.asarray(self.band_mean, dtype=np.float32)[:, None]
+        windows /= np.asarray(self.band_std, dtype=np.float32)[:, None]
+        return windows
+
+    @property
+    def silence(self) -> np.ndarray:
+        """What silence becomes in each band after standardising (what short clips are padded with)."""
+        return (FLOOR_DB - np.asarray(self.band_mean)) / np.asarray(self.band_std)
 
     def transform(self, clips) -> np.ndarray:
         return self.encode(clips)[0]
@@ -103,7 +118,7 @@ class AudioEncoder:
         rms = float(np.sqrt(np.mean(np.square(waveform, dtype=np.float64)))) if len(waveform) else 0.0
         if rms >= SILENCE_RMS:
             waveform = waveform * np.float32(TARGET_RMS / rms)
-        signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))
+        signal = torch.tensor(waveform, dtype=torch.float32)  # a copy: cached clips are read-only maps
         if len(signal) < self.n_fft:  # too short for one frame: pad with silence
             signal = torch.nn.functional.pad(signal, (0, self.n_fft - len(signal)))
         with torch.inference_mode():
@@ -162,14 +177,14 @@ class AudioEncoder:
 
     @classmethod
     def from_dict(cls, data: dict) -> "AudioEncoder":
-        encoder = cls(**{k: data[k] for k in ("sample_rate", "n_fft", "hop_length", "n_mels", "window_frames",
-                                               "band_mean", "band_std")})
-        if not (1000 <= encoder.sample_rate <= 192_000 and 16 <= encoder.n_fft <= 65_536
-                and 1 <= encoder.hop_length <= encoder.n_fft and 1 <= encoder.n_mels <= 512
-                and 1 <= encoder.window_frames <= 100_000
-                and len(encoder.band_mean) == len(encoder.band_std) == encoder.n_mels):
-            raise ValueError("the sound settings in the header are out of range")
-        return encoder
+        settings = {k: data[k] for k in ("sample_rate", "n_fft", "hop_length", "n_mels", "window_frames",
+                                         "band_mean", "band_std")}
+        rate, n_fft, hop, n_mels, frames = (int(settings[k]) for k in list(settings)[:5])
+        if not (1000 <= rate <= 192_000 and 16 <= n_fft <= 65_536 and 1 <= hop <= n_fft and 1 <= n_mels <= 512
+                and 1 <= frames <= 100_000 and len(settings["band_mean"]) == len(settings["band_std"]) == n_mels):
+            raise ValueError("the sound settings in the header are out of range")  # checked before any allocation
+        return cls(rate, n_fft, hop, n_mels, frames, [float(v) for v in settings["band_mean"]],
+                   [float(v) for v in settings["band_std"]])
 
 
 def warn_if_silent(clips: Clips) -> None:

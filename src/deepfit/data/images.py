@@ -67,7 +67,7 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
         if is_idx_name(source.name.lower()):
             return _read_idx_set(source, size, channels, labelled)
         if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-            paths, labels = list_csv(source, "pictures")
+            paths, labels, _ = list_csv(source, "pictures")
         elif source.is_dir():
             paths, labels = list_folder(source, IMAGE_SUFFIXES, "pictures")
         else:

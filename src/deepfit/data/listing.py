@@ -51,8 +51,9 @@ def files_in(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
 
 
-def list_csv(path: Path, noun: str):
-    """(files, labels or None) from a CSV with a path column and, optionally, a label column."""
+def list_csv(path: Path, noun: str, groups: tuple[str, ...] = ()):
+    """(files, labels or None, groups or None) from a CSV with a path column and, optionally, a label
+    column and a column named like one of `groups` (e.g. the recording each sound file is cut from)."""
     from deepfit.data.tabular import read_table
 
     frame = read_table(path)
@@ -73,7 +74,11 @@ def list_csv(path: Path, noun: str):
             raise InvalidInputError(f"{path}: row {row} has no label in column {label_column!r}; give every "
                                     "file a label.")
         labels = frame[label_column].to_numpy()
-    return paths, labels
+    group_column = next((names[n] for n in groups if n in names), None)
+    group_values = None
+    if group_column is not None:
+        group_values = frame[group_column].astype(str).to_numpy(dtype=object)
+    return paths, labels, group_values
 
 
 def refuse_or_skip(bad: list[tuple[str, str]], skip_bad: bool, total: int, origin: str, noun: str) -> None:

@@ -121,7 +121,11 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidInputError("Input y contains NaN or infinity; every row needs a label.")
         if y.dtype.kind == "O" and pd.isna(y).any():
             raise InvalidInputError("Input y contains NaN (a missing label); every row needs a label.")
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except ValueError as error:
+            raise InvalidInputError(f"the labels are not classes ({error}); give one class label per row, all "
+                                    "text or all whole numbers.") from None
         return X, y
 
     def _validated_features(self, X, reset: bool):

@@ -30,6 +30,7 @@ AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and 
 HEAD_SHARE = 0.05         # transfer learning: share of the epochs spent fitting the new head alone (>= 1)
 FINE_TUNE_LR_FACTOR = 1.0  # then every layer (at a tenth, a run on digits kept too little of the new task)
 STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
+SECONDS_PER_PREDICT_SLICE = 1800  # sound is predicted half an hour of clips at a time (about 10 MB of windows)
 
 
 class DeepClassifier(TransformerMixin, _NetworkClassifier):
@@ -87,6 +88,9 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     window_seconds : float or None, default=None
         Sound: the length of the windows clips are cut into (shorter clips are padded); None: as
         long as nine training clips in ten, at most 3 s.
+    sample_rate : int or None, default=None
+        Sound: the rate clips are resampled to before their spectrograms; None: the clips' own
+        rate, at most 16 kHz.
     transfer_from : estimator, path or None, default=None
         Transfer learning: a fitted DeepClassifier, a ``.deepfit`` file, or a torchvision-layout
         ResNet-18/34/50 state_dict (``.pth`` or ``.safetensors``). Every layer but the output head is
@@ -124,6 +128,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         "image_size": [Interval(Integral, 1, 4096, closed="both"), tuple, list, None],
         "augment": [StrOptions({"auto", "none", "shift", "shift+flip"})],
         "window_seconds": [Interval(Real, 0, 600, closed="right"), None],
+        "sample_rate": [Interval(Integral, 1000, 192_000, closed="both"), None],
         "transfer_from": "no_validation",
         "freeze": ["boolean"],
     }
@@ -131,8 +136,8 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def __init__(self, *, hidden_layers=3, width=256, max_epochs=None, batch_size="auto",
                  learning_rate=2e-3, early_stopping=False, validation_fraction=0.1, patience=15,
                  dropout=0.0, weight_decay=1e-4, model="auto", image_size=None, augment="auto",
-                 window_seconds=None, transfer_from=None, freeze=False, random_state=None, device="auto",
-                 verbose=False):
+                 window_seconds=None, sample_rate=None, transfer_from=None, freeze=False, random_state=None,
+                 device="auto", verbose=False):
         self.hidden_layers = hidden_layers
         self.width = width
         self.max_epochs = max_epochs
@@ -147,6 +152,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         self.image_size = image_size
         self.augment = augment
         self.window_seconds = window_seconds
+        self.sample_rate = sample_rate
         self.transfer_from = transfer_from
         self.freeze = freeze
         self.random_state = random_state
@@ -158,13 +164,15 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         try:
             return super().fit(X, y, callbacks=callbacks)
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
-            for name in ("_source", "_pixel_statistics"):
+            for name in ("_source", "_pixel_statistics", "_training_windows"):
                 self.__dict__.pop(name, None)
 
     fit.__doc__ = _NetworkClassifier.fit.__doc__
 
     # ------------------------------------------------------------------ inputs
     def _validated_features(self, X, reset: bool):
+        if isinstance(X, Clips) and not reset and self.encoder_.kind != "audio":
+            raise InvalidInputError(f"this model takes {_KIND_NAMES[self.encoder_.kind]}, not sound clips.")
         if isinstance(X, Clips) or (not reset and self.encoder_.kind == "audio"):
             if reset:
                 for name in ("n_features_in_", "feature_names_in_"):
@@ -200,9 +208,14 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
                                     f"they cannot start a network for {_KIND_NAMES[kind]}. Transfer from a "
                                     "deepfit model trained on the same kind of data.")
         if kind == "audio":
+            if self.augment == "shift+flip":
+                raise InvalidInputError("augment='shift+flip' does not suit sound (a clip played backwards is "
+                                        "another sound); use 'shift' (in time) or 'none'.")
             if X.paths is None:
                 warn_if_silent(X)
-            return AudioEncoder.fit(X, window_seconds=self.window_seconds)
+            encoder, *self._training_windows = AudioEncoder.fit_encode(
+                X, sample_rate=self.sample_rate, window_seconds=self.window_seconds)
+            return encoder
         if kind == "table":
             return super()._fit_encoder(X)
         channels = 3 if self._source is not None else None  # ImageNet weights expect colour
@@ -211,7 +224,8 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def _encoded_training_data(self, X, y_index):
         if self.encoder_.kind != "audio":
             return super()._encoded_training_data(X, y_index)
-        windows, clip_of_window = self.encoder_.encode(X)
+        stashed = self.__dict__.pop("_training_windows", None)  # encoded while fitting the encoder
+        windows, clip_of_window = stashed if stashed is not None else self.encoder_.encode(X)
         self.training_recordings_ = recording_digests(X.recordings)
         return windows, y_index[clip_of_window], X.recordings[clip_of_window]
 
@@ -229,9 +243,6 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         rows = np.sort(np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE])
         self._pixel_statistics = _channel_statistics(encoded, rows)
         if self.encoder_.kind == "audio":
-            if self.augment == "shift+flip":
-                raise InvalidInputError("augment='shift+flip' does not suit sound (a clip played backwards is "
-                                        "another sound); use 'shift' (in time) or 'none'.")
             self.augmentation_ = "shift" if self.augment == "auto" else self.augment
         elif self.augment != "auto":
             self.augmentation_ = self.augment
@@ -305,10 +316,11 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             max_epochs = int(min(most, max(10, round(steps / steps_per_epoch))))
         augment = None
         if getattr(self, "augmentation_", "none") != "none":
-            pad = aug.shift_for(self.encoder_.height, self.encoder_.width)
-            if self.encoder_.kind == "audio":  # in time only: a shift in frequency is another pitch
+            pad, fill = aug.shift_for(self.encoder_.height, self.encoder_.width), None
+            if self.encoder_.kind == "audio":  # in time only (a shift in frequency is another pitch), into silence
                 pad = (0, aug.shift_for(self.encoder_.width, self.encoder_.width))
-            augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed)
+                fill = torch.as_tensor(self.encoder_.silence, dtype=torch.float32).reshape(1, 1, -1, 1)
+            augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed, fill=fill)
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=self.learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=augment)
 
@@ -316,6 +328,20 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]
         stopping = [cb.EarlyStopping(patience=self.patience)] if validating else []
         return schedule + stopping + super()._callbacks(settings, validating)
+
+    def _run_network(self, X, network) -> np.ndarray:
+        """Sound: clips are encoded and run a slice of clips at a time, so memory stays bounded however
+        many clips there are; one row of outputs per clip."""
+        if getattr(getattr(self, "encoder_", None), "kind", None) != "audio":
+            return super()._run_network(X, network)
+        clips = self._validated_features(X, reset=False)
+        seconds = np.cumsum(clips.durations())
+        slice_of_clip = (seconds // SECONDS_PER_PREDICT_SLICE).astype(np.intp)
+        outputs = []
+        for part in np.split(np.arange(len(clips)), np.flatnonzero(np.diff(slice_of_clip)) + 1):
+            windows, clip_of_window = self.encoder_.encode(clips[part])
+            outputs.append(pool_rows(self._run_encoded(windows, network), clip_of_window))
+        return np.concatenate(outputs)
 
     # ---------------------------------------------------------------- features
     def __sklearn_tags__(self):

@@ -17,12 +17,13 @@ SYMMETRY_THRESHOLD = 0.2  # mean class asymmetry below which mirrored pictures s
 
 
 class ShiftFlip:
-    """Random shifts of up to `pad` pixels (or (rows, columns): a spectrogram moves in time only),
-    and left-right flips when `flip`; on (N, C, H, W) batches."""
+    """Random shifts of up to `pad` pixels (or (rows, columns): a spectrogram moves in time only) into
+    a margin of zeros (or of `fill`), and left-right flips when `flip`; on (N, C, H, W) batches."""
 
-    def __init__(self, pad, flip: bool, seed: int):
+    def __init__(self, pad, flip: bool, seed: int, fill: torch.Tensor | None = None):
         self.pad_rows, self.pad_cols = (pad, pad) if np.isscalar(pad) else pad
         self.flip = flip
+        self.fill = fill  # what the margin holds, broadcast to (1, C, H, 1); None: zeros
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, pictures: torch.Tensor) -> torch.Tensor:
@@ -31,6 +32,10 @@ class ShiftFlip:
         if self.pad_rows or self.pad_cols:
             pad_rows, pad_cols = self.pad_rows, self.pad_cols
             padded = F.pad(pictures, (pad_cols, pad_cols, pad_rows, pad_rows))
+            if self.fill is not None:  # e.g. silence in each mel band, for spectrograms
+                margin = torch.ones_like(padded[:1, :1], dtype=torch.bool)
+                margin[..., pad_rows:pad_rows + height, pad_cols:pad_cols + width] = False
+                padded = torch.where(margin, self.fill.to(padded), padded)
             if pad_rows == pad_cols:
                 offsets = torch.randint(0, 2 * pad_rows + 1, (2, n), generator=self.generator)
             else:

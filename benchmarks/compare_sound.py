@@ -12,7 +12,8 @@ For each set and seed, the clips are split 75/25 *by recording* (stratified); th
 
 The sets are made by `deepfit.data.synthetic_sound` (nothing is downloaded): four "genres" (OGG
 Vorbis at 22,050 Hz, read at 16 kHz; 2-6 s, each recording cut into two pieces as GTZAN's are) and
-ten spoken "digits" by eight voices (WAV at 8 kHz, well under a second). Reading is timed twice: the first read decodes and resamples every
+ten spoken "digits" by eight voices (WAV at 8 kHz, well under a second), and 100 genre "songs" of
+30 s in AU files at 22,050 Hz, as GTZAN's are (ten windows a song, pooled). Reading is timed twice: the first read decodes and resamples every
 file, the second comes from deepfit's cache; training then works on the spectrograms in memory.
 Keras' ``audio_dataset_from_directory`` needs TensorFlow, which cannot be installed beside our
 PyTorch build, so no peer library is timed here.
@@ -47,8 +48,11 @@ def make_sets(root: Path, seed: int) -> dict:
     write_clips(root / "genres", waveforms, labels, 22050, pieces=2, suffix=".ogg")
     waveforms, labels, _ = words(speakers=8, takes=4, rate=8000, seed=seed)
     write_clips(root / "words", waveforms, labels, 8000)
+    waveforms, labels = genres(per_class=25, rate=22050, seconds=(29.0, 31.0), seed=seed + 100)
+    write_clips(root / "songs", waveforms, labels, 22050, suffix=".au")  # GTZAN's length and format
     return {"genres: 4 classes, OGG 22 kHz, 2-6 s in 2 pieces": root / "genres",
-            "spoken words: 10 classes, 8 voices, WAV 8 kHz": root / "words"}
+            "spoken words: 10 classes, 8 voices, WAV 8 kHz": root / "words",
+            "genres: 4 classes, AU 22 kHz, 30 s songs": root / "songs"}
 
 
 def timed(function):

@@ -26,7 +26,7 @@ import numpy as np
 
 from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
 from deepfit.data.encoder import DataWarning
-from deepfit.data.listing import list_csv, list_folder, refuse_or_skip
+from deepfit.data.listing import list_source, refuse_or_skip
 from deepfit.errors import InvalidInputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".au", ".snd", ".aiff", ".aif", ".mp3")
@@ -188,23 +188,9 @@ def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False
     `skip_bad` leaves out unreadable files (listed in ``skipped``) instead of refusing the set;
     `labelled=True` requires labels. Files longer than `max_seconds` are cut, with a warning.
     """
-    recordings = None  # from a CSV's recording column; else from the file names
-    if isinstance(source, (list, tuple)):
-        paths, labels, origin = [Path(p) for p in source], None, "the files given"
-    else:
-        source = Path(source)
-        if not source.exists():
-            raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
-        if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-            paths, labels, recordings = list_csv(source, "sound files", groups=RECORDING_COLUMNS)
-        elif source.is_dir():
-            paths, labels = list_folder(source, AUDIO_SUFFIXES, "sound files")
-        else:
-            paths, labels = [source], None
-        origin = str(source)
-    if labelled and labels is None:
-        raise InvalidInputError(f"{origin}: the sound files have no labels. Put them in one sub-folder per class "
-                                "(clips/rock/1.wav, clips/jazz/2.wav) or list them in a CSV of path,label.")
+    paths, labels, recordings, origin = list_source(source, AUDIO_SUFFIXES, "sound files", labelled=labelled,
+                                                    example="clips/rock/1.wav, clips/jazz/2.wav",
+                                                    groups=RECORDING_COLUMNS)
     with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 1) * 2)) as pool:
         probes = list(pool.map(_probe, paths))
     bad = [(str(path), why) for path, (probe, why) in zip(paths, probes) if probe is None]

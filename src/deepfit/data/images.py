@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfit.data.idx import is_idx_name, read_idx
-from deepfit.data.listing import list_csv, list_folder, refuse_or_skip
+from deepfit.data.listing import list_source, refuse_or_skip
 from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
 from deepfit.errors import InvalidInputError
 
@@ -58,24 +58,10 @@ def read_images(source, *, size=None, channels: int | None = None, skip_bad: boo
     picture; by default both are chosen from the data. `skip_bad` leaves out unreadable files
     (listed in ``skipped``) instead of refusing the set. `labelled=True` requires labels.
     """
-    if isinstance(source, (list, tuple)):
-        paths, labels, origin = [Path(p) for p in source], None, "the files given"
-    else:
-        source = Path(source)
-        if not source.exists():
-            raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
-        if is_idx_name(source.name.lower()):
-            return _read_idx_set(source, size, channels, labelled)
-        if source.suffix.lower() in (".csv", ".tsv", ".txt"):
-            paths, labels, _ = list_csv(source, "pictures")
-        elif source.is_dir():
-            paths, labels = list_folder(source, IMAGE_SUFFIXES, "pictures")
-        else:
-            paths, labels = [source], None
-        origin = str(source)
-    if labelled and labels is None:
-        raise InvalidInputError(f"{origin}: the pictures have no labels. Put them in one sub-folder per class "
-                                "(photos/cat/1.jpg, photos/dog/2.jpg) or list them in a CSV of path,label.")
+    if not isinstance(source, (list, tuple)) and is_idx_name(Path(source).name.lower()) and Path(source).exists():
+        return _read_idx_set(Path(source), size, channels, labelled)
+    paths, labels, _, origin = list_source(source, IMAGE_SUFFIXES, "pictures", labelled=labelled,
+                                           example="photos/cat/1.jpg, photos/dog/2.jpg")
     probes, bad = _probe_all(paths)
     refuse_or_skip(bad, skip_bad, len(paths), origin, "pictures")
     keep = [i for i, probe in enumerate(probes) if probe is not None]

@@ -18,6 +18,29 @@ PATH_COLUMNS = ("path", "file", "filename", "image", "audio", "file_path")
 LABEL_COLUMNS = ("label", "class", "target", "y", "genre")
 
 
+def list_source(source, suffixes: tuple[str, ...], noun: str, *, labelled: bool | None, example: str,
+                groups: tuple[str, ...] = ()):
+    """(files, labels or None, groups or None, origin) from a list of files, a CSV listing them, a
+    folder (of class sub-folders, or not) or one file; `labelled=True` refuses a source without labels
+    (`example` shows the layout that has them)."""
+    if isinstance(source, (list, tuple)):
+        paths, labels, group_values, origin = [Path(p) for p in source], None, None, "the files given"
+    else:
+        source, origin = Path(source), str(source)
+        if not source.exists():
+            raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
+        if source.suffix.lower() in (".csv", ".tsv", ".txt"):
+            paths, labels, group_values = list_csv(source, noun, groups)
+        elif source.is_dir():
+            (paths, labels), group_values = list_folder(source, suffixes, noun), None
+        else:
+            paths, labels, group_values = [source], None, None
+    if labelled and labels is None:
+        raise InvalidInputError(f"{origin}: the {noun} have no labels. Put them in one sub-folder per class "
+                                f"({example}) or list them in a CSV of path,label.")
+    return paths, labels, group_values, origin
+
+
 def list_folder(folder: Path, suffixes: tuple[str, ...], noun: str):
     """(files, labels): labels from class sub-folders, or None for a folder of unlabelled files."""
     entries = sorted(folder.iterdir())
@@ -91,4 +114,4 @@ def refuse_or_skip(bad: list[tuple[str, str]], skip_bad: bool, total: int, origi
         raise InvalidInputError(f"{first}: {why}{more}. Remove or replace it, or pass --skip-bad "
                                 f"(skip_bad=True) to leave unreadable {noun} out.")
     warnings.warn(f"{origin}: skipped {len(bad)} of {total} files that are not readable {noun}, "
-                  f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=4)
+                  f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=3)

@@ -212,14 +212,19 @@ def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False
         labels = None if labels is None else labels[keep]
         recordings = None if recordings is None else recordings[keep]
         bad = bad + failures
-    silent = [str(p) for p, w in zip(paths, waveforms) if not len(w) or _rms(w) < SILENCE_RMS]
-    if silent:
-        warnings.warn(f"{silent[0]}: is silent{f' (and {len(silent) - 1} more clips)' if len(silent) > 1 else ''}; "
-                      "it holds nothing to learn from. Check the recording, or remove it.", DataWarning, stacklevel=2)
     if recordings is None:
         recordings = [recording_of(p) for p in paths]
     clips = Clips(waveforms, rate, recordings=recordings, paths=[str(p) for p in paths])
+    warn_if_silent(clips)
     return SoundSet(clips, labels, bad)
+
+
+def warn_if_silent(clips: Clips) -> None:
+    """A warning naming the silent clips among `clips`: they hold nothing to learn from."""
+    quiet = [name for name, w in zip(clips.names(), clips.waveforms) if _rms(w) < SILENCE_RMS]
+    if quiet:
+        warnings.warn(f"{quiet[0]}: is silent{f' (and {len(quiet) - 1} more clips)' if len(quiet) > 1 else ''}; it "
+                      "holds nothing to learn from. Check the recording, or remove it.", DataWarning, stacklevel=3)
 
 
 # ------------------------------------------------------------------------------------ checking

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips, check_rate
-from deepfit.data.encoder import DataWarning
 from deepfit.errors import InvalidInputError
 
 TARGET_RMS = 0.1              # -20 dBFS: every clip is scaled to this level
@@ -185,15 +184,6 @@ class AudioEncoder:
             raise ValueError("the sound settings in the header are out of range")  # checked before any allocation
         return cls(rate, n_fft, hop, n_mels, frames, [float(v) for v in settings["band_mean"]],
                    [float(v) for v in settings["band_std"]])
-
-
-def warn_if_silent(clips: Clips) -> None:
-    """A warning naming the silent clips among `clips` (they hold nothing to learn from)."""
-    quiet = [name for name, w in zip(clips.names(), clips.waveforms)
-             if not len(w) or float(np.sqrt(np.mean(np.square(w, dtype=np.float64)))) < SILENCE_RMS]
-    if quiet:
-        warnings.warn(f"{quiet[0]}: is silent{f' (and {len(quiet) - 1} more)' if len(quiet) > 1 else ''}; it holds "
-                      "nothing to learn from.", DataWarning, stacklevel=3)
 
 
 @lru_cache(maxsize=8)

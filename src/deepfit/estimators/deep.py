@@ -1,4 +1,4 @@
-"""DeepClassifier: the deep network for tables and pictures, with defaults that hold across data sets."""
+"""DeepClassifier: the deep network for tables, pictures and sound, with defaults that hold across data sets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from deepfit import models
-from deepfit.data.audio import Clips
-from deepfit.data.audio_encoder import AudioEncoder, warn_if_silent
+from deepfit.data.audio import Clips, warn_if_silent
+from deepfit.data.audio_encoder import AudioEncoder
 from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError

@@ -80,6 +80,9 @@ def test_a_per_clip_feature_table_goes_through_the_table_path(trained, tmp_path)
     assert "120 rows come from 40 recordings" in result.stderr  # pieces kept together in the test split
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["n_test"] % 3 == 0 and metrics["test"]["accuracy"] >= 0.7
+    again = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "features_3_sec.csv")
+    assert again.returncode == 0, again.stderr
+    assert "come from recordings the model was trained on" in again.stderr  # its own training pieces
 
 
 @pytest.mark.parametrize("name, content, message", [

@@ -11,6 +11,7 @@ from deepfit.cli import cli
 from deepfit.cli.inputs import read_examples_for, skip_bad_option
 from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.predict import model_columns
+from deepfit.cli.train import file_name_column
 from deepfit.errors import InvalidInputError
 
 
@@ -53,6 +54,13 @@ def _labelled_table(estimator, data, target, delimiter, encoding):
     frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
     target = target or estimator.metadata_.get("target") or choose_target(frame, None, data)
     features, labels = split_target(frame, target, data)
+    names = file_name_column(features)
+    if names is not None:  # a table of pieces (GTZAN's features_3_sec.csv): are they from training recordings?
+        from deepfit.data.audio import recording_of
+        from deepfit.data.splits import warn_if_recordings_leak
+
+        warn_if_recordings_leak(estimator, [recording_of(name) for name in features[names].astype(str)], str(data))
+        features = features.drop(columns=[names])
     return model_columns(estimator, features, data), labels
 
 

@@ -105,9 +105,10 @@ def test_skip_bad_leaves_the_bad_file_out(tmp_path):
     write_clips(tmp_path / "clips", waveforms, ["tone"] * 6 + ["noise"] * 6, RATE)
     (tmp_path / "clips" / "tone" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
     result = run_cli("train", tmp_path / "clips", "--out", tmp_path / "run", "--quiet", "--skip-bad",
-                     "--test-fraction", "0", "--max-epochs", "2")
+                     "--test-fraction", "0", "--max-epochs", "2", "--image-size", "32")
     assert result.returncode == 0, result.stderr
     assert "warning:" in result.stderr and "broken.wav" in result.stderr
+    assert "--image-size does not apply to sound" in result.stderr
     assert (tmp_path / "run" / "model.deepfit").exists()
 
 

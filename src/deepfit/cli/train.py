@@ -74,6 +74,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)
     kind, groups = data_kind(data), None
+    _warn_about_unused_options(kind, {"--image-size": image_size, "--channels": channels},
+                               {"--sample-rate": sample_rate, "--window-seconds": window_seconds})
     if kind == "audio":
         features, labels, target = _read_training_sound(data, sample_rate, skip_bad, source)
         groups = features.recordings
@@ -115,6 +117,15 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
     click.echo(f"model written to {model_path}")
+
+
+def _warn_about_unused_options(kind: str, picture_only: dict, sound_only: dict) -> None:
+    unused = {**(picture_only if kind != "image" else {}), **(sound_only if kind != "audio" else {})}
+    given = [name for name, value in unused.items() if value is not None]
+    if given:
+        what = {"audio": "sound", "image": "pictures", "table": "a table"}[kind]
+        click.echo(f"warning: {', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to {what}; ignored.",
+                   err=True)
 
 
 def _refuse_to_overwrite(model_path: Path, overwrite: bool) -> None:

@@ -1,14 +1,21 @@
 """The perceptron and logistic regression, by hand and then trained: the textbook's numbers.
 
 Run:  python examples/perceptron_walkthrough.py [--out perceptron_boundary.png]
+
+Then, where a straight line is not enough (two interleaved half-moons), the perceptron's regions
+beside a deep network's curved ones: <out>_moons_perceptron.png and <out>_moons_deep.png.
 """
 
 import argparse
 
 import numpy as np
 
-from deepfit import LogisticRegression, Perceptron
-from deepfit.evaluation.plots import plot_linear_boundary
+from pathlib import Path
+
+from sklearn.datasets import make_moons
+
+from deepfit import DeepClassifier, LogisticRegression, Perceptron
+from deepfit.evaluation.plots import plot_decision_regions, plot_linear_boundary
 from deepfit.models.neuron import binary_cross_entropy_of_weights, sigmoid, step, weighted_sum
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,3 +48,14 @@ print(f"logistic regression P(label 1) = {np.round(logistic.predict_proba(X)[:, 
 
 path = plot_linear_boundary(X, y, w, b, args.out, title="perceptron decision boundary")
 print(f"boundary plot written to {path}")
+
+# Where a straight line is not enough: two interleaved half-moons.
+moons_X, moons_y = make_moons(200, noise=0.15, random_state=0)
+out = Path(args.out)
+for name, model in (("perceptron", Perceptron(random_state=0)), ("deep", DeepClassifier(random_state=0))):
+    model.fit(moons_X, moons_y)
+    shape = "a straight line" if name == "perceptron" else "a curved boundary"
+    regions = plot_decision_regions(model, moons_X, moons_y, out.with_name(f"{out.stem}_moons_{name}.png"),
+                                    title=f"{name}: {shape}")
+    print(f"two moons, {name}: training accuracy {model.score(moons_X, moons_y):.3f} with {shape}; "
+          f"regions drawn to {regions}")

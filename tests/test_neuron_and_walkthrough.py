@@ -1,5 +1,6 @@
 """The beginner's numbers: a neuron by hand, and the walkthrough example that prints them."""
 
+import re
 import subprocess
 import sys
 
@@ -47,3 +48,26 @@ def test_walkthrough_prints_the_numbers_and_draws_the_boundary(tmp_path):
                      "2.772588722239781", "7.802038737653159", "predictions [1, 1, 0, 0]"):
         assert expected in out, f"{expected!r} missing from:\n{out}"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    accuracy = {name: float(re.search(rf"two moons, {name}: training accuracy ([0-9.]+)", out).group(1))
+                for name in ("perceptron", "deep")}
+    assert accuracy["deep"] > accuracy["perceptron"] + 0.1  # the curve fits what the line cannot
+    for name in ("perceptron", "deep"):
+        assert (tmp_path / f"boundary_moons_{name}.png").stat().st_size > 5000
+
+
+def test_a_perceptrons_regions_are_split_by_a_line_and_a_deep_networks_by_a_curve():
+    from sklearn.datasets import make_moons
+    from sklearn.linear_model import LogisticRegression as LinearProbe
+
+    from deepfit import DeepClassifier, Perceptron
+    from deepfit.evaluation.plots import decision_regions
+
+    X, y = make_moons(200, noise=0.15, random_state=0)
+    straightness = {}
+    for model in (Perceptron(random_state=0), DeepClassifier(random_state=0)):
+        xs, ys, labels = decision_regions(model.fit(X, y), X, resolution=60)
+        grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+        # How well one straight line reproduces the regions: all but grid-cell slivers for a line.
+        straightness[type(model).__name__] = LinearProbe(C=1e4, max_iter=5000).fit(grid, labels.ravel()).score(
+            grid, labels.ravel())
+    assert straightness["Perceptron"] > 0.995 and straightness["DeepClassifier"] < 0.95

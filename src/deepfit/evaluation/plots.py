@@ -42,5 +42,49 @@ def plot_linear_boundary(X, y, weights, bias: float, path, title: str = "decisio
     return path
 
 
+def decision_regions(estimator, X, resolution: int = 200, margin: float = 0.1):
+    """(xs, ys, labels): the class a fitted two-feature estimator predicts at every point of a grid
+    covering `X` (plus `margin` of its range on each side) -- the regions its boundary separates."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        from deepfit.errors import InvalidInputError
+
+        raise InvalidInputError(f"decision regions are drawn for two features; got {X.shape[-1]} columns. "
+                                "Pick two columns, or project the data to two dimensions first.")
+    low, high = X.min(axis=0), X.max(axis=0)
+    pad = (high - low) * margin + 1e-9
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    return xs, ys, estimator.predict(grid).reshape(resolution, resolution)
+
+
+def plot_decision_regions(estimator, X, y, path, title: str = "decision regions") -> Path:
+    """The regions a fitted two-feature classifier assigns to each class, the boundary between them
+    (straight for a perceptron or logistic regression, curved for a deep network) and the points."""
+    plt = _pyplot()
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    xs, ys, labels = decision_regions(estimator, X)
+    classes = np.asarray(estimator.classes_)  # sorted, as every deepfit and scikit-learn classifier keeps them
+    index = np.searchsorted(classes, labels)
+    figure, axes = plt.subplots(figsize=(5.5, 5))
+    colours = plt.get_cmap("tab10")
+    axes.contourf(xs, ys, index, levels=np.arange(len(classes) + 1) - 0.5, colors=[colours(i) for i in
+                  range(len(classes))], alpha=0.25)
+    axes.contour(xs, ys, index, levels=np.arange(len(classes)) + 0.5, colors="k", linewidths=1.2)
+    for i, label in enumerate(classes):
+        chosen = y == label
+        axes.scatter(X[chosen, 0], X[chosen, 1], s=18, color=colours(i), edgecolors="k", linewidths=0.4,
+                     label=f"{label}")
+    axes.set(xlabel="x1", ylabel="x2", title=title)
+    axes.legend(loc="best", fontsize=8, title="class")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def _signed(value: float) -> str:
     return f"+ {value:.2f}" if value >= 0 else f"- {-value:.2f}"

@@ -50,6 +50,8 @@ def test_evaluate_prints_report_and_json(trained):
     assert 0.8 < result["accuracy"] <= 1
     assert result["confusion_matrix"]["labels"] == ["drop", "keep"]
     assert set(result["per_class"]) == {"drop", "keep"}
+    assert 0.5 < result["roc_auc"] <= 1 and 0 <= result["expected_calibration_error"] < 0.5
+    assert "ROC AUC" in text.stdout and "calibration error" in text.stdout
 
 
 def test_train_refuses_to_overwrite_a_model_unless_told(trained):

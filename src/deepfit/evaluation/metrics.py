@@ -7,7 +7,8 @@ from sklearn import metrics as skm
 
 
 def classification_metrics(y_true, y_pred, probabilities=None, classes=None) -> dict:
-    """Accuracy, balanced accuracy, macro-F1, log-loss, per-class scores and the confusion matrix.
+    """Accuracy, balanced accuracy, macro-F1; with probabilities log-loss, expected calibration error
+    and (two classes) ROC AUC; per-class scores and the confusion matrix.
 
     `probabilities` has one column per entry of `classes` (the model's classes, in order); labels in
     `y_true` the model never saw count as errors and appear in the confusion matrix.
@@ -33,8 +34,31 @@ def classification_metrics(y_true, y_pred, probabilities=None, classes=None) -> 
             "matrix": skm.confusion_matrix(y_true, y_pred, labels=labels).tolist()},
     }
     if probabilities is not None and classes is not None and set(np.unique(y_true)) <= set(classes):
+        probabilities = np.asarray(probabilities, dtype=float)
         result["log_loss"] = float(skm.log_loss(y_true, np.clip(probabilities, 1e-15, 1), labels=classes))
+        result["expected_calibration_error"] = expected_calibration_error(y_true, probabilities, classes)
+        if len(classes) == 2 and len(np.unique(y_true)) == 2:
+            result["roc_auc"] = float(skm.roc_auc_score(y_true == classes[1], probabilities[:, 1]))
     return result
+
+
+def expected_calibration_error(y_true, probabilities, classes, bins: int = 15) -> float:
+    """How far confidence is from accuracy: examples binned by the probability of their predicted class,
+    the gap between each bin's mean confidence and its accuracy, weighted by the bin's size.
+
+    >>> classes = np.array([0, 1])
+    >>> expected_calibration_error([1, 1, 1, 0], np.array([[0.25, 0.75]] * 4), classes)  # 75% sure, 75% right
+    0.0
+    >>> expected_calibration_error([0, 0, 0, 0], np.array([[0.01, 0.99]] * 4), classes)  # sure, and wrong
+    0.99
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    confidence = probabilities.max(axis=1)
+    correct = np.asarray(classes)[probabilities.argmax(axis=1)] == np.asarray(y_true)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    gaps = np.abs(np.bincount(which, confidence, bins) - np.bincount(which, correct.astype(float), bins))
+    return float(round(gaps.sum() / max(1, counts.sum()), 12))
 
 
 def format_report(result: dict) -> str:
@@ -44,6 +68,9 @@ def format_report(result: dict) -> str:
              f"macro F1           {result['macro_f1']:.4f}"]
     if "log_loss" in result:
         lines.append(f"log-loss           {result['log_loss']:.4f}")
+        lines.append(f"calibration error  {result['expected_calibration_error']:.4f}  (expected, 15 bins)")
+    if "roc_auc" in result:
+        lines.append(f"ROC AUC            {result['roc_auc']:.4f}")
     names = list(result["per_class"])
     width = max(8, *(len(name) for name in names))
     lines += ["", f"{'class':>{width}}  precision  recall  f1-score  support"]

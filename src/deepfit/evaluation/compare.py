@@ -63,9 +63,7 @@ class Comparison:
 
     def plot(self, path):
         """Accuracy against training-set size, one line per model, to a PNG."""
-        from pathlib import Path
-
-        from deepfit.evaluation.plots import _pyplot
+        from deepfit.evaluation.plots import _pyplot, save_figure
 
         plt = _pyplot()
         figure, axes = plt.subplots(figsize=(6.5, 4.5))
@@ -77,12 +75,7 @@ class Comparison:
                  title=f"deep vs shallow: learning curves ({self.n_test} held-out rows)")
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right", fontsize=9)
-        figure.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        return path
+        return save_figure(figure, path)
 
 
 def shallow_models(seed: int) -> dict:

@@ -9,8 +9,6 @@ that the output layer can separate with straight lines.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 
@@ -59,7 +57,7 @@ def plot_layer_projections(estimator, X, y, path, max_points: int = 2000) -> lis
     from sklearn.decomposition import PCA
 
     from deepfit.evaluation.plots import _pyplot as pyplot
-    from deepfit.modelfile import write_atomically
+    from deepfit.evaluation.plots import save_figure
 
     y = np.asarray(y)
     rows = np.random.default_rng(0).permutation(len(y))[:max_points]
@@ -83,11 +81,5 @@ def plot_layer_projections(estimator, X, y, path, max_points: int = 2000) -> lis
         axis.set_yticks([])
     if len(classes) <= 12:
         axes[0][-1].legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    figure.tight_layout()
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    write_atomically(Path(path), buffer.getvalue())
+    save_figure(figure, path, dpi=110)
     return results

@@ -34,12 +34,7 @@ def plot_linear_boundary(X, y, weights, bias: float, path, title: str = "decisio
         axes.axvline(-bias / w1 if abs(w1) > 1e-12 else 0.0, color="k", label="boundary")
     axes.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), xlabel="x1", ylabel="x2", title=title)
     axes.legend(loc="best", fontsize=8)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def decision_regions(estimator, X, resolution: int = 200, margin: float = 0.1):
@@ -78,12 +73,20 @@ def plot_decision_regions(estimator, X, y, path, title: str = "decision regions"
                      label=f"{label}")
     axes.set(xlabel="x1", ylabel="x2", title=title)
     axes.legend(loc="best", fontsize=8, title="class")
+    return save_figure(figure, path)
+
+
+def save_figure(figure, path, dpi: int = 100) -> Path:
+    """Lay out, write `figure` as a PNG atomically (a failed write leaves any earlier file) and close it."""
+    import io
+
+    from deepfit.modelfile import write_atomically
+
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    _pyplot().close(figure)
+    return write_atomically(Path(path), buffer.getvalue())
 
 
 def _signed(value: float) -> str:

@@ -221,7 +221,7 @@ def read_audio(source, *, sample_rate: int | None = None, skip_bad: bool = False
 
 def warn_if_silent(clips: Clips) -> None:
     """A warning naming the silent clips among `clips`: they hold nothing to learn from."""
-    quiet = [name for name, w in zip(clips.names(), clips.waveforms) if _rms(w) < SILENCE_RMS]
+    quiet = [name for name, w in zip(clips.names(), clips.waveforms) if rms(w) < SILENCE_RMS]
     if quiet:
         warnings.warn(f"{quiet[0]}: is silent{f' (and {len(quiet) - 1} more clips)' if len(quiet) > 1 else ''}; it "
                       "holds nothing to learn from. Check the recording, or remove it.", DataWarning, stacklevel=3)
@@ -342,5 +342,6 @@ def _decode_all(paths, probes, rate: int, max_seconds: float, cache: bool):
     return waveforms, []
 
 
-def _rms(waveform: np.ndarray) -> float:
+def rms(waveform: np.ndarray) -> float:
+    """Root-mean-square level of a waveform (0 for an empty one)."""
     return float(np.sqrt(np.mean(np.square(waveform, dtype=np.float64)))) if len(waveform) else 0.0

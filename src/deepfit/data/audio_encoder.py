@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips, check_rate
+from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips, check_rate, rms
 from deepfit.errors import InvalidInputError
 
 TARGET_RMS = 0.1              # -20 dBFS: every clip is scaled to this level
@@ -114,9 +114,9 @@ class AudioEncoder:
             import soxr
 
             waveform = soxr.resample(waveform, rate, self.sample_rate, quality="HQ").astype(np.float32)
-        rms = float(np.sqrt(np.mean(np.square(waveform, dtype=np.float64)))) if len(waveform) else 0.0
-        if rms >= SILENCE_RMS:
-            waveform = waveform * np.float32(TARGET_RMS / rms)
+        level = rms(waveform)
+        if level >= SILENCE_RMS:
+            waveform = waveform * np.float32(TARGET_RMS / level)
         signal = torch.tensor(waveform, dtype=torch.float32)  # a copy: cached clips are read-only maps
         if len(signal) < self.n_fft:  # too short for one frame: pad with silence
             signal = torch.nn.functional.pad(signal, (0, self.n_fft - len(signal)))

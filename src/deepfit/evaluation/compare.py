@@ -137,7 +137,8 @@ def _stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
     """A permutation whose every prefix holds the classes in about their overall shares."""
     rng = np.random.default_rng(seed)
     keys = np.empty(len(labels))
-    for label in np.unique(labels.astype(str)):
-        members = np.flatnonzero(labels.astype(str) == label)
+    labels = labels.astype(str)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
         keys[rng.permutation(members)] = (np.arange(len(members)) + rng.random()) / len(members)
     return np.argsort(keys, kind="stable")

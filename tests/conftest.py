@@ -79,3 +79,13 @@ def write_digit_pictures(root: Path, *, digits=range(10), per_class: int = 20, s
 def _private_decoded_cache(tmp_path_factory, monkeypatch):
     """Decoded-picture caches go to a folder of the test session, never the user's ~/.cache."""
     monkeypatch.setenv("DEEPFIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session's page tests (see tests/browser.py)."""
+    from browser import start_chromium
+
+    driver = start_chromium()
+    yield driver
+    driver.quit()

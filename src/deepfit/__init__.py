@@ -9,7 +9,8 @@ from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron  #
 from deepfit.modelfile import load  # noqa: E402
 from deepfit.data.images import read_images  # noqa: E402
 from deepfit.data.audio import Clips, read_audio  # noqa: E402
+from deepfit.evaluation.report import evaluate  # noqa: E402
 
 from deepfit import errors  # noqa: E402
 
-__all__ = ["Clips", "DeepClassifier", "LogisticRegression", "Perceptron", "errors", "load", "read_audio", "read_images", "__version__"]
+__all__ = ["Clips", "DeepClassifier", "LogisticRegression", "Perceptron", "errors", "evaluate", "load", "read_audio", "read_images", "__version__"]

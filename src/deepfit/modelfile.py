@@ -106,6 +106,7 @@ def write_atomically(path, payload: bytes) -> Path:
         raise OutputError(f"{path}: cannot write here ({error.strerror}). Choose another output "
                           "folder or check its permissions.") from None
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it; mkstemp's 0600 hides it from others
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -117,6 +118,12 @@ def write_atomically(path, payload: bytes) -> Path:
         raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
                           "unchanged. Free some space or choose another folder.") from None
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _sync_folder(folder: Path) -> None:

@@ -20,31 +20,40 @@ from deepfit.errors import InvalidInputError
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--target", help="Column holding the true labels (default: the one used in training).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write an HTML report here (self-contained: opens offline), with its plots as PNG "
+                   "files beside it.")
 @skip_bad_option
 @delimiter_option
 @encoding_option
-def evaluate(model_path, data, target, as_json, skip_bad, delimiter, encoding):
-    """Accuracy, per-class precision/recall/F1 and the confusion matrix of MODEL on DATA (a table, or
-    pictures or sound files in one sub-folder per class). For sound, a warning when DATA holds pieces
-    of recordings the model was trained on."""
+def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter, encoding):
+    """Accuracy, balanced accuracy, macro-F1, log-loss, calibration error, ROC AUC (two classes),
+    per-class precision/recall/F1 and the confusion matrix of MODEL on DATA (a table, or pictures or
+    sound files in one sub-folder per class). --report adds training curves, a reliability diagram and
+    the examples the model got most confidently wrong. For sound, a warning when DATA holds pieces of
+    recordings the model was trained on."""
     import deepfit
     from deepfit.data.splits import warn_if_recordings_leak
-    from deepfit.evaluation.metrics import classification_metrics, format_report
+    from deepfit.evaluation.metrics import format_report
+    from deepfit.evaluation.report import evaluate as evaluate_model
 
     estimator = deepfit.load(model_path)
     if estimator.encoder_.kind in ("image", "audio"):
-        features, labels, _ = read_examples_for(estimator, data, labelled=True, skip_bad=skip_bad)
+        features, labels, paths = read_examples_for(estimator, data, labelled=True, skip_bad=skip_bad)
+        names = [_relative(path, data) for path in paths]
         if estimator.encoder_.kind == "audio":
             warn_if_recordings_leak(estimator, features.recordings, str(data))
     else:
         features, labels = _labelled_table(estimator, data, target, delimiter, encoding)
-    labels = _as_model_labels(labels, estimator.classes_)
+        names = [f"row {i} (line {i + 1})" for i in range(1, len(features) + 1)]
     try:
-        predicted = estimator.predict(features)
-        probabilities = estimator.predict_proba(features) if hasattr(estimator, "predict_proba") else None
+        evaluation = evaluate_model(estimator, features, labels, names)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
-    result = classification_metrics(labels, predicted, probabilities, estimator.classes_)
+    if report_path is not None:
+        written = evaluation.write_report(report_path, title=f"{model_path.name} on {data.name}")
+        click.echo(f"report written to {written} (plots beside it as PNG files)", err=True)
+    result = evaluation.metrics
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
 
 
@@ -64,13 +73,11 @@ def _labelled_table(estimator, data, target, delimiter, encoding):
     return model_columns(estimator, features, data), labels
 
 
-def _as_model_labels(labels, classes):
-    """Read '3' as 3 when the model's classes are numbers, so a CSV's labels compare equal."""
-    if classes.dtype.kind in "iuf" and labels.dtype.kind not in "iuf":
-        try:
-            return labels.astype(classes.dtype)
-        except (TypeError, ValueError):
-            return labels
-    if classes.dtype.kind in "OU" and labels.dtype.kind not in "OU":
-        return labels.astype(str).astype(object)  # vectorised, not a Python loop over rows
-    return labels
+
+def _relative(path: str, data: Path) -> str:
+    """A file named as the user knows it: from the folder they gave (3/moved.png), else as listed."""
+    folder = data if data.is_dir() else data.parent
+    try:
+        return str(Path(path).resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(path)

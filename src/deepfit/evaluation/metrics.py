@@ -52,13 +52,29 @@ def expected_calibration_error(y_true, probabilities, classes, bins: int = 15) -
     >>> expected_calibration_error([0, 0, 0, 0], np.array([[0.01, 0.99]] * 4), classes)  # sure, and wrong
     0.99
     """
+    table = calibration_bins(y_true, probabilities, classes, bins)
+    count = np.asarray(table["count"], dtype=float)
+    gaps = np.abs(np.nan_to_num(np.array(table["confidence"], dtype=float))
+                  - np.nan_to_num(np.array(table["accuracy"], dtype=float)))
+    return float(round((count * gaps).sum() / max(1.0, count.sum()), 12))
+
+
+def calibration_bins(y_true, probabilities, classes, bins: int = 15) -> dict:
+    """The reliability table: examples binned by their top probability; per bin the count, the mean
+    confidence and the accuracy (None for an empty bin). A calibrated model has confidence = accuracy.
+
+    >>> calibration_bins([1, 0], np.array([[0.2, 0.8], [0.3, 0.7]]), np.array([0, 1]), bins=2)["accuracy"]
+    [None, 0.5]
+    """
     probabilities = np.asarray(probabilities, dtype=float)
     confidence = probabilities.max(axis=1)
     correct = np.asarray(classes)[probabilities.argmax(axis=1)] == np.asarray(y_true)
     which = np.minimum((confidence * bins).astype(int), bins - 1)
     counts = np.bincount(which, minlength=bins)
-    gaps = np.abs(np.bincount(which, confidence, bins) - np.bincount(which, correct.astype(float), bins))
-    return float(round(gaps.sum() / max(1, counts.sum()), 12))
+    sums = np.bincount(which, confidence, bins), np.bincount(which, correct.astype(float), bins)
+    mean = [[float(s / c) if c else None for s, c in zip(total, counts)] for total in sums]
+    return {"edges": np.linspace(0, 1, bins + 1).round(6).tolist(), "count": counts.tolist(),
+            "confidence": mean[0], "accuracy": mean[1]}
 
 
 def format_report(result: dict) -> str:

@@ -1,0 +1,254 @@
+"""The evaluation report as one self-contained HTML file: every plot, thumbnail and sound embedded as
+a data: URI, no script, a Content-Security-Policy that forbids loading anything from elsewhere, and
+every piece of user text (class names, file names, cell values) escaped."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from deepfit.modelfile import write_atomically
+
+SOUND_SECONDS = 10        # each wrong clip is embedded up to this long
+SOUND_MISTAKES = 8        # fewer sound examples than pictures: each is a player and a spectrogram
+TABLE_COLUMNS = 20        # feature columns shown for a wrong row; the rest are counted
+THUMBNAIL_SIDE = 128
+
+STYLE = """
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;background:#f6f7f9}
+main{max-width:1120px;margin:0 auto;padding:20px 24px 48px}
+h1{font-size:1.55em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #d8dce3;padding-bottom:.2em}
+.meta{color:#566070;margin:0 0 1em;overflow-wrap:anywhere}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.card{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px 12px}
+.card b{display:block;font-size:1.45em}.card span{color:#566070;font-size:.85em}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;background:#fff;font-size:.9em}
+th,td{border:1px solid #d8dce3;padding:3px 8px;text-align:right;white-space:nowrap}
+th{background:#eef0f4}td.text,th.text{text-align:left}
+figure{margin:0 0 12px;background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px;max-width:100%}
+figure img{display:block;max-width:100%;height:auto;margin:0 auto}
+figcaption{color:#566070;font-size:.88em;margin-top:4px}
+.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:10px}
+.sounds{grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
+.example{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:6px;font-size:.85em;min-width:0}
+.example img{display:block;width:100%;height:auto;image-rendering:pixelated}
+.sounds .example img{image-rendering:auto}
+.example audio{width:100%;margin-top:4px}
+.name{color:#566070;overflow-wrap:anywhere}.wrong{color:#b3261e;font-weight:600}
+"""
+
+
+def write_report(evaluation, path: Path, title: str) -> Path:
+    """Write the PNG plots beside `path`, then the HTML that embeds them (atomically, last)."""
+    stem = path.with_suffix("")
+    plots = [("Training", evaluation.plot_history(f"{stem}_training.png"), _history_caption(evaluation)),
+             ("Confusion matrix", evaluation.plot_confusion(f"{stem}_confusion.png"),
+              "Rows are the true labels and columns the predicted ones: the diagonal is what the model got "
+              "right. Colour is the share of the row, the number is the count.")]
+    calibration = evaluation.plot_calibration(f"{stem}_calibration.png")
+    if calibration is not None:
+        plots.append(("Calibration", calibration,
+                      "When the model says 80%, is it right 80% of the time? Bars on the diagonal mean yes; bars "
+                      "below it mean the model is overconfident, above it underconfident."))
+    kind = getattr(evaluation.encoder, "kind", "table")
+    limit = SOUND_MISTAKES if kind == "audio" else 12
+    mistakes = evaluation.mistakes(limit)
+    examples = _examples_html(evaluation, mistakes, kind, stem)
+    body = [f"<h1>{escape(title)}</h1>", f'<p class="meta">{_meta(evaluation)}</p>', _cards(evaluation.metrics),
+            "<h2>Per class</h2>", _per_class_table(evaluation.metrics)]
+    for heading, png, caption in plots:
+        body += [f"<h2>{escape(heading)}</h2>", _figure(png.read_bytes(), heading, caption)]
+    body += ["<h2>Most confidently wrong</h2>", examples]
+    page = ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+            "media-src data:; style-src 'unsafe-inline'\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body><main>\n"
+            + "\n".join(body) + "\n</main></body></html>\n")
+    return write_atomically(path, page.encode("utf-8"))
+
+
+# ------------------------------------------------------------------------------------ the parts
+def _meta(evaluation) -> str:
+    training = evaluation.training
+    parts = [f"{evaluation.metrics['n_samples']} examples, {len(evaluation.classes)} classes"]
+    if training:
+        parts.append(f"trained {training.get('epochs', '?')} epochs on {training.get('n_train', '?')} examples "
+                     f"in {training.get('seconds', 0):.1f} s on {training.get('device', '?')}")
+    parts.append(datetime.datetime.now().strftime("written %Y-%m-%d %H:%M"))
+    return escape(" · ".join(parts))
+
+
+def _cards(metrics: dict) -> str:
+    shown = [("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("macro_f1", "macro F1"),
+             ("log_loss", "log-loss"), ("roc_auc", "ROC AUC"),
+             ("expected_calibration_error", "calibration error")]
+    cards = [f'<div class="card"><b>{metrics[key]:.4f}</b><span>{label}</span></div>'
+             for key, label in shown if key in metrics]
+    return '<section class="cards">' + "".join(cards) + "</section>"
+
+
+def _per_class_table(metrics: dict) -> str:
+    rows = ["<tr><th class=\"text\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"]
+    for name, row in metrics["per_class"].items():
+        rows.append(f'<tr><td class="text">{escape(name)}</td><td>{row["precision"]:.3f}</td>'
+                    f'<td>{row["recall"]:.3f}</td><td>{row["f1"]:.3f}</td><td>{row["support"]}</td></tr>')
+    return '<div class="scroll"><table>' + "".join(rows) + "</table></div>"
+
+
+def _history_caption(evaluation) -> str:
+    training = evaluation.training
+    if not evaluation.history:
+        return "This model holds no training history."
+    text = f"Stopped after {training.get('epochs', len(evaluation.history))} epochs: {training.get('stop_reason', '')}."
+    if "best_epoch" in training:
+        text += (f" The weights kept are those of epoch {training['best_epoch']} (validation loss "
+                 f"{training['val_loss']:.4f}, accuracy {training['val_accuracy']:.4f}).")
+        text += " A validation loss rising while the training loss falls is overfitting."
+    return text
+
+
+def _figure(png: bytes, alt: str, caption: str) -> str:
+    return (f'<figure><img alt="{escape(alt)}" src="{_data_uri(png, "image/png")}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def _examples_html(evaluation, mistakes: list[dict], kind: str, stem: Path) -> str:
+    if not mistakes:
+        return "<p>The model got every example right.</p>"
+    wrong = int((evaluation.y_pred != evaluation.y_true).sum())
+    intro = (f"<p>{wrong} of {len(evaluation.y_true)} examples are wrong; the {len(mistakes)} the model was "
+             "surest of are below. Some may be labelled wrongly rather than predicted wrongly.</p>")
+    if kind == "image":
+        return intro + _picture_gallery(evaluation, mistakes, stem)
+    if kind == "audio":
+        return intro + _sound_gallery(evaluation, mistakes, stem)
+    return intro + _row_table(evaluation, mistakes)
+
+
+def _caption(mistake: dict) -> str:
+    confidence = "" if mistake["confidence"] is None else f" ({mistake['confidence']:.0%})"
+    return (f'<div class="name">{escape(mistake["name"])}</div><div>true <b>{escape(str(mistake["true"]))}</b>, '
+            f'predicted <span class="wrong">{escape(str(mistake["predicted"]))}{confidence}</span></div>')
+
+
+def _picture_gallery(evaluation, mistakes: list[dict], stem: Path) -> str:
+    from deepfit.evaluation.report_plots import plot_mistake_grid
+
+    pictures = [_picture(evaluation.inputs, m["index"]) for m in mistakes]
+    plot_mistake_grid(pictures, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
+                      "most confidently wrong (true → predicted)")
+    cells = [f'<div class="example"><img alt="{escape(m["name"])}" src="{_data_uri(_png(_thumbnail(p)), "image/png")}">'
+             f"{_caption(m)}</div>" for m, p in zip(mistakes, pictures)]
+    return '<div class="gallery">' + "".join(cells) + "</div>"
+
+
+def _sound_gallery(evaluation, mistakes: list[dict], stem: Path) -> str:
+    from deepfit.evaluation.report_plots import plot_mistake_grid
+
+    clips, encoder = evaluation.inputs, evaluation.encoder
+    cells, spectrograms = [], []
+    for mistake in mistakes:
+        waveform = np.asarray(clips.waveforms[mistake["index"]], dtype=np.float32)[:SOUND_SECONDS * clips.sample_rate]
+        spectrogram = _coloured(encoder.spectrogram(waveform, clips.sample_rate))
+        spectrograms.append(spectrogram)
+        cells.append(f'<div class="example"><img alt="spectrogram of {escape(mistake["name"])}" '
+                     f'src="{_data_uri(_png(spectrogram, (300, 110)), "image/png")}">'
+                     f'<audio controls preload="none" src="{_data_uri(_wav(waveform, clips.sample_rate), "audio/wav")}">'
+                     f"</audio>{_caption(mistake)}</div>")
+    plot_mistake_grid(spectrograms, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
+                      "most confidently wrong, as log-mel spectrograms (true → predicted)")
+    return '<div class="gallery sounds">' + "".join(cells) + "</div>"
+
+
+def _row_table(evaluation, mistakes: list[dict]) -> str:
+    import pandas as pd
+
+    frame = evaluation.inputs if isinstance(evaluation.inputs, pd.DataFrame) else pd.DataFrame(
+        np.asarray(evaluation.inputs), columns=[f"x{i}" for i in range(np.asarray(evaluation.inputs).shape[1])])
+    columns = list(frame.columns[:TABLE_COLUMNS])
+    more = len(frame.columns) - len(columns)
+    head = ("<tr><th class=\"text\">example</th><th class=\"text\">true</th><th class=\"text\">predicted</th>"
+            "<th>confidence</th>" + "".join(f'<th class="text">{escape(str(c))}</th>' for c in columns)
+            + (f"<th>… {more} more columns</th>" if more else "") + "</tr>")
+    rows = [head]
+    for m in mistakes:
+        values = frame.iloc[m["index"]]
+        confidence = "" if m["confidence"] is None else f"{m['confidence']:.3f}"
+        rows.append(f'<tr><td class="text">{escape(m["name"])}</td><td class="text">{escape(str(m["true"]))}</td>'
+                    f'<td class="text wrong">{escape(str(m["predicted"]))}</td><td>{confidence}</td>'
+                    + "".join(f"<td>{escape(_cell(values[c]))}</td>" for c in columns)
+                    + ("<td></td>" if more else "") + "</tr>")
+    return '<div class="scroll"><table>' + "".join(rows) + "</table></div>"
+
+
+# ------------------------------------------------------------------------------------ encodings
+def _picture(inputs, index: int) -> np.ndarray:
+    """One picture as (H, W) or (H, W, 3) uint8, whatever layout and scale it was given in."""
+    from deepfit.data.image_encoder import as_channels_last
+
+    picture = as_channels_last(inputs[index:index + 1])[0]
+    if picture.dtype != np.uint8:
+        scale = 255.0 if picture.max() <= 1.0 else 1.0
+        picture = (picture.astype(np.float32) * scale).clip(0, 255).round().astype(np.uint8)
+    return picture[..., 0] if picture.shape[2] == 1 else picture[..., :3]
+
+
+def _thumbnail(picture: np.ndarray) -> np.ndarray:
+    """Small pictures scaled up by whole pixels (a digit's 8x8 stays crisp), large ones down."""
+    from PIL import Image
+
+    image = Image.fromarray(picture)
+    side = max(image.size)
+    if side < THUMBNAIL_SIDE // 2:
+        factor = THUMBNAIL_SIDE // side
+        image = image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+    elif side > THUMBNAIL_SIDE:
+        image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.LANCZOS)
+    return np.asarray(image)
+
+
+def _coloured(spectrogram: np.ndarray) -> np.ndarray:
+    """A dB spectrogram (bands, frames) as an RGB picture, low frequencies at the bottom."""
+    import matplotlib
+
+    low, high = np.percentile(spectrogram, [2, 99.5]) if spectrogram.size else (0.0, 1.0)
+    scaled = (spectrogram - low) / max(high - low, 1e-6)
+    rgb = matplotlib.colormaps["magma"](scaled.clip(0, 1))[..., :3]
+    return (rgb[::-1] * 255).round().astype(np.uint8)
+
+
+def _png(picture: np.ndarray, size: tuple[int, int] | None = None) -> bytes:
+    from PIL import Image
+
+    image = Image.fromarray(picture)
+    if size is not None:
+        image = image.resize(size, Image.BILINEAR)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _wav(waveform: np.ndarray, rate: int) -> bytes:
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.clip(waveform, -1, 1), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def _data_uri(payload: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

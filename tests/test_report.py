@@ -1,0 +1,181 @@
+"""The evaluation report: the same numbers in the API, the JSON and the HTML; plots as PNG files; the
+most confidently wrong examples as rows, thumbnails or players; and a real browser that renders it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import console_errors, page_problems, save_screenshot
+from conftest import run_cli, write_digit_pictures
+
+import deepfit
+from deepfit import Clips, DeepClassifier, LogisticRegression
+from deepfit.data.synthetic_sound import genres
+from deepfit.evaluation.metrics import classification_metrics
+
+PLOTS = ("training", "confusion", "calibration")
+
+
+def mislabel(labels: np.ndarray, rows, classes) -> np.ndarray:
+    """`labels` with the given rows moved to the next class: mistakes the report must show."""
+    labels = labels.copy()
+    for row in rows:
+        labels[row] = classes[(list(classes).index(labels[row]) + 1) % len(classes)]
+    return labels
+
+
+@pytest.fixture(scope="module")
+def table_case(tmp_path_factory):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    model = LogisticRegression(random_state=0).fit(frame[:1200], y[:1200])
+    test_labels = mislabel(y[1200:], [3, 30, 77], model.classes_)
+    return model, frame[1200:].reset_index(drop=True), test_labels
+
+
+@pytest.fixture(scope="module")
+def picture_report(tmp_path_factory):
+    """A picture model evaluated by the command line on folders with three pictures in the wrong folder."""
+    root = tmp_path_factory.mktemp("pictures")
+    write_digit_pictures(root / "train", per_class=15)
+    write_digit_pictures(root / "test", per_class=6, offset=15)
+    for k, (source, target) in enumerate([("3", "8"), ("1", "7"), ("0", "6")]):
+        (root / "test" / source / f"{source}_0.png").rename(root / "test" / target / f"moved_{k}.png")
+    model = root / "run" / "model.deepfit"
+    trained = run_cli("train", root / "train", "--out", root / "run", "--max-epochs", "30", "--seed", "0")
+    assert trained.returncode == 0, trained.stderr
+    report = root / "out" / "report.html"
+    result = run_cli("evaluate", model, root / "test", "--report", report, "--json")
+    assert result.returncode == 0, result.stderr
+    return model, root / "test", report, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def sound_report(tmp_path_factory):
+    waveforms, labels = genres(per_class=8, rate=8000, seconds=(1.0, 1.5), seed=5)
+    rows = np.random.default_rng(0).permutation(len(labels))
+    clips = Clips(waveforms, 8000)
+    train, test = rows[:20], rows[20:]
+    model = DeepClassifier(random_state=0, max_epochs=15).fit(clips[train], labels[train])
+    wrong = mislabel(labels[test], [0, 1], model.classes_)
+    evaluation = deepfit.evaluate(model, clips[test], wrong, names=[f"clip_{i}.wav" for i in test])
+    report = evaluation.write_report(tmp_path_factory.mktemp("sound") / "sound.html", title="genres")
+    return evaluation, report
+
+
+# ------------------------------------------------------------------------------------ the numbers
+def test_the_api_returns_the_metrics_and_the_surest_mistakes_first(table_case):
+    model, X, y = table_case
+    evaluation = deepfit.evaluate(model, X, y)
+    assert evaluation.metrics == classification_metrics(y, model.predict(X), model.predict_proba(X), model.classes_)
+    mistakes = evaluation.mistakes(50)
+    assert mistakes and all(m["true"] != m["predicted"] for m in mistakes)
+    assert len(mistakes) == int((model.predict(X) != y).sum()) or len(mistakes) == 50
+    confidences = [m["confidence"] for m in mistakes]
+    assert confidences == sorted(confidences, reverse=True)
+    # the three rows given a wrong label are ones the model is sure of: they come first
+    assert {3, 30, 77} <= {m["index"] for m in mistakes[:6]}
+    assert all(m["probability_of_true"] < 0.5 for m in mistakes)
+    table = evaluation.calibration()
+    assert sum(table["count"]) == len(y) and len(table["edges"]) == 16
+
+
+def test_a_model_file_path_is_evaluated_like_the_model(table_case, tmp_path):
+    model, X, y = table_case
+    model.save(tmp_path / "m.deepfit")
+    assert deepfit.evaluate(tmp_path / "m.deepfit", X, y).metrics == deepfit.evaluate(model, X, y).metrics
+
+
+def test_the_report_embeds_every_plot_and_writes_them_as_png_too(table_case, tmp_path):
+    model, X, y = table_case
+    report = deepfit.evaluate(model, X, y).write_report(tmp_path / "r" / "report.html", title="digits")
+    html = report.read_text()
+    for name in PLOTS:
+        png = tmp_path / "r" / f"report_{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_mode & 0o044, "the report's files are readable by others, as open() makes files"
+    assert len(re.findall(r'<img alt="[^"]*" src="data:image/png;base64,', html)) == len(PLOTS)
+    assert "row 3" in html and "pixel63" not in html and "44 more columns" in html  # 20 of 64 columns shown
+    assert not re.search(r'(src|href)="(?!data:)', html), "nothing is loaded from outside the file"
+
+
+def test_user_text_in_the_report_cannot_run(tmp_path):
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    y = np.where(X[:, 0] > 0, "<script>alert(1)</script>", "b&b")
+    model = LogisticRegression(max_epochs=5).fit(X, y)
+    html = deepfit.evaluate(model, X, y[::-1]).write_report(tmp_path / "r.html").read_text()
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "b&amp;b" in html
+
+
+def test_evaluate_json_has_the_api_numbers_and_report_shows_wrong_rows(table_case, tmp_path):
+    model, X, y = table_case
+    model.save(tmp_path / "m.deepfit")
+    X.assign(label=y).to_csv(tmp_path / "test.csv", index=False)
+    result = run_cli("evaluate", tmp_path / "m.deepfit", tmp_path / "test.csv", "--target", "label", "--json",
+                     "--report", tmp_path / "report.html")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    expected = deepfit.evaluate(model, X, y).metrics
+    assert shown["accuracy"] == pytest.approx(expected["accuracy"])
+    assert shown["log_loss"] == pytest.approx(expected["log_loss"], rel=1e-6)
+    assert shown["confusion_matrix"] == expected["confusion_matrix"]
+    assert "row 4 (line 5)" in (tmp_path / "report.html").read_text()  # the CSV's 4th row is index 3
+    assert "report written to" in result.stderr
+
+
+def test_a_picture_report_shows_the_moved_files_as_thumbnails(picture_report):
+    model, test_folder, report, metrics = picture_report
+    html = report.read_text()
+    assert all(f"{folder}/moved_{k}.png" in html for k, folder in enumerate("876")), "the misfiled pictures are shown"
+    assert html.count('<div class="example"><img') >= 3
+    assert (report.parent / "report_mistakes.png").stat().st_size > 1000
+    pictures = deepfit.read_images(test_folder, size=(16, 16), channels=1)
+    assert metrics == deepfit.evaluate(model, pictures.images, pictures.labels).metrics
+
+
+def test_a_sound_report_has_a_player_and_a_spectrogram_per_wrong_clip(sound_report):
+    evaluation, report = sound_report
+    html = report.read_text()
+    shown = len(evaluation.mistakes(8))
+    assert shown >= 2
+    assert html.count('<audio controls preload="none" src="data:audio/wav;base64,') == shown
+    assert html.count('alt="spectrogram of clip_') == shown
+
+
+def test_a_report_that_cannot_be_written_is_a_clear_error(table_case, tmp_path):
+    model, X, y = table_case
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    with pytest.raises(deepfit.errors.OutputError, match="a_file"):
+        deepfit.evaluate(model, X, y).write_report(blocked / "report.html")
+
+
+# ------------------------------------------------------------------------------------ in a browser
+@pytest.mark.parametrize("which", ["table", "pictures", "sound"])
+def test_the_report_renders_in_chromium_at_a_laptops_width(which, browser, table_case, picture_report,
+                                                           sound_report, tmp_path):
+    if which == "table":
+        model, X, y = table_case
+        report = deepfit.evaluate(model, X, y).write_report(tmp_path / "table.html", title="digits as a table")
+    else:
+        report = picture_report[2] if which == "pictures" else sound_report[1]
+    browser.get_log("browser")  # forget what earlier pages logged
+    browser.get(report.as_uri())
+    assert browser.find_element("tag name", "h1").text
+    assert page_problems(browser) == []
+    if which == "sound":
+        ready = browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const players = [...document.querySelectorAll('audio')];
+            players.forEach(a => a.load());
+            setTimeout(() => done(players.map(a => [a.readyState, a.error && a.error.code])), 1500);""")
+        assert ready and all(state >= 1 and error is None for state, error in ready), ready
+    assert console_errors(browser) == []
+    shot = save_screenshot(browser, f"report-{which}")
+    assert shot.stat().st_size > 10_000

@@ -20,11 +20,11 @@ def cli() -> None:
 
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from deepfit.cli import compare, demo, evaluate, features, predict, train  # noqa: F401  (registers the commands)
+    from deepfit.cli import check, compare, demo, evaluate, features, predict, train  # noqa: F401  (registers the commands)
 
     warnings.showwarning = _show_warning
     try:
-        cli.main(args=argv, prog_name="deepfit", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="deepfit", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("error: interrupted.", err=True)
         return 130
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("error: interrupted; nothing was written.", err=True)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0  # `deepfit check` returns 1 when it lists problems
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

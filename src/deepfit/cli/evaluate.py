@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import read_examples_for, skip_bad_option
+from deepfit.cli.inputs import display_names, read_examples_for, skip_bad_option
 from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.predict import model_columns
 from deepfit.cli.train import file_name_column
@@ -40,7 +40,7 @@ def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter
     estimator = deepfit.load(model_path)
     if estimator.encoder_.kind in ("image", "audio"):
         features, labels, paths = read_examples_for(estimator, data, labelled=True, skip_bad=skip_bad)
-        names = [_relative(path, data) for path in paths]
+        names = display_names(paths, data)
         if estimator.encoder_.kind == "audio":
             warn_if_recordings_leak(estimator, features.recordings, str(data))
     else:
@@ -73,11 +73,3 @@ def _labelled_table(estimator, data, target, delimiter, encoding):
     return model_columns(estimator, features, data), labels
 
 
-
-def _relative(path: str, data: Path) -> str:
-    """A file named as the user knows it: from the folder they gave (3/moved.png), else as listed."""
-    folder = data if data.is_dir() else data.parent
-    try:
-        return str(Path(path).resolve().relative_to(folder.resolve()))
-    except ValueError:
-        return str(path)

@@ -83,3 +83,15 @@ def read_examples_for(estimator, data: Path, *, labelled: bool, skip_bad: bool):
     pictures = read_images(data, size=(encoder.height, encoder.width), channels=encoder.channels,
                            skip_bad=skip_bad, labelled=labelled)
     return pictures.images, pictures.labels, pictures.paths
+
+
+def display_names(paths, data: Path) -> list[str]:
+    """Files named as the user knows them: from the folder they gave (3/moved.png), else as listed."""
+    folder = (data if data.is_dir() else data.parent).resolve()
+    named = []
+    for path in paths:
+        try:
+            named.append(str(Path(path).resolve().relative_to(folder)))
+        except ValueError:
+            named.append(str(path))
+    return named

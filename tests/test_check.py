@@ -41,8 +41,13 @@ def planted_table():
 
 def test_every_planted_table_problem_is_found_at_its_row(planted_table):
     frame, labels, flipped = planted_table
-    report = deepfit.check_data(frame, labels)
+    test = frame.iloc[[50, 60]].copy()
+    test.loc[test.index[1], "p30"] += 0.02                 # one copy of row 51, one near copy of row 61
+    report = deepfit.check_data(frame, labels, test=(test, labels[[50, 60]], ["test 1", "test 2"]))
     found = findings(report)
+    assert found["test_examples_in_training"].items == [
+        {"test": "test 1", "training": ["row 51"], "exact": True},
+        {"test": "test 2", "training": ["row 61"], "exact": False}]
     assert [item["column"] for item in found["empty_columns"].items] == ["notes"]
     assert "site" in [item["column"] for item in found["constant_columns"].items]
     groups = [set(item["examples"]) for item in found["exact_duplicates"].items]

@@ -72,6 +72,8 @@ def test_demo_trains_on_the_digits_and_writes_its_files(tmp_path):
     assert json.loads((tmp_path / "demo" / "metrics.json").read_text())["test"]["accuracy"] == pytest.approx(
         accuracy, abs=1e-4)
     assert "epoch" in result.stderr  # the progress bar
+    report = (tmp_path / "demo" / "report.html").read_text()
+    assert f"{accuracy:.4f}" in report and "Most confidently wrong" in report
 
 
 # ------------------------------------------------------------------------------ errors

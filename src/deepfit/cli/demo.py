@@ -19,7 +19,7 @@ def demo(out_dir, seed):
     from sklearn.model_selection import train_test_split
 
     from deepfit import DeepClassifier
-    from deepfit.evaluation.metrics import classification_metrics
+    from deepfit.evaluation.report import evaluate
 
     digits = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(
@@ -27,12 +27,13 @@ def demo(out_dir, seed):
     click.echo(f"handwritten digits: {len(X_train)} training and {len(X_test)} test images of 8x8 pixels, "
                "10 classes")
     classifier = DeepClassifier(random_state=seed, verbose=True).fit(X_train, y_train)
-    test = classification_metrics(y_test, classifier.predict(X_test), classifier.predict_proba(X_test),
-                                  classifier.classes_)
+    evaluation = evaluate(classifier, X_test, y_test)
+    test = evaluation.metrics
     model_path = classifier.save(out_dir / "model.deepfit", metadata={"trained_on": "sklearn digits"})
     write_json(out_dir / "metrics.json", {"data": "sklearn digits", "n_train": len(X_train),
                                           "n_test": len(X_test), "test": test,
                                           "training": classifier.training_summary_,
                                           "history": classifier.history_})
     click.echo(f"test accuracy: {test['accuracy']:.4f} on {len(X_test)} held-out images")
-    click.echo(f"model written to {model_path}, metrics to {out_dir / 'metrics.json'}")
+    report = evaluation.write_report(out_dir / "report.html", title="deepfit demo: handwritten digits")
+    click.echo(f"model written to {model_path}, metrics to {out_dir / 'metrics.json'}, report to {report}")

@@ -61,6 +61,21 @@ def test_every_planted_table_problem_is_found_at_its_row(planted_table):
     assert not report.ok and "row 1001 = row 1201" in report.format()
 
 
+def test_a_test_array_is_lined_up_with_a_training_frame_and_names_are_optional():
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    leaked = X.to_numpy()[[4, 9]].astype(np.float32).astype(float)  # as read back from another file
+    leaked[1, 3] += 1e-4
+    found = findings(deepfit.check_data(X, y, test=(leaked, y.to_numpy()[[4, 9]])))
+    assert found["test_examples_in_training"].items == [
+        {"test": "test row 1", "training": ["row 5"], "exact": False},
+        {"test": "test row 2", "training": ["row 10"], "exact": False}]
+
+
+def test_no_examples_is_a_clear_error():
+    with pytest.raises(deepfit.errors.InvalidInputError, match="at least one example"):
+        deepfit.check_data(np.empty((0, 3)), [])
+
+
 def test_clean_data_passes(tmp_path):
     X, y = load_wine(return_X_y=True, as_frame=True)
     report = deepfit.check_data(X, y)

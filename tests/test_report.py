@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from browser import console_errors, page_problems, save_screenshot
 from conftest import run_cli, write_digit_pictures
+from sklearn.datasets import load_digits
 
 import deepfit
 from deepfit import Clips, DeepClassifier, LogisticRegression
@@ -30,8 +31,6 @@ def mislabel(labels: np.ndarray, rows, classes) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def table_case(tmp_path_factory):
-    from sklearn.datasets import load_digits
-
     X, y = load_digits(return_X_y=True)
     frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
     model = LogisticRegression(random_state=0).fit(frame[:1200], y[:1200])
@@ -76,11 +75,12 @@ def test_the_api_returns_the_metrics_and_the_surest_mistakes_first(table_case):
     assert evaluation.metrics == classification_metrics(y, model.predict(X), model.predict_proba(X), model.classes_)
     mistakes = evaluation.mistakes(50)
     assert mistakes and all(m["true"] != m["predicted"] for m in mistakes)
-    assert len(mistakes) == int((model.predict(X) != y).sum()) or len(mistakes) == 50
+    assert len(mistakes) == min(50, int((model.predict(X) != y).sum()))
     confidences = [m["confidence"] for m in mistakes]
     assert confidences == sorted(confidences, reverse=True)
     # the three rows given a wrong label are ones the model is sure of: they come first
     assert {3, 30, 77} <= {m["index"] for m in mistakes[:6]}
+    assert {"row 4", "row 31", "row 78"} <= {m["name"] for m in mistakes[:6]}  # named from 1, as a spreadsheet
     assert all(m["probability_of_true"] < 0.5 for m in mistakes)
     table = evaluation.calibration()
     assert sum(table["count"]) == len(y) and len(table["edges"]) == 16
@@ -101,16 +101,66 @@ def test_the_report_embeds_every_plot_and_writes_them_as_png_too(table_case, tmp
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert png.stat().st_mode & 0o044, "the report's files are readable by others, as open() makes files"
     assert len(re.findall(r'<img alt="[^"]*" src="data:image/png;base64,', html)) == len(PLOTS)
-    assert "row 3" in html and "pixel63" not in html and "44 more columns" in html  # 20 of 64 columns shown
+    assert ">row 4<" in html and "pixel63" not in html and "44 more columns" in html  # 20 of 64 columns shown
     assert not re.search(r'(src|href)="(?!data:)', html), "nothing is loaded from outside the file"
+
+
+def test_the_report_uses_the_models_own_decisions():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + 0.5 * rng.normal(size=200) > 0.3).astype(int)
+    model = LogisticRegression(threshold=0.2, max_epochs=30, random_state=0).fit(X, y)
+    evaluation = deepfit.evaluate(model, X.tolist(), y)  # a plain list, as scikit-learn takes it
+    assert evaluation.metrics["accuracy"] == pytest.approx(model.score(X, y))
+    assert (evaluation.y_pred == model.predict(X)).all()
+
+
+def test_a_perceptron_report_ranks_mistakes_by_margin(tmp_path):
+    from deepfit import Perceptron
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    y[:6] = 1 - y[:6]  # six labels against the boundary
+    model = Perceptron(max_epochs=20, random_state=0).fit(X, y)
+    evaluation = deepfit.evaluate(model, X, y)
+    margins = [m["margin"] for m in evaluation.mistakes()]
+    assert margins and margins == sorted(margins, reverse=True) and evaluation.metrics.get("log_loss") is None
+    html = evaluation.write_report(tmp_path / "p.html").read_text()
+    assert "farthest from the model's boundary" in html and "margin" in html
+    assert not (tmp_path / "p_calibration.png").exists()  # no probabilities, no reliability diagram
+
+
+def test_a_perfect_model_says_so_and_odd_class_names_are_text(tmp_path):
+    X = np.array([[0.0], [0.1], [5.0], [5.1]] * 10)
+    y = np.array(["$0-$5", "$0-$5", "$\\frac$", "$\\frac$"] * 10)
+    model = LogisticRegression(max_epochs=50, random_state=0).fit(X, y)
+    html = deepfit.evaluate(model, X, y).write_report(tmp_path / "r.html").read_text()
+    assert "The model got every example right." in html and "$0-$5" in html
+
+
+def test_pictures_in_any_range_show_as_full_range_thumbnails():
+    from deepfit.evaluation.report_html import _byte_scale, _picture
+
+    digits = load_digits().images[:5]  # floats in 0..16
+    picture = _picture(digits, 0, _byte_scale(digits))
+    assert picture.dtype == np.uint8 and picture.max() >= 200  # not the near-black 0..16
+    assert _picture(digits / 16, 0, _byte_scale(digits / 16)).max() >= 200
 
 
 def test_user_text_in_the_report_cannot_run(tmp_path):
     X = np.random.default_rng(0).normal(size=(60, 2))
     y = np.where(X[:, 0] > 0, "<script>alert(1)</script>", "b&b")
     model = LogisticRegression(max_epochs=5).fit(X, y)
-    html = deepfit.evaluate(model, X, y[::-1]).write_report(tmp_path / "r.html").read_text()
+    frame = pd.DataFrame(X, columns=['<img src=x onerror="alert(2)">', "b"])
+    model = LogisticRegression(max_epochs=5).fit(frame, y)
+    names = [f'"><script>alert(3)</script>{i}' for i in range(60)]
+    html = deepfit.evaluate(model, frame, y[::-1], names=names).write_report(
+        tmp_path / "r.html", title="<b>title</b>").read_text()
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "b&amp;b" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in html
+    assert "<b>title</b>" not in html and "&lt;b&gt;title&lt;/b&gt;" in html
+    assert "&quot;&gt;&lt;script&gt;alert(3)" in html  # a file name that tries to close its attribute
 
 
 def test_evaluate_json_has_the_api_numbers_and_report_shows_wrong_rows(table_case, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -10,6 +11,7 @@ import click
 from deepfit.errors import DeepfitError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 3
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -37,6 +39,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         click.echo("error: interrupted; nothing was written.", err=True)
         return 130
+    except Exception as error:  # a bug, not the user's mistake: its own exit code, never 1 (check's "problems")
+        if os.environ.get("DEEPFIT_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(error).__name__}: {error}. This is a bug in deepfit; please report it "
+                   "with the command you ran (DEEPFIT_DEBUG=1 shows the traceback).", err=True)
+        return EXIT_INTERNAL_ERROR
     return status if isinstance(status, int) else 0  # `deepfit check` returns 1 when it lists problems
 
 

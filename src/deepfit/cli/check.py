@@ -76,9 +76,18 @@ def _read(data: Path, kind: str, target, delimiter, encoding, like) -> dict:
             return {"X": sounds.clips, "y": sounds.labels, "names": display_names(sounds.paths, data),
                     "groups": np.asarray(sounds.clips.recordings, dtype=object),
                     "skipped": _relative_pairs(sounds.skipped, data), "target": None}
-    from deepfit.cli.train import _read_training_table
+    from deepfit.cli.options import choose_target, parse_delimiter
+    from deepfit.cli.train import file_name_column
+    from deepfit.data.audio import recording_of
+    from deepfit.data.tabular import read_table, split_target
 
-    features, labels, target, groups = _read_training_table(data, target, delimiter, encoding)
+    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
+    target = choose_target(frame, target, data)
+    features, labels = split_target(frame, target, data)
+    groups, column = None, file_name_column(features)
+    if column is not None:  # a table of pieces of recordings: their files name them, and group the folds
+        groups = np.array([recording_of(name) for name in features[column].astype(str)], dtype=object)
+        features = features.drop(columns=[column])
     names = [f"row {i} (line {i + 1})" for i in range(1, len(features) + 1)]
     return {"X": features, "y": np.asarray(labels), "names": names, "groups": groups, "skipped": [], "target": target}
 

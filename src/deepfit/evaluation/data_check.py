@@ -67,12 +67,19 @@ def check_data(X, y, *, names=None, test=None, groups=None, skipped=(), seed: in
     """Look for problems in examples `X` (a table, pictures as an array, or `deepfit.Clips`) labelled `y`.
 
     `names` says what each example is called (its file, or its row); `test` is an optional
-    ``(X_test, y_test, names_test)`` searched for copies of training examples; `groups` (the
+    ``(X_test, y_test[, names_test])`` searched for copies of training examples; `groups` (the
     recording of each clip) keeps a recording's pieces in one fold; `skipped` lists ``(file, why)`` of
     files that could not be read.
     """
+    from deepfit.errors import InvalidInputError
+
     y = np.asarray(y)
+    if len(y) == 0 or len(y) != len(X):
+        raise InvalidInputError(f"got {len(X)} examples and {len(y)} labels; give at least one example, each with "
+                                "a label.")
     names = [str(n) for n in names] if names is not None else [f"row {i + 1}" for i in range(len(y))]
+    if test is not None and len(test) == 2:
+        test = (*test, [f"test row {i + 1}" for i in range(len(test[1]))])
     labels, counts = np.unique(y.astype(str), return_counts=True)
     report = DataCheck(len(y), {str(label): int(count) for label, count in zip(labels, counts)})
     if skipped:
@@ -154,8 +161,12 @@ def _suspected_mislabels(report: DataCheck, features, y, names, groups, seed: in
     usable = counts[y_index] >= 2
     if len(labels) < 2 or usable.sum() < 10 or (counts >= 2).sum() < 2:
         return
-    probabilities, accuracy = _out_of_fold_probabilities(features[usable], y_index[usable],
-                                                          None if groups is None else np.asarray(groups)[usable], seed)
+    groups = None if groups is None else np.asarray(groups)[usable]
+    folds = int(min(5, counts[counts >= 2].min(), len(set(groups.tolist())) if groups is not None else 5))
+    if folds < 2:
+        report.notes.append("Mislabels were not looked for: the data come from fewer than two recordings.")
+        return
+    probabilities, accuracy = _out_of_fold_probabilities(features[usable], y_index[usable], groups, folds, seed)
     rows = np.flatnonzero(usable)
     given = y_index[usable]
     classes = np.unique(given)
@@ -168,7 +179,7 @@ def _suspected_mislabels(report: DataCheck, features, y, names, groups, seed: in
     best_probability = others[np.arange(len(rows)), best]
     suspect = (own < thresholds[column]) & (best_probability >= MISLABEL_CONFIDENCE)
     order = np.flatnonzero(suspect)[np.argsort(own[suspect], kind="stable")]
-    report.notes.append(f"Suspected mislabels come from a logistic regression's 5-fold cross-validated "
+    report.notes.append(f"Suspected mislabels come from a logistic regression's {folds}-fold cross-validated "
                         f"predictions, right {accuracy:.0%} of the time on this data"
                         + ("; with a model this weak, treat them as hints." if accuracy < 0.8 else "."))
     if len(order):
@@ -180,14 +191,13 @@ def _suspected_mislabels(report: DataCheck, features, y, names, groups, seed: in
               "probability_of_label": round(float(own[i]), 4)} for i in order]))
 
 
-def _out_of_fold_probabilities(features, y_index, groups, seed):
+def _out_of_fold_probabilities(features, y_index, groups, folds: int, seed: int):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    folds = int(min(5, np.bincount(y_index)[np.bincount(y_index) > 0].min()))
     splitter = (StratifiedGroupKFold(folds, shuffle=True, random_state=seed) if groups is not None
                 else StratifiedKFold(folds, shuffle=True, random_state=seed))
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
@@ -211,10 +221,12 @@ class _View:
     shape: tuple = ()
     encoder: object = None          # fitted on the training set; a test set is encoded with it
     columns: list | None = None     # the table columns the encoder takes
+    dtypes: object = None           # every training column and its type (tables)
 
     @property
     def near_rule(self) -> str:
-        return {"table": "every column within 1% of its standard deviation",
+        return {"table": "every column within 1% of its standard deviation, found by rounding, so a few such "
+                         "pairs can be missed",
                 "image": f"16x16 grey thumbnails correlate at least {PICTURE_SIMILARITY}",
                 "audio": f"coarse spectrograms correlate at least {SOUND_SIMILARITY}"}[self.kind]
 
@@ -261,14 +273,9 @@ def _table_view(X, report: DataCheck | None, like: _View | None = None) -> _View
                                        "row, which cannot tell classes apart; drop "
                                        f"{'it' if len(constant) == 1 else 'them'}.",
                                        [{"column": c, "value": _plain(frame[c].iloc[0])} for c in constant]))
-    keys = similarity.exact_keys(frame)
     if like is not None:
-        if like.encoder is None or any(c not in frame.columns for c in like.columns):
-            return _View("table", keys, None, None, (frame.shape[1],))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            encoded = like.encoder.transform(frame[like.columns])
-        return _View("table", keys, encoded, encoded, (frame.shape[1],))
+        return _test_table_view(frame, like)
+    keys = similarity.exact_keys(frame)
     kept = frame.drop(columns=[c for c in frame.columns if str(c) in empty + constant])
     if kept.shape[1] == 0:
         return _View("table", keys, None, None, (frame.shape[1],))
@@ -276,7 +283,34 @@ def _table_view(X, report: DataCheck | None, like: _View | None = None) -> _View
         warnings.simplefilter("ignore")  # the checks above say it better than the encoder's warnings
         encoder = TableEncoder.fit(kept, standardize=True)
         encoded = encoder.transform(kept)
-    return _View("table", keys, encoded, encoded, (frame.shape[1],), encoder, list(kept.columns))
+    return _View("table", keys, encoded, encoded, (frame.shape[1],), encoder, list(kept.columns), frame.dtypes)
+
+
+def _test_table_view(frame: pd.DataFrame, like: _View) -> _View:
+    """A test table lined up with the training table: by name, or by position when it has the same
+    number of unnamed columns; values in the training columns' types, so equal rows hash equal."""
+    training = like.dtypes
+    if list(frame.columns) != list(training.index) and frame.shape[1] == len(training) and not set(
+            map(str, frame.columns)) & set(map(str, training.index)):
+        frame = frame.set_axis(training.index, axis=1)
+    if any(c not in frame.columns for c in training.index):
+        raise_for = [str(c) for c in training.index if c not in frame.columns][:3]
+        from deepfit.errors import InvalidInputError
+
+        raise InvalidInputError(f"the test table lacks column {', '.join(map(repr, raise_for))} of the training "
+                                "table; give both sets the same columns.")
+    frame = frame[list(training.index)]
+    try:
+        frame = frame.astype(training.to_dict())
+    except (TypeError, ValueError):
+        pass  # a column that does not convert simply hashes differently: no copies found there
+    keys = similarity.exact_keys(frame)
+    if like.encoder is None:
+        return _View("table", keys, None, None, (frame.shape[1],))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        encoded = like.encoder.transform(frame[like.columns])
+    return _View("table", keys, encoded, encoded, (frame.shape[1],))
 
 
 def _picture_view(X) -> _View:

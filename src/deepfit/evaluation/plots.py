@@ -11,6 +11,7 @@ def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a screen
+    matplotlib.rcParams["text.parse_math"] = False  # a class named "$5-$10" is text, not a formula
     import matplotlib.pyplot as plt
 
     return plt

@@ -32,18 +32,19 @@ class Evaluation:
     history: list = field(default_factory=list)
     training: dict = field(default_factory=dict)
     encoder: object = None
+    margins: np.ndarray | None = None  # distance from the boundary, for a model without probabilities
 
     def mistakes(self, limit: int = MISTAKES_SHOWN) -> list[dict]:
-        """The wrong predictions the model was surest of, surest first (fastai's top losses)."""
+        """The wrong predictions the model was surest of, surest first (fastai's top losses). A model
+        without probabilities (the perceptron) is ranked by its margin, the distance from its boundary."""
         wrong = np.flatnonzero(self.y_pred != self.y_true)
-        if self.probabilities is None:
-            order, confidence = wrong[:limit], np.full(len(self.y_true), np.nan)
-        else:
-            confidence = self.probabilities.max(axis=1)
-            order = wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]
+        sureness = self.probabilities.max(axis=1) if self.probabilities is not None else self.margins
+        order = wrong if sureness is None else wrong[np.argsort(-sureness[wrong], kind="stable")]
         return [{"index": int(i), "name": self.names[i], "true": _plain(self.y_true[i]),
-                 "predicted": _plain(self.y_pred[i]), "confidence": None if np.isnan(confidence[i])
-                 else float(confidence[i]), "probability_of_true": self._probability_of_true(i)} for i in order]
+                 "predicted": _plain(self.y_pred[i]),
+                 "confidence": None if self.probabilities is None else float(sureness[i]),
+                 "margin": None if self.margins is None or self.probabilities is not None else float(self.margins[i]),
+                 "probability_of_true": self._probability_of_true(i)} for i in order[:limit]]
 
     def calibration(self, bins: int = CALIBRATION_BINS) -> dict | None:
         """The reliability table (see `metrics.calibration_bins`), or None for a model without probabilities."""
@@ -86,7 +87,8 @@ class Evaluation:
 def evaluate(model, X, y, names=None) -> Evaluation:
     """Score `model` (a fitted estimator or a .deepfit path) on examples `X` with true labels `y`.
 
-    `names` says what each example is called in the report (file paths, say); by default its row.
+    `names` says what each example is called in the report (file paths, say); by default its row,
+    counted from 1 as in a spreadsheet.
     """
     if isinstance(model, (str, Path)):
         from deepfit.modelfile import load
@@ -98,18 +100,21 @@ def evaluate(model, X, y, names=None) -> Evaluation:
         from deepfit.errors import InvalidInputError
 
         raise InvalidInputError(f"X has {len(X)} examples but y has {len(y_true)} labels; give one label each.")
-    if hasattr(model, "predict_proba"):
-        probabilities = np.asarray(model.predict_proba(X), dtype=float)
-        y_pred = classes[probabilities.argmax(axis=1)]
-    else:
-        probabilities, y_pred = None, np.asarray(model.predict(X))
+    y_pred = np.asarray(model.predict(X))  # the model's own decision (a threshold other than 0.5 included)
+    probabilities = np.asarray(model.predict_proba(X), dtype=float) if hasattr(model, "predict_proba") else None
+    margins = None
+    if probabilities is None and hasattr(model, "decision_function"):
+        scores = np.asarray(model.decision_function(X), dtype=float)
+        margins = np.abs(scores) if scores.ndim == 1 else scores.max(axis=1)
     metrics = classification_metrics(y_true, y_pred, probabilities, classes)
-    if names is None:
-        index = getattr(X, "index", None)
-        names = [f"row {label}" for label in index] if index is not None else [f"row {i}" for i in range(len(X))]
-    return Evaluation(metrics, classes, y_true, y_pred, probabilities, X, [str(n) for n in names],
+    names = [f"row {i}" for i in range(1, len(y_true) + 1)] if names is None else [str(n) for n in names]
+    if len(names) != len(y_true):
+        from deepfit.errors import InvalidInputError
+
+        raise InvalidInputError(f"got {len(names)} names for {len(y_true)} examples; give one name each.")
+    return Evaluation(metrics, classes, y_true, y_pred, probabilities, X, names,
                       list(getattr(model, "history_", []) or []), dict(getattr(model, "training_summary_", {}) or {}),
-                      getattr(model, "encoder_", None))
+                      getattr(model, "encoder_", None), margins)
 
 
 def _as_model_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:

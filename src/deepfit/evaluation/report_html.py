@@ -108,7 +108,7 @@ def _history_caption(evaluation) -> str:
     if not evaluation.history:
         return "This model holds no training history."
     text = f"Stopped after {training.get('epochs', len(evaluation.history))} epochs: {training.get('stop_reason', '')}."
-    if "best_epoch" in training:
+    if "best_epoch" in training and training.get("val_loss") is not None and training.get("val_accuracy") is not None:
         text += (f" The weights kept are those of epoch {training['best_epoch']} (validation loss "
                  f"{training['val_loss']:.4f}, accuracy {training['val_accuracy']:.4f}).")
         text += " A validation loss rising while the training loss falls is overfitting."
@@ -124,13 +124,21 @@ def _examples_html(evaluation, mistakes: list[dict], kind: str, stem: Path) -> s
     if not mistakes:
         return "<p>The model got every example right.</p>"
     wrong = int((evaluation.y_pred != evaluation.y_true).sum())
-    intro = (f"<p>{wrong} of {len(evaluation.y_true)} examples are wrong; the {len(mistakes)} the model was "
-             "surest of are below. Some may be labelled wrongly rather than predicted wrongly.</p>")
+    surest = ("the model was surest of" if evaluation.probabilities is not None else
+              "farthest from the model's boundary" if evaluation.margins is not None else "first in the data")
+    intro = (f"<p>{wrong} of {len(evaluation.y_true)} examples are wrong; the {len(mistakes)} {surest} are below. "
+             "Some may be labelled wrongly rather than predicted wrongly.</p>")
     if kind == "image":
         return intro + _picture_gallery(evaluation, mistakes, stem)
     if kind == "audio":
         return intro + _sound_gallery(evaluation, mistakes, stem)
     return intro + _row_table(evaluation, mistakes)
+
+
+def _sureness(mistake: dict) -> str:
+    if mistake["confidence"] is not None:
+        return f"{mistake['confidence']:.3f}"
+    return "" if mistake.get("margin") is None else f"margin {mistake['margin']:.3g}"
 
 
 def _caption(mistake: dict) -> str:
@@ -142,7 +150,8 @@ def _caption(mistake: dict) -> str:
 def _picture_gallery(evaluation, mistakes: list[dict], stem: Path) -> str:
     from deepfit.evaluation.report_plots import plot_mistake_grid
 
-    pictures = [_picture(evaluation.inputs, m["index"]) for m in mistakes]
+    scale = _byte_scale(evaluation.inputs)
+    pictures = [_picture(evaluation.inputs, m["index"], scale) for m in mistakes]
     plot_mistake_grid(pictures, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
                       "most confidently wrong (true → predicted)")
     cells = [f'<div class="example"><img alt="{escape(m["name"])}" src="{_data_uri(_png(_thumbnail(p)), "image/png")}">'
@@ -181,7 +190,7 @@ def _row_table(evaluation, mistakes: list[dict]) -> str:
     rows = [head]
     for m in mistakes:
         values = frame.iloc[m["index"]]
-        confidence = "" if m["confidence"] is None else f"{m['confidence']:.3f}"
+        confidence = _sureness(m)
         rows.append(f'<tr><td class="text">{escape(m["name"])}</td><td class="text">{escape(str(m["true"]))}</td>'
                     f'<td class="text wrong">{escape(str(m["predicted"]))}</td><td>{confidence}</td>'
                     + "".join(f"<td>{escape(_cell(values[c]))}</td>" for c in columns)
@@ -190,13 +199,22 @@ def _row_table(evaluation, mistakes: list[dict]) -> str:
 
 
 # ------------------------------------------------------------------------------------ encodings
-def _picture(inputs, index: int) -> np.ndarray:
-    """One picture as (H, W) or (H, W, 3) uint8, whatever layout and scale it was given in."""
+def _byte_scale(inputs) -> float:
+    """What turns the pictures' values into 0..255, judged on the whole set: bytes stay, floats in
+    0..1 are multiplied by 255, any other range (0..16, say) is stretched to 0..255."""
+    values = np.asarray(inputs)
+    if values.dtype == np.uint8:
+        return 1.0
+    top = float(values.max()) if values.size else 1.0
+    return 255.0 if top <= 1.0 else 255.0 / top if top > 0 else 1.0
+
+
+def _picture(inputs, index: int, scale: float) -> np.ndarray:
+    """One picture as (H, W) or (H, W, 3) uint8, whatever layout it was given in."""
     from deepfit.data.image_encoder import as_channels_last
 
     picture = as_channels_last(inputs[index:index + 1])[0]
     if picture.dtype != np.uint8:
-        scale = 255.0 if picture.max() <= 1.0 else 1.0
         picture = (picture.astype(np.float32) * scale).clip(0, 255).round().astype(np.uint8)
     return picture[..., 0] if picture.shape[2] == 1 else picture[..., :3]
 

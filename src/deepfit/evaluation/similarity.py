@@ -46,27 +46,36 @@ def similar_pairs(vectors: np.ndarray, threshold: float, other: np.ndarray | Non
     return np.concatenate(found) if found else np.empty((0, 2), dtype=int)
 
 
-def close_rows(encoded: np.ndarray, tolerance: float, other: np.ndarray | None = None) -> np.ndarray:
-    """(i, j) pairs of standardised table rows that fall in one cell of a grid `tolerance` wide in every
-    column (two grids, the second shifted by half a cell, so that a pair split by a cell edge in one
-    column is still found): rows that differ by less than `tolerance` everywhere. Linear in the rows,
-    where a tree search for the same in tens of columns takes quadratic time. Pairs are (i in
-    `encoded`, j in `other`), or within `encoded` with i < j, each group of equal cells as a star."""
-    found = []
-    for shift in (0.0, 0.5):
-        cells = _cell_keys(encoded, tolerance, shift)
+GRIDS = 4  # shifted grids for near rows: a pair split by a cell edge in one grid is likely whole in another
+
+
+def close_rows(encoded: np.ndarray, tolerance: float, other: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """(i, j) pairs of standardised table rows that differ by at most `tolerance` in every column.
+
+    Rows are rounded onto grids of cells twice `tolerance` wide, each shifted at random in every
+    column; rows sharing a cell are candidates, kept when their largest difference is within
+    `tolerance`. Linear in the rows, where a tree search for the same in tens of columns takes
+    quadratic time; the price is that a pair split by a cell edge in every grid is missed. Pairs are
+    (i in `encoded`, j in `other`), or within `encoded` with i < j (a group of equal cells as a star)."""
+    rng = np.random.default_rng(seed)
+    candidates = []
+    for _ in range(GRIDS):
+        shift = rng.uniform(0, 1, encoded.shape[1])
+        cells = _cell_keys(encoded, 2 * tolerance, shift)
         if other is None:
-            found += [(group[0], j) for group in groups_of_equal(cells) for j in group[1:]]
+            candidates += [(group[0], j) for group in groups_of_equal(cells) for j in group[1:]]
             continue
         first = {}
-        for j, key in enumerate(_cell_keys(other, tolerance, shift).tolist()):
+        for j, key in enumerate(_cell_keys(other, 2 * tolerance, shift).tolist()):
             first.setdefault(key, j)
-        found += [(i, first[key]) for i, key in enumerate(cells.tolist()) if key in first]
-    pairs = np.unique(np.array(found, dtype=int).reshape(-1, 2), axis=0)
-    return pairs
+        candidates += [(i, first[key]) for i, key in enumerate(cells.tolist()) if key in first]
+    pairs = np.unique(np.array(candidates, dtype=int).reshape(-1, 2), axis=0)
+    against = encoded if other is None else other
+    close = np.abs(encoded[pairs[:, 0]] - against[pairs[:, 1]]).max(axis=1, initial=0) <= tolerance
+    return pairs[close]
 
 
-def _cell_keys(rows: np.ndarray, size: float, shift: float) -> np.ndarray:
+def _cell_keys(rows: np.ndarray, size: float, shift: np.ndarray) -> np.ndarray:
     cells = np.ascontiguousarray(np.floor(rows / size + shift).astype(np.int64))
     return cells.view(np.dtype((np.void, cells.itemsize * cells.shape[1]))).ravel()
 

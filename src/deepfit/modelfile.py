@@ -9,6 +9,7 @@ folder, flushed to disk, then renamed over the target, so a failed save leaves a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -118,6 +119,34 @@ def write_atomically(path, payload: bytes) -> Path:
         raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
                           "unchanged. Free some space or choose another folder.") from None
     return path
+
+
+@contextlib.contextmanager
+def open_atomically(path, mode: str = "w", **kwargs):
+    """A file to stream into that appears at `path` only when the block ends without an error (fsync,
+    rename); otherwise it is removed and any earlier file at `path` is left as it was."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.chmod(temporary, 0o666 & ~_umask())
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write here ({error.strerror}). Choose another output "
+                          "folder or check its permissions.") from None
+    try:
+        with os.fdopen(descriptor, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _sync_folder(path.parent)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
+                          "unchanged. Free some space or choose another folder.") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _umask() -> int:

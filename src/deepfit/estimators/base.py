@@ -189,7 +189,16 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The predicted label of every row of `X`, from `classes_`."""
+        return self._labels(self._scores(X))
+
+    def predict_with_proba(self, X) -> tuple[np.ndarray, np.ndarray | None]:
+        """(predict(X), predict_proba(X)) from one pass of the network; None for the probabilities of
+        a model without them (the perceptron). What batch prediction and the server use."""
         scores = self._scores(X)
+        probabilities = _probabilities(self.module_.output, scores) if self._has_probabilities() else None
+        return self._labels(scores), probabilities
+
+    def _labels(self, scores: np.ndarray) -> np.ndarray:
         if scores.shape[1] == 1:
             index = (scores[:, 0] >= self._decision_threshold()).astype(np.intp)
         else:

@@ -100,8 +100,13 @@ def evaluate(model, X, y, names=None) -> Evaluation:
         from deepfit.errors import InvalidInputError
 
         raise InvalidInputError(f"X has {len(X)} examples but y has {len(y_true)} labels; give one label each.")
-    y_pred = np.asarray(model.predict(X))  # the model's own decision (a threshold other than 0.5 included)
-    probabilities = np.asarray(model.predict_proba(X), dtype=float) if hasattr(model, "predict_proba") else None
+    if hasattr(model, "predict_with_proba"):  # deepfit's: both from one pass of the network
+        y_pred, probabilities = model.predict_with_proba(X)
+    else:
+        y_pred = model.predict(X)
+        probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") else None
+    y_pred = np.asarray(y_pred)  # the model's own decision (a threshold other than 0.5 included)
+    probabilities = None if probabilities is None else np.asarray(probabilities, dtype=float)
     margins = None
     if probabilities is None and hasattr(model, "decision_function"):
         scores = np.asarray(model.decision_function(X), dtype=float)

@@ -1,0 +1,49 @@
+"""`deepfit serve MODEL`: the model's HTTP API and a page to try it, on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import click
+
+from deepfit.cli import cli
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 opens it to the network (use --token then).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--token", envvar="DEEPFIT_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request "
+              "but /health and the page (or set DEEPFIT_TOKEN, which keeps it out of the process list).")
+@click.option("--max-body-mb", type=click.FloatRange(0.001, 4096), default=16, show_default=True,
+              help="Refuse request bodies larger than this (HTTP 413).")
+@click.option("--max-batch", type=click.IntRange(1, 65536), default=256, show_default=True,
+              help="Most examples joined into one batch from concurrent requests.")
+def serve(model_path, host, port, token, max_body_mb, max_batch):
+    """Answer predictions for MODEL over HTTP: GET /health, GET /model, POST /predict (JSON rows for
+    table models, file uploads for picture and sound models), a page at / to try it, and the OpenAPI
+    schema at /openapi.json. Concurrent requests are batched together."""
+    import uvicorn
+
+    from deepfit.serving import create_app
+
+    app = create_app(model_path, token=token or None, max_body_bytes=int(max_body_mb * 1024 * 1024),
+                     max_batch=max_batch)
+    if not _is_loopback(host) and not token:
+        click.echo(f"warning: listening on {host} without --token: anyone who can reach this machine can use "
+                   "the model.", err=True)
+    click.echo(f"serving {model_path} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("DEEPFIT_LOG_LEVEL", "warning"),
+                access_log=False)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,230 @@
+"""The HTTP API of a trained model, on FastAPI: `GET /health`, `GET /model`, `POST /predict`, a page
+at `/`, and the OpenAPI schema at `/openapi.json`.
+
+Table models take ``{"rows": [{column: value, ...}, ...]}`` (the schema lists the columns); picture
+and sound models take a multipart upload of one or more files in the field ``files``. Bad input is a
+4xx with one clear message, never a 500: 400 malformed JSON, 422 a body of the wrong shape or values
+the model cannot take, 413 a body over the size limit, 415 a file of the wrong type, 401 a missing
+or wrong bearer token.
+"""
+
+
+import hmac
+import math
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import ConfigDict, Field, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from deepfit.data.uploads import UnsupportedFileType
+from deepfit.errors import DeepfitError, InvalidInputError
+from deepfit.serving.batcher import Batcher
+from deepfit.serving.limits import BodySizeLimit
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+MAX_ROWS = 10_000
+MAX_FILES = 256
+MAX_CLIP_SECONDS = 600
+
+
+def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
+               max_batch: int = 256) -> FastAPI:
+    """The API for `model` (a fitted deepfit estimator or a .deepfit path)."""
+    if not hasattr(model, "classes_"):
+        from deepfit.modelfile import load
+
+        model = load(model)
+    batcher = Batcher(model, max_batch=max_batch)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        await batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(title="deepfit model", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description=f"Predictions of a {type(model).__name__} over {model.encoder_.kind} input.")
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.state.batcher = batcher
+    guard = _bearer(token)
+    _add_error_handlers(app)
+
+    @app.get("/health", summary="Is the server up", tags=["service"])
+    async def health() -> dict:
+        counters = batcher.counters
+        return {"status": "ok", "requests": counters.requests, "batches": counters.batches,
+                "largest_batch": counters.largest_batch}
+
+    @app.get("/model", summary="What the model takes and answers", tags=["model"], dependencies=[Depends(guard)])
+    async def describe() -> dict:
+        return model_description(model)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(resources.files("deepfit.serving").joinpath("page.html").read_text(encoding="utf-8"),
+                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+                                     "style-src 'unsafe-inline'; script-src 'unsafe-inline'"})
+
+    if model.encoder_.kind == "table":
+        _add_table_route(app, model, batcher, guard)
+    else:
+        _add_file_route(app, model, batcher, guard)
+    return app
+
+
+# ------------------------------------------------------------------------------------ routes
+def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
+    Rows = _rows_schema(model.encoder_)
+    names = list(model.encoder_.feature_names)
+
+    @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)])
+    async def predict(body: Rows) -> dict:
+        frame = pd.DataFrame([row.model_dump(by_alias=True) for row in body.rows], columns=names)
+        frame = frame.astype({c.name: float for c in model.encoder_.columns if c.type == "numeric"})
+        inputs = frame if model.encoder_.from_frame else frame.to_numpy(dtype=np.float32)
+        labels, probabilities = await batcher.predict(inputs)
+        return {"predictions": _predictions(model, labels, probabilities)}
+
+
+def _add_file_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
+    encoder = model.encoder_
+    noun = "sound files" if encoder.kind == "audio" else "pictures"
+
+    @app.post("/predict", summary=f"Predict the label of each uploaded file ({noun})", tags=["model"],
+              dependencies=[Depends(guard)])
+    async def predict(files: list[UploadFile] = File(..., description=f"one or more {noun}")) -> dict:
+        if len(files) > MAX_FILES:
+            raise InvalidInputError(f"{len(files)} files in one request; send at most {MAX_FILES}.")
+        payloads = [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
+        inputs = _decode_uploads(encoder, payloads)
+        labels, probabilities = await batcher.predict(inputs)
+        answers = _predictions(model, labels, probabilities)
+        for answer, (name, _) in zip(answers, payloads):
+            answer["file"] = name
+        return {"predictions": answers}
+
+
+def _decode_uploads(encoder, payloads):
+    from deepfit.data.uploads import clip_from_bytes, picture_from_bytes
+
+    if encoder.kind == "audio":
+        import soxr
+
+        from deepfit.data.audio import Clips
+
+        waveforms = []
+        for name, payload in payloads:
+            waveform, rate = clip_from_bytes(payload, name, MAX_CLIP_SECONDS)
+            if rate != encoder.sample_rate:
+                waveform = soxr.resample(waveform, rate, encoder.sample_rate, quality="HQ").astype(np.float32)
+            waveforms.append(waveform)
+        return Clips(waveforms, encoder.sample_rate)
+    size = (encoder.height, encoder.width)
+    return np.stack([picture_from_bytes(payload, name, size, encoder.channels) for name, payload in payloads])
+
+
+def model_description(model) -> dict:
+    encoder = model.encoder_
+    description = {"estimator": type(model).__name__, "kind": encoder.kind,
+                   "classes": [_plain(c) for c in model.classes_],
+                   "training": getattr(model, "training_summary_", {}),
+                   "metadata": getattr(model, "metadata_", {})}
+    if encoder.kind == "table":
+        description["input"] = {"rows": {"columns": [
+            {"name": c.name, "type": c.type, **({"categories": list(c.categories)} if c.type == "categorical" else {})}
+            for c in encoder.columns]}}
+    elif encoder.kind == "image":
+        from deepfit.data.images import IMAGE_SUFFIXES
+
+        description["input"] = {"files": {"height": encoder.height, "width": encoder.width,
+                                          "channels": encoder.channels, "suffixes": list(IMAGE_SUFFIXES)}}
+    else:
+        from deepfit.data.audio import AUDIO_SUFFIXES
+
+        description["input"] = {"files": {"sample_rate": encoder.sample_rate,
+                                          "window_seconds": round(encoder.window_seconds, 3),
+                                          "suffixes": list(AUDIO_SUFFIXES)}}
+    return description
+
+
+def _predictions(model, labels, probabilities) -> list[dict]:
+    classes = [str(_plain(c)) for c in model.classes_]
+    answers = []
+    for i, label in enumerate(labels):
+        answer: dict[str, Any] = {"label": _plain(label)}
+        if probabilities is not None:
+            answer["probabilities"] = dict(zip(classes, (float(p) for p in probabilities[i])))
+        answers.append(answer)
+    return answers
+
+
+def _rows_schema(encoder):
+    """A request model naming every column: numbers (or null for missing) and text categories."""
+    fields = {}
+    for index, column in enumerate(encoder.columns):
+        kind = (float | None) if column.type == "numeric" else (str | float | None)
+        extra = {"allow_inf_nan": False} if column.type == "numeric" else {}
+        fields[f"c{index}"] = (kind, Field(..., alias=column.name, **extra))
+    Row = create_model("Row", __config__=ConfigDict(extra="ignore", populate_by_name=False), **fields)
+    return create_model("Rows", rows=(list[Row], Field(..., min_length=1, max_length=MAX_ROWS)))
+
+
+# ------------------------------------------------------------------------------------ errors, auth
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return _error(400, "the body is not valid JSON; send {\"rows\": [{column: value, ...}]}.")
+        first = problems[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return _error(422, f"{where or 'body'}: {first.get('msg', 'is not valid')}",
+                      [{"where": ".".join(map(str, p.get("loc", ()))), "problem": p.get("msg")} for p in problems[:20]])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        response = _error(error.status_code, str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(UnsupportedFileType)
+    async def unsupported(_request: Request, error: UnsupportedFileType) -> JSONResponse:
+        return _error(415, str(error))
+
+    @app.exception_handler(DeepfitError)
+    async def refused(_request: Request, error: DeepfitError) -> JSONResponse:
+        return _error(422 if isinstance(error, InvalidInputError) else 400, str(error))
+
+
+def _error(status: int, message: str, details=None) -> JSONResponse:
+    body = {"error": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+def _bearer(token: str | None):
+    async def check(request: Request) -> None:
+        if token is None:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            from fastapi import HTTPException
+
+            raise HTTPException(401, "a bearer token is required: send 'Authorization: Bearer <token>'.",
+                                headers={"WWW-Authenticate": "Bearer"})
+    return check
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -1,0 +1,247 @@
+"""`deepfit serve`: real HTTP on loopback against table, picture and sound models; the same answers as
+`deepfit.load(MODEL).predict`; 4xx for every bad request; batching; a token; the page in Chromium."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+import soundfile
+from browser import console_errors, save_screenshot
+from conftest import mixed_table, write_digit_pictures
+from live_server import LiveServer
+from PIL import Image
+
+import deepfit
+from deepfit import Clips, DeepClassifier
+from deepfit.data.synthetic_sound import genres
+from deepfit.serving import create_app
+
+
+@pytest.fixture(scope="module")
+def table_model(tmp_path_factory):
+    frame = mixed_table(300)
+    model = DeepClassifier(random_state=0, max_epochs=15).fit(frame.drop(columns="label"), frame["label"])
+    path = tmp_path_factory.mktemp("serve") / "table.deepfit"
+    model.save(path)
+    return path, frame.drop(columns="label")
+
+
+@pytest.fixture(scope="module")
+def table_server(table_model):
+    with LiveServer(create_app(table_model[0], max_body_bytes=64 * 1024)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def picture_model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pictures")
+    write_digit_pictures(root, digits=[0, 1, 7], per_class=15)
+    pictures = deepfit.read_images(root)
+    model = DeepClassifier(random_state=0, max_epochs=8).fit(pictures.images, pictures.labels)
+    model.save(root / "pictures.deepfit")
+    return root / "pictures.deepfit", root
+
+
+@pytest.fixture(scope="module")
+def picture_server(picture_model):
+    with LiveServer(create_app(picture_model[0])) as server:
+        yield server
+
+
+def rows_of(frame):
+    return json.loads(frame.to_json(orient="records"))  # NaN becomes null, as a client sends it
+
+
+# ------------------------------------------------------------------------------------ tables
+def test_health_model_and_schema(table_server, table_model):
+    assert httpx.get(f"{table_server.url}/health").json()["status"] == "ok"
+    described = httpx.get(f"{table_server.url}/model").json()
+    assert described["classes"] == ["drop", "keep"] and described["kind"] == "table"
+    assert [c["name"] for c in described["input"]["rows"]["columns"]] == ["size", "colour", "weight"]
+    assert described["training"]["epochs"] == 15
+    schema = httpx.get(f"{table_server.url}/openapi.json").json()
+    assert "/predict" in schema["paths"]
+    row_schema = json.dumps(schema["components"]["schemas"])
+    assert '"colour"' in row_schema and '"weight"' in row_schema
+
+
+def test_table_predictions_match_the_loaded_model(table_server, table_model):
+    path, features = table_model
+    sample = features.iloc[:40]
+    answer = httpx.post(f"{table_server.url}/predict", json={"rows": rows_of(sample)})
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["predictions"]
+    model = deepfit.load(path)
+    assert [p["label"] for p in predictions] == model.predict(sample).tolist()
+    served = np.array([[p["probabilities"]["drop"], p["probabilities"]["keep"]] for p in predictions])
+    assert np.abs(served - model.predict_proba(sample)).max() < 1e-6
+
+
+@pytest.mark.parametrize("body, status, says", [
+    (b'{"rows": [', 400, "not valid JSON"),
+    (b'[1, 2]', 422, "body"),
+    (b'{"rows": []}', 422, "at least 1"),
+    (b'{"rows": [{"size": 3}]}', 422, "rows.0.colour: Field required"),
+    (b'{"rows": [{"size": "big", "colour": "red", "weight": 1}]}', 422, "rows.0.size"),
+    (b'{"rows": [{"size": Infinity, "colour": "red", "weight": 1}]}', 422, "finite"),
+    (b'{"rows": "all"}', 422, "rows"),
+])
+def test_bad_bodies_get_a_4xx_that_says_what_is_wrong(table_server, body, status, says):
+    answer = httpx.post(f"{table_server.url}/predict", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == status, answer.text
+    assert says in answer.json()["error"]
+
+
+def test_a_body_over_the_limit_is_413(table_server):
+    huge = {"rows": [{"size": 1.0, "colour": "red", "weight": 2.0}] * 5000}  # about 200 KB, limit 64 KB
+    answer = httpx.post(f"{table_server.url}/predict", json=huge)
+    assert answer.status_code == 413 and "limit" in answer.json()["error"]
+    assert httpx.get(f"{table_server.url}/health").status_code == 200  # and the server carries on
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(table_server, table_model):
+    path, features = table_model
+    model = deepfit.load(path)
+    before = httpx.get(f"{table_server.url}/health").json()
+
+    def ask(i):
+        row = features.iloc[[i]]
+        return i, httpx.post(f"{table_server.url}/predict", json={"rows": rows_of(row)}).json()
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(ask, range(64)))
+    expected = model.predict(features.iloc[:64])
+    assert [a["predictions"][0]["label"] for _, a in answers] == expected.tolist()
+    after = httpx.get(f"{table_server.url}/health").json()
+    assert after["requests"] - before["requests"] == 64
+    assert after["batches"] - before["batches"] < 64, "some requests shared a batch"
+
+
+def test_a_token_is_required_when_set(table_model):
+    with LiveServer(create_app(table_model[0], token="s3cret")) as server:
+        assert httpx.get(f"{server.url}/health").status_code == 200
+        refused = httpx.get(f"{server.url}/model")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert httpx.get(f"{server.url}/model", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(f"{server.url}/model", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+# ------------------------------------------------------------------------------------ files
+def test_uploaded_pictures_get_the_loaded_models_answers(picture_server, picture_model):
+    path, root = picture_model
+    files = sorted((root / "7").glob("*.png"))[:3] + sorted((root / "0").glob("*.png"))[:2]
+    upload = [("files", (f.name, f.read_bytes(), "image/png")) for f in files]
+    answer = httpx.post(f"{picture_server.url}/predict", files=upload)
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["predictions"]
+    model = deepfit.load(path)
+    pictures = deepfit.read_images([str(f) for f in files], size=(16, 16), channels=1)
+    assert [p["label"] for p in predictions] == [str(v) for v in model.predict(pictures.images)]
+    assert [p["file"] for p in predictions] == [f.name for f in files]
+    served = np.array([[p["probabilities"][str(c)] for c in model.classes_] for p in predictions])
+    assert np.abs(served - model.predict_proba(pictures.images)).max() < 1e-6
+
+
+def test_bad_uploads_are_415_or_422(picture_server, picture_model):
+    _, root = picture_model
+    png = next((root / "1").glob("*.png")).read_bytes()
+    cases = [([("files", ("notes.txt", b"hello", "text/plain"))], 415, "takes pictures"),
+             ([("files", ("x.png", b"not a picture", "image/png"))], 422, "not a readable picture"),
+             ([("files", ("empty.png", b"", "image/png"))], 422, "empty"),
+             ([("files", ("../../etc/passwd.png", png[:40], "image/png"))], 422, "passwd.png")]
+    for upload, status, says in cases:
+        answer = httpx.post(f"{picture_server.url}/predict", files=upload)
+        assert answer.status_code == status, answer.text
+        assert says in answer.json()["error"]
+    no_files = httpx.post(f"{picture_server.url}/predict", data={"other": "1"})
+    assert no_files.status_code == 422 and "files" in no_files.json()["error"]
+
+
+def test_sound_uploads_are_decoded_resampled_and_answered(tmp_path):
+    waveforms, labels = genres(per_class=6, rate=8000, seconds=(1.0, 1.5), seed=3)
+    model = DeepClassifier(random_state=0, max_epochs=3).fit(Clips(waveforms, 8000), labels)
+    buffers = []
+    for i in (0, 7, 13):
+        buffer = io.BytesIO()
+        soundfile.write(buffer, waveforms[i], 8000, format="WAV", subtype="PCM_16")
+        buffers.append((f"clip{i}.wav", buffer.getvalue()))
+    with LiveServer(create_app(model)) as server:
+        answer = httpx.post(f"{server.url}/predict", files=[("files", (n, b, "audio/wav")) for n, b in buffers])
+    assert answer.status_code == 200, answer.text
+    clips = Clips([soundfile.read(io.BytesIO(b), dtype="float32")[0] for _, b in buffers], 8000)
+    assert [p["label"] for p in answer.json()["predictions"]] == model.predict(clips).tolist()
+
+
+# ------------------------------------------------------------------------------------ the command
+def test_the_command_binds_loopback_and_stops_cleanly(table_model):
+    port = 18_000 + os.getpid() % 1000
+    process = subprocess.Popen([sys.executable, "-m", "deepfit", "serve", str(table_model[0]), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not start: " + process.stderr.read())
+        listening = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout
+        assert f"127.0.0.1:{port}" in listening and f"0.0.0.0:{port}" not in listening
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode in (0, -signal.SIGINT)
+
+
+# ------------------------------------------------------------------------------------ the page
+def test_the_page_predicts_a_table_row(browser, table_server, table_model):
+    path, features = table_model
+    browser.get(table_server.url + "/")
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "#fields input"))
+    row = features.iloc[3]
+    browser.find_element("css selector", "[data-column='size']").send_keys(str(row["size"]))
+    if isinstance(row["colour"], str):
+        Select(browser.find_element("css selector", "[data-column='colour']")).select_by_value(row["colour"])
+    if not np.isnan(row["weight"]):
+        browser.find_element("css selector", "[data-column='weight']").send_keys(str(row["weight"]))
+    browser.find_element("id", "predict-row").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "#result .label"))
+    shown = browser.find_element("css selector", "#result .label").text
+    assert shown == str(deepfit.load(path).predict(features.iloc[[3]])[0])
+    bars = browser.find_elements("css selector", "#result .bar")
+    assert sorted(b.get_attribute("data-class") for b in bars) == ["drop", "keep"]
+    assert console_errors(browser) == []
+    save_screenshot(browser, "page-table")
+
+
+def test_the_page_predicts_an_uploaded_picture(browser, picture_server, picture_model):
+    path, root = picture_model
+    picture = sorted((root / "7").glob("*.png"))[0]
+    browser.get(picture_server.url + "/")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda d: not d.find_element("id", "file-input").get_attribute("hidden"))
+    browser.find_element("id", "files").send_keys(str(picture))
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "#result .label"))
+    pictures = deepfit.read_images([str(picture)], size=(16, 16), channels=1)
+    assert browser.find_element("css selector", "#result .label").text == str(
+        deepfit.load(path).predict(pictures.images)[0])
+    assert len(browser.find_elements("css selector", "#result .bar")) == 3
+    thumbnail = browser.find_element("css selector", "#result img")
+    assert browser.execute_script("return arguments[0].naturalWidth", thumbnail) == Image.open(picture).width
+    save_screenshot(browser, "page-picture")

@@ -122,6 +122,15 @@ def write_atomically(path, payload: bytes) -> Path:
 
 
 @contextlib.contextmanager
+def replaced_atomically(path):
+    """A temporary path beside `path` for a writer that wants a file name (an exporter); it becomes
+    `path` (fsync, rename) only when the block ends without an error, and is removed otherwise."""
+    path = Path(path)
+    with open_atomically(path, "wb") as handle:
+        yield Path(handle.temporary_path)
+
+
+@contextlib.contextmanager
 def open_atomically(path, mode: str = "w", **kwargs):
     """A file to stream into that appears at `path` only when the block ends without an error (fsync,
     rename); otherwise it is removed and any earlier file at `path` is left as it was."""
@@ -135,6 +144,7 @@ def open_atomically(path, mode: str = "w", **kwargs):
                           "folder or check its permissions.") from None
     try:
         with os.fdopen(descriptor, mode, **kwargs) as handle:
+            handle.temporary_path = temporary
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -22,7 +22,7 @@ def cli() -> None:
 
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from deepfit.cli import check, compare, demo, evaluate, features, predict, serve, train  # noqa: F401  (registers the commands)
+    from deepfit.cli import check, compare, demo, evaluate, export, features, predict, serve, train  # noqa: F401, E501  (registers the commands)
 
     warnings.showwarning = _show_warning
     try:

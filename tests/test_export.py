@@ -1,0 +1,107 @@
+"""`deepfit export`: ONNX run by onnxruntime and TorchScript loaded by torch give the model's own
+probabilities from raw inputs; what cannot be inside the file is said and written beside it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+from conftest import mixed_table, run_cli
+from sklearn.datasets import load_digits
+
+import deepfit
+from deepfit import Clips, DeepClassifier
+from deepfit.data.synthetic_sound import genres
+from deepfit.export import ExportError, export_model
+
+
+def onnx_run(path, name, inputs):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(["probabilities"], {name: inputs})[0]
+
+
+@pytest.fixture(scope="module")
+def digits_model():
+    X, y = load_digits(return_X_y=True)
+    X = X.copy()
+    X[::5, 10] = np.nan  # missing values: the file must impute them as deepfit does
+    return DeepClassifier(random_state=0, max_epochs=5).fit(X[:1500], y[:1500]), X[1500:]
+
+
+def test_onnx_takes_raw_table_features_with_missing_values(digits_model, tmp_path):
+    model, X_test = digits_model
+    result = export_model(model, tmp_path / "digits.onnx")
+    produced = onnx_run(tmp_path / "digits.onnx", "features", X_test.astype(np.float32))
+    assert np.abs(produced - model.predict_proba(X_test)).max() <= 1e-5
+    assert (model.classes_[produced.argmax(axis=1)] == model.predict(X_test)).all()
+    assert result.max_difference <= 1e-5 and result.encoder_path is None
+
+
+def test_torchscript_gives_the_same_probabilities(digits_model, tmp_path):
+    model, X_test = digits_model
+    export_model(model, tmp_path / "digits.pt", "torchscript")
+    loaded = torch.jit.load(str(tmp_path / "digits.pt"))
+    with torch.inference_mode():
+        produced = loaded(torch.from_numpy(X_test.astype(np.float32))).numpy()
+    assert np.abs(produced - model.predict_proba(X_test)).max() <= 1e-5
+
+
+def test_onnx_takes_uint8_pictures(tmp_path):
+    digits = load_digits()
+    pictures = (digits.images * 16).clip(0, 255).astype(np.uint8)
+    model = DeepClassifier(random_state=0, max_epochs=2).fit(pictures[:600], digits.target[:600])
+    export_model(model, tmp_path / "pictures.onnx")
+    test = pictures[600:700]
+    produced = onnx_run(tmp_path / "pictures.onnx", "pixels", test[:, None, :, :])  # N, C, H, W
+    assert np.abs(produced - model.predict_proba(test)).max() <= 1e-5
+
+
+def test_categorical_tables_take_encoded_rows_and_get_the_encoder_beside(tmp_path):
+    frame = mixed_table(300)
+    model = DeepClassifier(random_state=0, max_epochs=10).fit(frame.drop(columns="label"), frame["label"])
+    model.save(tmp_path / "mixed.deepfit")
+    result = run_cli("export", tmp_path / "mixed.deepfit")
+    assert result.returncode == 0, result.stderr
+    assert "cannot be encoded inside the file" in result.stderr and "'colour'" in result.stderr
+    sidecar = json.loads((tmp_path / "mixed.onnx.encoder.json").read_text())
+    assert sidecar["classes"] == ["drop", "keep"] and sidecar["encoder"]["kind"] == "table"
+    features = frame.drop(columns="label").iloc[:50]
+    encoded = model.encoder_.transform(features).astype(np.float32)
+    produced = onnx_run(tmp_path / "mixed.onnx", "encoded", encoded)
+    assert np.abs(produced - model.predict_proba(features)).max() <= 1e-5
+
+
+def test_sound_takes_the_windows_of_one_clip(tmp_path):
+    waveforms, labels = genres(per_class=5, rate=8000, seconds=(1.0, 4.0), seed=1)
+    clips = Clips(waveforms, 8000)
+    model = DeepClassifier(random_state=0, max_epochs=2, window_seconds=1.0).fit(clips, labels)
+    result = export_model(model, tmp_path / "sound.onnx")
+    assert result.encoder_path.is_file() and "ONE clip" in result.notes[0]
+    windows, clip_of_window = model.encoder_.encode(clips[:6])
+    produced = np.concatenate([onnx_run(tmp_path / "sound.onnx", "windows", windows[clip_of_window == i])
+                               for i in range(6)])
+    assert np.abs(produced - model.predict_proba(clips[:6])).max() <= 1e-5
+
+
+class _Disagreeing(DeepClassifier):
+    """A model whose own answers differ from its network's: what a broken export would look like."""
+
+    def predict_proba(self, X):
+        return np.roll(super().predict_proba(X), 1, axis=1)
+
+
+def test_an_export_that_disagrees_is_refused_and_nothing_is_kept(digits_model, tmp_path):
+    model, _ = digits_model
+    broken = _Disagreeing(random_state=0, max_epochs=1).fit(np.nan_to_num(load_digits().data[:300]),
+                                                            load_digits().target[:300])
+    with pytest.raises(ExportError, match="differs from the original"):
+        export_model(broken, tmp_path / "broken.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_refuses_a_missing_model(tmp_path):
+    result = run_cli("export", tmp_path / "none.deepfit", "--format", "torchscript")
+    assert result.returncode == 2 and "none.deepfit" in result.stderr and "Traceback" not in result.stderr

@@ -106,6 +106,11 @@ class TableEncoder:
                 f"column {shown} {'was' if len(missing) == 1 else 'were'} in the training data but "
                 f"{'is' if len(missing) == 1 else 'are'} missing here. Add the column, with the same "
                 "name as in training.")
+        if all(c.type == "numeric" for c in self.columns):
+            numbers = frame[[c.name for c in self.columns]]
+            if all(dtype.kind in "iuf" for dtype in numbers.dtypes):  # one vectorised pass, not one per column
+                values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+                return self._transform_array(values).astype(np.float32, copy=False)
         numeric, indicators, categorical = [], [], []
         for column in self.columns:
             series = frame[column.name]

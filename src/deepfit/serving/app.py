@@ -82,13 +82,17 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
 # ------------------------------------------------------------------------------------ routes
 def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
     Rows = _rows_schema(model.encoder_)
-    names = list(model.encoder_.feature_names)
+    kinds = [(c.name, c.type == "numeric") for c in model.encoder_.columns]
+    all_numeric = all(numeric for _, numeric in kinds)
 
     @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)])
     async def predict(body: Rows) -> dict:
-        frame = pd.DataFrame([row.model_dump(by_alias=True) for row in body.rows], columns=names)
-        frame = frame.astype({c.name: float for c in model.encoder_.columns if c.type == "numeric"})
-        inputs = frame if model.encoder_.from_frame else frame.to_numpy(dtype=np.float32)
+        rows = [row.model_dump(by_alias=True) for row in body.rows]
+        if all_numeric:  # one float array in training order (None is NaN, missing): no DataFrame to build
+            inputs = np.array([[row[name] for name, _ in kinds] for row in rows], dtype=np.float64)
+        else:
+            inputs = pd.DataFrame({name: np.array([row[name] for row in rows], dtype=np.float64 if numeric else
+                                                  object) for name, numeric in kinds}, copy=False)
         labels, probabilities = await batcher.predict(inputs)
         return {"predictions": _predictions(model, labels, probabilities)}
 

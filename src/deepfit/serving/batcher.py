@@ -1,5 +1,7 @@
-"""Concurrent requests answered together: requests that arrive while the model is busy (or within a
-few milliseconds of each other) are joined into one batch, run once on the device, and split again.
+"""Concurrent requests answered together: requests that arrive while the model is busy are joined
+into one batch, run once on the device, and split again. An idle server answers a request at once
+(no waiting for company, unless `max_wait_seconds` asks for it); under load, batches form by
+themselves from what queued up during the previous run.
 
 One worker thread runs the model, so requests never compete for it; a batch whose inputs the model
 refuses is run again request by request, so one bad request cannot fail the others.
@@ -8,6 +10,7 @@ refuses is run again request by request, so one bad request cannot fail the othe
 from __future__ import annotations
 
 import asyncio
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,7 +30,7 @@ class Counters:
 
 
 class Batcher:
-    def __init__(self, estimator, *, max_batch: int = 256, max_wait_seconds: float = 0.002):
+    def __init__(self, estimator, *, max_batch: int = 256, max_wait_seconds: float = 0.0):
         self.estimator = estimator
         self.max_batch, self.max_wait = max_batch, max_wait_seconds
         self.counters = Counters()
@@ -61,10 +64,14 @@ class Batcher:
             size = len(batch[0][0])
             deadline = loop.time() + self.max_wait
             while size < self.max_batch:
-                try:
-                    item = self._queue.get_nowait() if not self._queue.empty() else await asyncio.wait_for(
-                        self._queue.get(), max(0.0, deadline - loop.time()))
-                except asyncio.TimeoutError:
+                if not self._queue.empty():
+                    item = self._queue.get_nowait()
+                elif self.max_wait > 0 and loop.time() < deadline:
+                    try:
+                        item = await asyncio.wait_for(self._queue.get(), deadline - loop.time())
+                    except asyncio.TimeoutError:
+                        break
+                else:
                     break
                 batch.append(item)
                 size += len(item[0])
@@ -100,9 +107,13 @@ class Batcher:
             future.set_result(result)
 
     def _predict(self, inputs):
-        if hasattr(self.estimator, "predict_with_proba"):
-            return self.estimator.predict_with_proba(inputs)
-        return self.estimator.predict(inputs), None
+        with warnings.catch_warnings():
+            # rows arrive as one array in training order; a model fitted on a DataFrame would warn that
+            # the array has no column names (the server has already matched them by name)
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            if hasattr(self.estimator, "predict_with_proba"):
+                return self.estimator.predict_with_proba(inputs)
+            return self.estimator.predict(inputs), None
 
 
 def _join(parts: list):

@@ -40,6 +40,7 @@ def test_onnx_takes_raw_table_features_with_missing_values(digits_model, tmp_pat
     assert result.max_difference <= 1e-5 and result.encoder_path is None
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_torchscript_gives_the_same_probabilities(digits_model, tmp_path):
     model, X_test = digits_model
     export_model(model, tmp_path / "digits.pt", "torchscript")
@@ -105,3 +106,16 @@ def test_an_export_that_disagrees_is_refused_and_nothing_is_kept(digits_model, t
 def test_the_command_refuses_a_missing_model(tmp_path):
     result = run_cli("export", tmp_path / "none.deepfit", "--format", "torchscript")
     assert result.returncode == 2 and "none.deepfit" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_moved_threshold_is_noted_and_the_export_leaves_the_model_as_it_was(tmp_path):
+    from deepfit import LogisticRegression
+
+    X, y = load_digits(return_X_y=True)
+    model = LogisticRegression(threshold=0.3, max_epochs=5, random_state=0).fit(X, y % 2)
+    before = model.predict_proba(X[:20])
+    result = export_model(model, tmp_path / "logistic.onnx")
+    assert any("at least 0.3" in note for note in result.notes)
+    assert np.array_equal(model.predict_proba(X[:20]), before) and model.module_.training is False
+    refused = run_cli("export", tmp_path / "logistic.onnx", "--format", "onnx", "-o", tmp_path / "logistic.onnx")
+    assert refused.returncode == 2

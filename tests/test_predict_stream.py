@@ -66,7 +66,7 @@ def test_a_bad_row_is_refused_by_name_and_nothing_is_written(table_model):
     (folder / "kept.csv").write_text("an earlier result\n")
     result = run_cli("predict", folder / "m.deepfit", damaged, "-o", folder / "kept.csv", "--batch-size", "100")
     assert result.returncode == 2
-    assert "row 5 (line 6) has 5 values, but the header has 4 columns" in result.stderr
+    assert "row 5 has 5 values, but the header has 4 columns" in result.stderr
     assert "Traceback" not in result.stderr
     assert (folder / "kept.csv").read_text() == "an earlier result\n"
     assert not [p for p in folder.iterdir() if p.name.startswith(".kept.csv")], "no temporary file is left"
@@ -85,6 +85,27 @@ def test_skip_bad_keeps_every_row_and_says_why(table_model):
     assert "'abc', not a number" in errors[9] and "infinite" in errors[300]
     assert written.loc[written["row"] == 9, "prediction"].isna().all()
     assert "3 of 400 inputs could not be used" in result.stderr
+    good = written[written["error"].isna()]
+    expected = deepfit.load(folder / "m.deepfit").predict(table_model[1].drop(columns="label").iloc[good["row"] - 1])
+    assert (good["prediction"].to_numpy() == expected).all()  # the others still line up with their rows
+
+
+def test_skip_bad_works_for_a_model_trained_on_an_array(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    model = DeepClassifier(random_state=0, max_epochs=5).fit(X, (X[:, 0] > 0).astype(int))
+    model.save(tmp_path / "array.deepfit")
+    frame = pd.DataFrame(X[:20], columns=["a", "b", "c"]).astype(object)
+    frame.iloc[4, 1] = "oops"
+    frame.iloc[7, 2] = 1e300  # finite, but far beyond float32 once scaled
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    result = run_cli("predict", tmp_path / "array.deepfit", tmp_path / "rows.csv", "--skip-bad",
+                     "-o", tmp_path / "out.csv")
+    assert result.returncode == 0, result.stderr
+    errors = pd.read_csv(tmp_path / "out.csv").set_index("row")["error"].dropna()
+    assert errors.index.tolist() == [5, 8] and "'oops'" in errors[5] and "too large" in errors[8]
+    refused = run_cli("predict", tmp_path / "array.deepfit", tmp_path / "rows.csv")
+    assert refused.returncode == 2 and "row 5" in refused.stderr
 
 
 def test_pictures_from_folders_globs_and_files_with_a_broken_one(tmp_path):

@@ -142,19 +142,26 @@ def open_atomically(path, mode: str = "w", **kwargs):
     except OSError as error:
         raise OutputError(f"{path}: cannot write here ({error.strerror}). Choose another output "
                           "folder or check its permissions.") from None
+    handle = os.fdopen(descriptor, mode, **kwargs)
+    handle.temporary_path = temporary
     try:
-        with os.fdopen(descriptor, mode, **kwargs) as handle:
-            handle.temporary_path = temporary
-            yield handle
+        try:
+            yield handle  # an error of the caller's (reading its input, say) passes through as it is
+        except BaseException:
+            handle.close()
+            raise
+        try:
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        _sync_folder(path.parent)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
-                          "unchanged. Free some space or choose another folder.") from None
+            handle.close()
+            os.replace(temporary, path)
+            _sync_folder(path.parent)
+        except OSError as error:
+            raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
+                              "unchanged. Free some space or choose another folder.") from None
     except BaseException:
+        if not handle.closed:
+            handle.close()
         Path(temporary).unlink(missing_ok=True)
         raise
 

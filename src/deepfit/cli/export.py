@@ -27,8 +27,12 @@ def export(model_path, fmt, output):
     import deepfit
     from deepfit.export import TOLERANCE, export_model
 
-    estimator = deepfit.load(model_path)
+    from deepfit.errors import InvalidInputError
+
     output = output or model_path.with_suffix(SUFFIXES[fmt])
+    if output.resolve() == model_path.resolve():
+        raise InvalidInputError(f"{output}: is the model itself; write the export to another file (-o).")
+    estimator = deepfit.load(model_path)
     result = export_model(estimator, output, fmt)
     click.echo(f"{fmt} model written to {result.path}: input '{result.input_name}', {result.input_description}; "
                f"output 'probabilities' [N, {len(estimator.classes_)}] in the order "

@@ -88,7 +88,7 @@ def _table_batches(estimator, path: Path, batch_size, skip_bad: bool, delimiter,
     if path.suffix.lower() in (".parquet", ".pq"):
         from deepfit.data.tabular import read_table
 
-        frame = read_table(path)
+        frame = read_table(path).reset_index(drop=True)  # rows numbered by position, whatever index was stored
         return _predict_table_chunks(estimator, [(frame, [])], path, skip_bad), len(frame)
     text_columns = [c.name for c in getattr(estimator.encoder_, "columns", []) if c.type == "categorical"]
     chunks = iter_table_chunks(path, rows=batch_size or TABLE_BATCH, delimiter=parse_delimiter(delimiter),
@@ -104,16 +104,39 @@ def _predict_table_chunks(estimator, chunks, source: Path, skip_bad: bool):
         bad = dict(ragged)
         if len(frame):
             bad.update(unusable_rows(estimator.encoder_, frame))
-        if bad and not skip_bad:
-            row, why = min(bad.items())
-            raise InvalidInputError(f"{source}: row {row} (line {row + 1}) {why}. Fix it, or pass --skip-bad to "
-                                    "give such rows an error instead of a prediction.")
+        _refuse_unless(skip_bad, bad, lambda row: f"{source}: row {row}")
         good = ~np.isin(frame.index.to_numpy(dtype=np.int64) + 1, np.fromiter(bad, dtype=np.int64, count=len(bad)))
-        rows = np.concatenate([frame.index.to_numpy(dtype=np.int64)[good] + 1, np.array(sorted(bad), dtype=np.int64)])
+        good_rows = frame.index.to_numpy(dtype=np.int64)[good] + 1
         labels, probabilities = _run(estimator, _take(features, good), source) if good.any() else (None, None)
+        labels, probabilities, good_rows = _drop_unanswerable(labels, probabilities, good_rows, bad, skip_bad,
+                                                              lambda row: f"{source}: row {row}")
+        rows = np.concatenate([good_rows, np.array(sorted(set(bad) - set(good_rows.tolist())), dtype=np.int64)])
         order = np.argsort(rows, kind="stable")
-        yield (rows[order].tolist(), *_spread(labels, probabilities, int(good.sum()), len(rows), order, estimator),
+        yield (rows[order].tolist(), *_spread(labels, probabilities, len(good_rows), len(rows), order, estimator),
                _errors(rows[order], bad) if skip_bad else None)
+
+
+def _refuse_unless(skip_bad: bool, bad: dict, where) -> None:
+    if bad and not skip_bad:
+        key, why = min(bad.items())
+        raise InvalidInputError(f"{where(key)} {why}. Fix it, or pass --skip-bad to give it an error row instead of a "
+                                "prediction.")
+
+
+TOO_LARGE = "holds values too large for the model to compute with (beyond float32's range once scaled)"
+
+
+def _drop_unanswerable(labels, probabilities, keys, bad: dict, skip_bad: bool, where):
+    """Inputs whose probabilities came out NaN or infinite (values far outside float32's range) are
+    bad inputs too: refused, or (skip_bad) moved to `bad` with the reason."""
+    if probabilities is None or np.isfinite(probabilities).all():
+        return labels, probabilities, keys
+    broken = ~np.isfinite(probabilities).all(axis=1)
+    new = {key: TOO_LARGE for key in np.asarray(keys, dtype=object)[broken].tolist()}
+    _refuse_unless(skip_bad, new, where)
+    bad.update(new)
+    keep = ~broken
+    return labels[keep], probabilities[keep], np.asarray(keys)[keep]
 
 
 def _take(features, mask: np.ndarray):
@@ -179,16 +202,19 @@ def _file_batches(estimator, paths: list[Path], batch_size, skip_bad: bool):
     size = batch_size or (SOUND_BATCH if encoder.kind == "audio" else PICTURE_BATCH)
     for start in range(0, len(paths), size):
         batch = [str(p) for p in paths[start:start + size]]
-        inputs, kept, bad = _read_files(encoder, batch)
-        if bad and not skip_bad:
-            first, why = bad[0]
-            raise InvalidInputError(f"{first}: {why}. Remove or replace it, or pass --skip-bad to give it an error "
-                                    "row instead of a prediction.")
+        inputs, kept, bad_files = _read_files(encoder, batch)
+        bad = dict(bad_files)
+        _refuse_unless(skip_bad, bad, lambda file: f"{file}:")
         labels, probabilities = _run(estimator, inputs, "the files given") if kept else (None, None)
-        order = np.argsort([batch.index(p) for p in kept] + [batch.index(p) for p, _ in bad], kind="stable")
-        keys = np.array(kept + [p for p, _ in bad], dtype=object)[order].tolist()
-        yield (keys, *_spread(labels, probabilities, len(kept), len(batch), order, estimator),
-               [dict(bad).get(k) for k in keys] if skip_bad else None)
+        labels, probabilities, kept_keys = _drop_unanswerable(labels, probabilities, kept, bad, skip_bad,
+                                                              lambda file: f"{file}:")
+        kept = list(kept_keys)
+        failed = [p for p in batch if p in bad]
+        position = {p: i for i, p in enumerate(batch)}
+        order = np.argsort([position[p] for p in kept] + [position[p] for p in failed], kind="stable")
+        keys = np.array(kept + failed, dtype=object)[order].tolist()
+        yield (keys, *_spread(labels, probabilities, len(kept), len(kept) + len(failed), order, estimator),
+               [bad.get(k) for k in keys] if skip_bad else None)
 
 
 def _read_files(encoder, batch: list[str]):
@@ -207,11 +233,22 @@ def _read_files(encoder, batch: list[str]):
             pictures = read_images(batch, size=(encoder.height, encoder.width), channels=encoder.channels,
                                    skip_bad=True, labelled=False, cache=False)
             return pictures.images, [str(p) for p in pictures.paths], [(str(f), w) for f, w in pictures.skipped]
-        except InvalidInputError as error:  # not one file of the batch could be read
+        except InvalidInputError as error:  # the batch as a whole was refused: read its files one by one
             if len(batch) == 1:
                 return None, [], [(batch[0], str(error).split(": ", 1)[-1].rstrip("."))]
             results = [_read_files(encoder, [path]) for path in batch]
-            return None, [], [item for _, _, bad in results for item in bad]
+            good = [(inputs, kept[0]) for inputs, kept, _ in results if kept]
+            return (_joined([inputs for inputs, _ in good]) if good else None, [path for _, path in good],
+                    [item for _, _, bad in results for item in bad])
+
+
+def _joined(parts: list):
+    """Inputs of several single-file reads as one batch (pictures stacked, clips listed)."""
+    from deepfit.data.audio import Clips
+
+    if isinstance(parts[0], Clips):
+        return Clips([w for part in parts for w in part.waveforms], parts[0].sample_rate)
+    return np.concatenate(parts)
 
 
 # ------------------------------------------------------------------------------------ shared

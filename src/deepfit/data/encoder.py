@@ -81,14 +81,16 @@ class TableEncoder:
         """Encode `X`; a DataFrame is matched by column name, an array by position."""
         if isinstance(X, pd.DataFrame):
             return self._transform_frame(X)
-        return self._transform_array(np.asarray(X, dtype=np.float32))
+        return self._transform_array(np.asarray(X, dtype=np.float64))
 
     def _transform_array(self, values: np.ndarray) -> np.ndarray:
+        """Rows of numbers in training order, standardised in float64 (a column around 1e8 keeps its
+        detail) and returned as float32, as the per-column path computes them."""
         if any(c.type != "numeric" for c in self.columns):
             raise InvalidInputError("this model was trained on a table with text columns; "
                                     "pass a DataFrame with the same columns, not an array.")
         mean, scale, indicator_columns = self._numeric_arrays()
-        encoded = (values - mean) / scale
+        encoded = ((values - mean) / scale).astype(np.float32)
         if np.isfinite(encoded.sum()):  # the common case, checked in one pass: nothing missing
             return encoded if not indicator_columns.size else np.concatenate(
                 [encoded, np.zeros((len(values), indicator_columns.size), dtype=np.float32)], axis=1)
@@ -109,8 +111,7 @@ class TableEncoder:
         if all(c.type == "numeric" for c in self.columns):
             numbers = frame[[c.name for c in self.columns]]
             if all(dtype.kind in "iuf" for dtype in numbers.dtypes):  # one vectorised pass, not one per column
-                values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-                return self._transform_array(values).astype(np.float32, copy=False)
+                return self._transform_array(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
         numeric, indicators, categorical = [], [], []
         for column in self.columns:
             series = frame[column.name]
@@ -130,8 +131,8 @@ class TableEncoder:
     def _numeric_arrays(self):
         cached = getattr(self, "_cached_numeric", None)
         if cached is None:
-            mean = np.array([c.mean for c in self.columns], dtype=np.float32)
-            scale = np.array([c.scale for c in self.columns], dtype=np.float32)
+            mean = np.array([c.mean for c in self.columns], dtype=np.float64)
+            scale = np.array([c.scale for c in self.columns], dtype=np.float64)
             indicator_columns = np.array([i for i, c in enumerate(self.columns) if c.missing_indicator],
                                          dtype=np.intp)
             cached = self._cached_numeric = (mean, scale, indicator_columns)

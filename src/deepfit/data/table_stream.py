@@ -83,19 +83,28 @@ def _frame(header: list[str], rows: list, delimiter: str, text_columns) -> pd.Da
     return frame
 
 
+FLOAT32_MAX = 3.4e38
+
+
 def unusable_rows(encoder, frame: pd.DataFrame) -> list[tuple[int, str]]:
-    """``(row, why)`` for rows a table model cannot take: text or infinity in a numeric column."""
+    """``(row, why)`` for rows a table model cannot take: text, infinity or a number beyond float32 in a
+    numeric column."""
     import numpy as np
 
     found = {}
-    for column in encoder.columns:
-        if column.type != "numeric" or column.name not in frame.columns:
+    for position, column in enumerate(encoder.columns):
+        # a model trained on an array knows its columns by position; one trained on a frame, by name
+        name = column.name if encoder.from_frame else (frame.columns[position] if position < frame.shape[1] else None)
+        if column.type != "numeric" or name is None or name not in frame.columns:
             continue
-        series = frame[column.name]
+        series = frame[name]
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
         for position in np.flatnonzero(np.isnan(values) & series.notna().to_numpy()):
             found.setdefault(int(frame.index[position]) + 1,
                              f"column {column.name!r} holds {series.iloc[position]!r}, not a number")
         for position in np.flatnonzero(np.isinf(values)):
             found.setdefault(int(frame.index[position]) + 1, f"column {column.name!r} is infinite")
+        for position in np.flatnonzero(np.abs(np.nan_to_num(values, posinf=0, neginf=0)) > FLOAT32_MAX):
+            found.setdefault(int(frame.index[position]) + 1, f"column {column.name!r} holds {values[position]:.3g}, "
+                             "too large for the model's float32 numbers")
     return sorted(found.items())

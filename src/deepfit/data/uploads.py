@@ -11,6 +11,9 @@ import numpy as np
 from deepfit.errors import InvalidInputError
 
 
+MIN_RATE, MAX_RATE = 1000, 192_000  # as deepfit.Clips takes them
+
+
 class UnsupportedFileType(InvalidInputError):
     """A file of a kind the model does not take (HTTP 415)."""
 
@@ -55,6 +58,9 @@ def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.n
         with soundfile.SoundFile(io.BytesIO(payload)) as sound:
             if sound.frames <= 0 or sound.samplerate <= 0:
                 raise InvalidInputError(f"{name}: holds no samples (0 frames).")
+            if not MIN_RATE <= sound.samplerate <= MAX_RATE:
+                raise InvalidInputError(f"{name}: its header says {sound.samplerate} samples per second; deepfit "
+                                        f"reads {MIN_RATE} to {MAX_RATE}.")
             samples = sound.read(frames=int(min(sound.frames, max_seconds * sound.samplerate)), dtype="float32",
                                  always_2d=True)
             rate = int(sound.samplerate)

@@ -142,8 +142,13 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
             if len(X) == 0:
                 raise InvalidInputError("the table has no rows; pass at least one.")
             return X
-        return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
-                             ensure_all_finite="allow-nan", ensure_min_samples=1)
+        try:
+            return validate_data(self, X, reset=reset, dtype=[np.float32, np.float64],
+                                 ensure_all_finite="allow-nan", ensure_min_samples=1)
+        except InvalidInputError:
+            raise
+        except ValueError as error:  # scikit-learn's own message (checks match it), as deepfit's error type
+            raise InvalidInputError(str(error)) from None
 
     def _tensor_data(self, encoded: np.ndarray, y_index: np.ndarray, seed: int, groups=None):
         """Everything on the device once; a stratified validation split (by group, when there are groups)
@@ -281,7 +286,8 @@ def _is_plain_float_matrix(X, n_features: int) -> bool:
 def _probabilities(output: str, scores: np.ndarray) -> np.ndarray:
     """Scores to class probabilities, as `MLP.probabilities` computes them, in NumPy float64."""
     if output == "softmax":
-        exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
+        with np.errstate(invalid="ignore"):  # scores overflowed to infinity give NaN, which callers refuse
+            exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
         return exponentials / exponentials.sum(axis=1, keepdims=True)
     positive = 1 / (1 + np.exp(-scores[:, 0])) if output == "sigmoid" else (scores[:, 0] >= 0).astype(np.float64)
     return np.stack([1 - positive, positive], axis=1)

@@ -8,6 +8,7 @@ takes the encoded inputs and the encoder is written beside it as JSON, and the r
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
         estimator = load(estimator)
     path = Path(path)
     module, example, input_name, description, notes, raw = _graph(estimator)
+    threshold = getattr(estimator, "threshold", 0.5)
+    if len(estimator.classes_) == 2 and threshold != 0.5:
+        notes.append(f"This model labels a row {estimator.classes_[1]!r} when its probability is at least "
+                     f"{threshold:g}, not at the most probable class: apply that threshold to the file's output.")
     from deepfit.modelfile import replaced_atomically
 
     with replaced_atomically(path) as temporary:
@@ -65,8 +70,11 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
             raise ExportError(f"{path}: the exported model differs from the original by {difference:.2e} in "
                               f"probability (more than {TOLERANCE:g}); nothing was written. Please report this.")
     encoder_path = None
-    if not raw:
-        encoder_path = path.with_name(path.name + ".encoder.json")
+    stale = path.with_name(path.name + ".encoder.json")
+    if raw:
+        stale.unlink(missing_ok=True)  # an earlier export's encoder would describe another input
+    else:
+        encoder_path = stale
         from deepfit.modelfile import write_atomically
 
         write_atomically(encoder_path, json.dumps({
@@ -77,7 +85,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
 
 def _graph(estimator):
     """(module, example input, input name, description, notes, takes raw inputs?)."""
-    network = estimator.module_.float().eval().cpu()
+    network = copy.deepcopy(estimator.module_).float().eval().cpu()  # the estimator keeps its own, where it is
     output = network.output
     encoder = estimator.encoder_
     if encoder.kind == "image":

@@ -32,6 +32,7 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_FILES = 256
 MAX_CLIP_SECONDS = 600
+MAX_REQUEST_SECONDS = 1800
 
 
 def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
@@ -82,18 +83,19 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
 # ------------------------------------------------------------------------------------ routes
 def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
     Rows = _rows_schema(model.encoder_)
-    kinds = [(c.name, c.type == "numeric") for c in model.encoder_.columns]
-    all_numeric = all(numeric for _, numeric in kinds)
+    kinds = [(c.name, str(c.name), c.type == "numeric") for c in model.encoder_.columns]
+    all_numeric = all(numeric for _, _, numeric in kinds)
 
     @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)])
     async def predict(body: Rows) -> dict:
         rows = [row.model_dump(by_alias=True) for row in body.rows]
         if all_numeric:  # one float array in training order (None is NaN, missing): no DataFrame to build
-            inputs = np.array([[row[name] for name, _ in kinds] for row in rows], dtype=np.float64)
+            inputs = np.array([[row[key] for _, key, _ in kinds] for row in rows], dtype=np.float64)
         else:
-            inputs = pd.DataFrame({name: np.array([row[name] for row in rows], dtype=np.float64 if numeric else
-                                                  object) for name, numeric in kinds}, copy=False)
+            inputs = pd.DataFrame({name: np.array([row[key] for row in rows], dtype=np.float64 if numeric else
+                                                  object) for name, key, numeric in kinds}, copy=False)
         labels, probabilities = await batcher.predict(inputs)
+        _refuse_unanswerable(probabilities, "rows")
         return {"predictions": _predictions(model, labels, probabilities)}
 
 
@@ -109,6 +111,7 @@ def _add_file_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
         payloads = [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
         inputs = _decode_uploads(encoder, payloads)
         labels, probabilities = await batcher.predict(inputs)
+        _refuse_unanswerable(probabilities, "files")
         answers = _predictions(model, labels, probabilities)
         for answer, (name, _) in zip(answers, payloads):
             answer["file"] = name
@@ -123,9 +126,13 @@ def _decode_uploads(encoder, payloads):
 
         from deepfit.data.audio import Clips
 
-        waveforms = []
+        waveforms, seconds = [], 0.0
         for name, payload in payloads:
             waveform, rate = clip_from_bytes(payload, name, MAX_CLIP_SECONDS)
+            seconds += len(waveform) / rate
+            if seconds > MAX_REQUEST_SECONDS:
+                raise InvalidInputError(f"{name}: the files of this request last more than {MAX_REQUEST_SECONDS // 60} "
+                                        "minutes together; send fewer per request.")
             if rate != encoder.sample_rate:
                 waveform = soxr.resample(waveform, rate, encoder.sample_rate, quality="HQ").astype(np.float32)
             waveforms.append(waveform)
@@ -158,6 +165,16 @@ def model_description(model) -> dict:
     return description
 
 
+def _refuse_unanswerable(probabilities, noun: str) -> None:
+    """Values too large for the network's float32 give no probabilities: a 422 naming them, not a 500."""
+    if probabilities is None:
+        return
+    broken = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+    if len(broken):
+        raise InvalidInputError(f"{noun}.{int(broken[0])}: holds values too large for the model to compute with "
+                                "(beyond float32's range once scaled); send values in the range it was trained on.")
+
+
 def _predictions(model, labels, probabilities) -> list[dict]:
     classes = [str(_plain(c)) for c in model.classes_]
     answers = []
@@ -175,7 +192,7 @@ def _rows_schema(encoder):
     for index, column in enumerate(encoder.columns):
         kind = (float | None) if column.type == "numeric" else (str | float | None)
         extra = {"allow_inf_nan": False} if column.type == "numeric" else {}
-        fields[f"c{index}"] = (kind, Field(..., alias=column.name, **extra))
+        fields[f"c{index}"] = (kind, Field(..., alias=str(column.name), **extra))
     Row = create_model("Row", __config__=ConfigDict(extra="ignore", populate_by_name=False), **fields)
     return create_model("Rows", rows=(list[Row], Field(..., min_length=1, max_length=MAX_ROWS)))
 

@@ -52,13 +52,18 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--window-seconds", type=click.FloatRange(0, 600, min_open=True), default=None,
               help="Sound: cut clips into windows this long (default: as long as nine clips in ten, at most 3).")
 @skip_bad_option
-@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out (or an unfinished run's checkpoint).")
+@click.option("--resume", is_flag=True, help="Continue a run that was stopped (killed, crashed, out of power) from "
+              "the checkpoint in --out; it ends with the model an uninterrupted run would have given.")
+@click.option("--checkpoint-every", type=click.FloatRange(0), default=300, show_default=True,
+              help="Seconds between checkpoints inside an epoch (one is written at every epoch's end too).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @delimiter_option
 @encoding_option
 def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, transfer_from,
-          freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, quiet, delimiter, encoding):
+          freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, resume,
+          checkpoint_every, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
     folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files) or sound clips
     (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label).
@@ -69,7 +74,10 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
 
     out_dir = out_dir or Path("runs") / data.stem
     model_path = out_dir / "model.deepfit"
-    _refuse_to_overwrite(model_path, overwrite)
+    checkpoint = out_dir / CHECKPOINT_NAME
+    _check_run_folder(model_path, checkpoint, overwrite, resume, transfer_from)
+    for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")]:
+        stale.unlink(missing_ok=True)  # half-written by a run that was killed while writing
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)
@@ -91,8 +99,10 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         pictures.update(window_seconds=window_seconds, sample_rate=features.sample_rate)
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
+    keep = {} if transfer_from is not None else dict(checkpoint=checkpoint, resume=resume,
+                                                      checkpoint_every=checkpoint_every)
     try:
-        estimator.fit(_rows(features, train_rows), labels[train_rows])
+        estimator.fit(_rows(features, train_rows), labels[train_rows], **keep)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
     metrics = {"data": str(data), "target": str(target), "model": model_kind,
@@ -114,6 +124,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
     estimator.save(model_path, metadata=metadata)
     write_json(out_dir / "metrics.json", metrics)
+    checkpoint.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoint held
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
     click.echo(f"model written to {model_path}")
@@ -128,10 +139,26 @@ def _warn_about_unused_options(kind: str, picture_only: dict, sound_only: dict) 
                    err=True)
 
 
-def _refuse_to_overwrite(model_path: Path, overwrite: bool) -> None:
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool, transfer_from) -> None:
+    """A finished model is never replaced unless asked; an unfinished run is resumed or restarted, by choice."""
+    if resume:
+        if transfer_from is not None:
+            raise InvalidInputError("--resume is not available with --from (transfer learning) yet; train again "
+                                    "without --resume.")
+        if not checkpoint.exists():
+            finished = " (the run there has finished: model.deepfit is there)" if model_path.exists() else ""
+            raise InvalidInputError(f"{checkpoint.parent}: holds no checkpoint to resume{finished}; start the run "
+                                    "without --resume.")
+        return
     if model_path.exists() and not overwrite:
         raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose "
                           "another folder with --out.")
+    if checkpoint.exists() and not overwrite:
+        raise OutputError(f"{checkpoint.parent}: holds the checkpoint of a run that did not finish; pass --resume "
+                          "to continue it, or --overwrite to start again.")
 
 
 def _read_training_table(data: Path, target, delimiter, encoding):

@@ -45,11 +45,15 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
     }
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X, y, *, callbacks=()):
+    def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0):
         """Learn from the rows of `X` (array or DataFrame) and their labels `y`.
 
         `callbacks` are extra `deepfit.training.callbacks.Callback`s, called after the built-in ones
         (a callback may set ``state.stop = True`` to end training after the current epoch).
+
+        `checkpoint` (a path) keeps the whole training state there, written atomically at the end of
+        every epoch and every `checkpoint_every` seconds inside one; after a crash, the same call with
+        ``resume=True`` continues from it and ends with the weights an uninterrupted run would have.
         """
         self._check_parameters()
         X, y = self._validated_training_data(X, y)
@@ -62,13 +66,21 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         self.architecture_ = self._architecture(encoded.shape[1], len(self.classes_))
         data, n_validation = self._tensor_data(encoded, y_index, seed, groups)
         settings = self._loop_settings(len(data.y), seed)
+        checkpointing = None
+        if checkpoint is not None:
+            from pathlib import Path
+
+            from deepfit.training.checkpoints import Checkpointing
+
+            checkpointing = Checkpointing(Path(checkpoint), checkpoint_every, resume,
+                                          self._run_fingerprint(encoded, y_index, seed, n_validation))
         started = time.perf_counter()
         # Our own seed for initialisation and dropout, without touching the caller's global RNG.
         cuda = [self.device_] if self.device_.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             self.module_ = self._initial_module().to(self.device_)
-            state = self._train(data, settings, n_validation > 0, list(callbacks))
+            state = self._train(data, settings, n_validation > 0, list(callbacks), checkpointing)
         self.history_ = state.history
         self.n_iter_ = state.epoch
         self.training_summary_ = {
@@ -100,8 +112,21 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
     def _initial_module(self) -> torch.nn.Module:
         return models.build(self.architecture_)
 
-    def _train(self, data: TensorData, settings: LoopSettings, validating: bool, callbacks: list):
-        return train(self.module_, data, settings, [*self._callbacks(settings, validating), *callbacks])
+    def _train(self, data: TensorData, settings: LoopSettings, validating: bool, callbacks: list, checkpointing=None):
+        return train(self.module_, data, settings, [*self._callbacks(settings, validating), *callbacks], checkpointing)
+
+    def _run_fingerprint(self, encoded, y_index: np.ndarray, seed: int, n_validation: int) -> str:
+        """What makes two runs the same run: the estimator, its parameters, the data and the seed."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(f"{type(self).__name__}|{sorted(self.get_params().items())!r}|{seed}|{n_validation}|"
+                      f"{getattr(encoded, 'shape', len(encoded))}".encode())
+        if isinstance(encoded, np.ndarray):
+            step = max(1, len(encoded) // 256)
+            digest.update(np.ascontiguousarray(encoded[::step]).tobytes())
+        digest.update(np.ascontiguousarray(y_index).tobytes())
+        return digest.hexdigest()
 
     def _check_parameters(self) -> None:
         try:

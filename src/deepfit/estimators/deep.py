@@ -16,7 +16,7 @@ from deepfit.data.audio import Clips, warn_if_silent
 from deepfit.data.audio_encoder import AudioEncoder
 from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
-from deepfit.errors import InvalidInputError
+from deepfit.errors import InvalidInputError, InvalidParameterError
 from deepfit.estimators.base import _NetworkClassifier, pool_rows
 from deepfit.estimators.transfer import load_body, transfer_source
 from deepfit.models.cnn import cnn_architecture, stem_stride_for_area
@@ -159,10 +159,11 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         self.device = device
         self.verbose = verbose
 
-    def fit(self, X, y, *, callbacks=()):
+    def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0):
         self.__dict__.pop("training_recordings_", None)  # set again when the data are sound
         try:
-            return super().fit(X, y, callbacks=callbacks)
+            return super().fit(X, y, callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+                               checkpoint_every=checkpoint_every)
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
             for name in ("_source", "_pixel_statistics", "_training_windows"):
                 self.__dict__.pop(name, None)
@@ -279,9 +280,12 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             module = module.to(memory_format=torch.channels_last)
         return module
 
-    def _train(self, data, settings, validating, callbacks):
+    def _train(self, data, settings, validating, callbacks, checkpointing=None):
         if self._source is None:
-            return super()._train(data, settings, validating, callbacks)
+            return super()._train(data, settings, validating, callbacks, checkpointing)
+        if checkpointing is not None:
+            raise InvalidParameterError("checkpoints and resuming are not available for transfer learning yet "
+                                        "(training from another model); train without a checkpoint.")
         self.module_.freeze_body(True)  # first a head for the new classes, on the reused features
         head_epochs = settings.max_epochs if self.freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
         head = replace(settings, max_epochs=head_epochs)

@@ -63,6 +63,16 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_weights is not None:
             state.module.load_state_dict(self.best_weights)
 
+    def state_dict(self) -> tuple[dict, dict]:
+        """(what JSON holds, the best weights as tensors): for a checkpoint."""
+        meta = {"best_loss": self.best_loss, "best_epoch": self.best_epoch, "waited": self.waited,
+                "has_best_weights": self.best_weights is not None}
+        return meta, dict(self.best_weights or {})
+
+    def load_state_dict(self, meta: dict, tensors: dict) -> None:
+        self.best_loss, self.best_epoch, self.waited = meta["best_loss"], meta["best_epoch"], meta["waited"]
+        self.best_weights = {k: v.clone() for k, v in tensors.items()} if meta["has_best_weights"] else None
+
 
 class StopWhenPerfect(Callback):
     """Stop once an epoch has no training error (the perceptron's loss is its error rate)."""

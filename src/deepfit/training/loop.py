@@ -13,13 +13,16 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from deepfit.training import checkpoints
 from deepfit.training.callbacks import EVENTS, Callback
+from deepfit.training.checkpoints import Checkpointing
 from deepfit.training.devices import autocast
 from deepfit.training.optimizers import OPTIMIZERS
 from deepfit.training.state import TrainingState
@@ -47,8 +50,11 @@ class TensorData:
     y_val: torch.Tensor | None = None
 
 
-def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks=()) -> TrainingState:
-    """Fit `module` to `data`; returns the final state (history, stop reason)."""
+def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks=(),
+          checkpointing: Checkpointing | None = None) -> TrainingState:
+    """Fit `module` to `data`; returns the final state (history, stop reason). With `checkpointing`,
+    the loop's whole state is saved at each epoch's end (and every few minutes inside one), and a
+    run with ``resume`` continues from it as if it had never stopped."""
     generator = torch.Generator().manual_seed(settings.seed)
     optimizer_class = OPTIMIZERS[settings.optimizer]
     extra = {"weight_decay": settings.weight_decay} if settings.optimizer == "adamw" else {}
@@ -60,14 +66,33 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
                           steps_per_epoch=math.ceil(rows / batch_size))
     emit = _Emitter(callbacks, state)
     device = data.x.device
+    augment_generator = getattr(settings.augment, "generator", None)
+    first_epoch, first_batch, running_loss = 1, 0, 0.0
+    if checkpointing is not None and checkpointing.resume:
+        meta, tensors = checkpoints.load(checkpointing)
+        checkpoints.restore(meta, tensors, state, optimizer=optimizer, callbacks=callbacks,
+                            augment_generator=augment_generator)
+        generator.set_state(tensors["rng.epoch"])  # as it was when the epoch began: the same order again
+        first_epoch = meta["epoch"] + 1 if meta["epoch_done"] else meta["epoch"]
+        first_batch = 0 if meta["epoch_done"] else meta["next_batch"]
+        running_loss = 0.0 if meta["epoch_done"] else float(tensors["loop.loss_sum"][0])
+        if state.stop:
+            first_epoch = settings.max_epochs + 1  # it had finished; only the ending is left
+    if checkpointing is not None:
+        checkpointing.last_saved = time.monotonic()
     emit("on_train_begin")
-    for state.epoch in range(1, settings.max_epochs + 1):
+    for state.epoch in range(first_epoch, settings.max_epochs + 1):
         emit("on_epoch_begin")
         module.train()
+        epoch_start = generator.get_state()
         order = torch.randperm(rows, generator=generator).to(device)
         x_epoch, y_epoch = data.x[order], data.y[order]
-        loss_sum = torch.zeros((), device=device)
-        for start in range(0, rows, batch_size):
+        loss_sum = torch.full((), running_loss, device=device)
+        for start in range(first_batch, rows, batch_size):
+            if checkpointing is not None and start > first_batch and checkpointing.due():
+                checkpoints.save(checkpointing, state, optimizer=optimizer, epoch_generator_state=epoch_start,
+                                 next_batch=start, loss_sum=loss_sum, callbacks=callbacks,
+                                 augment_generator=augment_generator, epoch_done=False)
             emit("on_batch_begin")
             x, y = x_epoch[start:start + batch_size], y_epoch[start:start + batch_size]
             if settings.augment is not None:
@@ -84,6 +109,11 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
             state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, loss_function)
         state.record_epoch()
         emit("on_epoch_end")
+        first_batch, running_loss = 0, 0.0
+        if checkpointing is not None:
+            checkpoints.save(checkpointing, state, optimizer=optimizer, epoch_generator_state=generator.get_state(),
+                             next_batch=0, loss_sum=torch.zeros(()), callbacks=callbacks,
+                             augment_generator=augment_generator, epoch_done=True)
         if state.stop:
             break
     emit("on_train_end")

@@ -1,0 +1,107 @@
+"""Checkpoints a killed run resumes from, ending with the weights an uninterrupted run would have.
+
+A checkpoint holds everything the loop's future depends on: the weights, the optimizer's moments and
+learning rate, the step and epoch, the position inside the epoch and the running loss, the random
+number generators (the epoch shuffler's state at the epoch's start, the global one that drives
+dropout, the augmenter's), the callbacks' state (early stopping's best weights) and the history.
+It is one safetensors file (tensors, plus the rest as JSON in its metadata: no pickle), written
+atomically at the end of every epoch and every `every_seconds` inside long epochs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from deepfit.errors import ModelFileError
+
+FORMAT = "deepfit-checkpoint-1"
+
+
+@dataclass
+class Checkpointing:
+    """Where to keep the checkpoint, how often inside an epoch, and whether to start from it."""
+
+    path: Path
+    every_seconds: float = 300.0
+    resume: bool = False
+    fingerprint: str = ""            # what the run is (data, settings); a checkpoint of another run is refused
+    last_saved: float = field(default=0.0, repr=False)
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last_saved >= self.every_seconds
+
+
+def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_state: torch.Tensor, next_batch: int,
+         loss_sum: torch.Tensor, callbacks, augment_generator, epoch_done: bool) -> None:
+    from deepfit.modelfile import write_atomically
+
+    tensors = {f"module.{k}": v.detach().cpu().clone() for k, v in state.module.state_dict().items()}
+    optimizer_state = optimizer.state_dict()
+    for key, value in optimizer_state.items():
+        if isinstance(value, list):
+            tensors.update({f"optimizer.{key}.{i}": t.detach().cpu().clone() for i, t in enumerate(value)})
+    tensors["rng.global"] = torch.get_rng_state()
+    tensors["rng.epoch"] = epoch_generator_state
+    if augment_generator is not None:
+        tensors["rng.augment"] = augment_generator.get_state()
+    tensors["loop.loss_sum"] = loss_sum.detach().cpu().reshape(1).float()
+    callback_meta = []
+    for index, callback in enumerate(callbacks):
+        meta, own = callback.state_dict() if hasattr(callback, "state_dict") else ({}, {})
+        callback_meta.append(meta)
+        tensors.update({f"callback.{index}.{k}": v.detach().cpu().clone() for k, v in own.items()})
+    meta = {"format": FORMAT, "fingerprint": checkpointing.fingerprint, "epoch": state.epoch, "step": state.step,
+            "next_batch": next_batch, "epoch_done": epoch_done, "stop": state.stop, "stop_reason": state.stop_reason,
+            "lr": optimizer.lr, "history": state.history, "callbacks": callback_meta,
+            "optimizer_lists": {k: len(v) for k, v in optimizer_state.items() if isinstance(v, list)}}
+    payload = save_tensors(tensors, metadata={"deepfit": json.dumps(meta, allow_nan=True)})
+    write_atomically(checkpointing.path, payload)
+    checkpointing.last_saved = time.monotonic()
+
+
+def load(checkpointing: Checkpointing) -> tuple[dict, dict]:
+    """(metadata, tensors) of the checkpoint, refusing a damaged one or one of another run."""
+    path = checkpointing.path
+    try:
+        raw = path.read_bytes()
+        tensors = load_tensors(raw)
+        header_length = int.from_bytes(raw[:8], "little")
+        meta = json.loads(json.loads(raw[8:8 + header_length])["__metadata__"]["deepfit"])
+    except (OSError, SafetensorError, ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(f"{path}: is not a readable deepfit checkpoint ({error}); start again without "
+                             "--resume.") from None
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: is a checkpoint of another format ({meta.get('format')!r}); start again "
+                             "without --resume.")
+    if checkpointing.fingerprint and meta.get("fingerprint") != checkpointing.fingerprint:
+        raise ModelFileError(f"{path}: belongs to a run with other data or settings; resume with the same "
+                             "command, or start again without --resume (--overwrite).")
+    return meta, tensors
+
+
+def restore(meta: dict, tensors: dict, state, *, optimizer, callbacks, augment_generator) -> None:
+    """Put the loop's state back as it was when the checkpoint was written (all but the epoch order,
+    which the loop draws again from the restored shuffler)."""
+    state.module.load_state_dict({k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")})
+    optimizer_state = {"lr": meta["lr"]}
+    for key, count in meta["optimizer_lists"].items():
+        optimizer_state[key] = [tensors[f"optimizer.{key}.{i}"] for i in range(count)]
+    optimizer.load_state_dict(optimizer_state)
+    torch.set_rng_state(tensors["rng.global"])
+    if augment_generator is not None and "rng.augment" in tensors:
+        augment_generator.set_state(tensors["rng.augment"])
+    for index, callback in enumerate(callbacks):
+        if hasattr(callback, "load_state_dict") and index < len(meta["callbacks"]):
+            prefix = f"callback.{index}."
+            callback.load_state_dict(meta["callbacks"][index],
+                                     {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    state.epoch, state.step, state.history = meta["epoch"], meta["step"], meta["history"]
+    state.stop, state.stop_reason = meta["stop"], meta["stop_reason"]

@@ -76,6 +76,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     model_path = out_dir / "model.deepfit"
     checkpoint = out_dir / CHECKPOINT_NAME
     _check_run_folder(model_path, checkpoint, overwrite, resume, transfer_from)
+    _check_writable(out_dir)  # before minutes of training, not after
     for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")]:
         stale.unlink(missing_ok=True)  # half-written by a run that was killed while writing
     if freeze and transfer_from is None:
@@ -140,6 +141,18 @@ def _warn_about_unused_options(kind: str, picture_only: dict, sound_only: dict) 
 
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def _check_writable(folder: Path) -> None:
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".deepfit-write-test-"):
+            pass
+    except OSError as error:
+        raise OutputError(f"{folder}: cannot write here ({error.strerror}). Choose another folder with --out, "
+                          "or check its permissions.") from None
 
 
 def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool, transfer_from) -> None:

@@ -132,3 +132,17 @@ def test_the_run_folder_is_never_clobbered_by_surprise(digits_csv, tmp_path):
     assert restarted.returncode == 0, restarted.stderr
     again = run_cli("train", digits_csv, "--out", tmp_path / "half", *TRAIN)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_a_planted_pickle_as_checkpoint_is_refused_and_never_run(digits_csv, tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.safetensors").write_bytes(pickle.dumps(Payload()))
+    result = run_cli("train", digits_csv, "--out", tmp_path / "run", *TRAIN, "--resume")
+    assert result.returncode == 2 and "not a readable deepfit checkpoint" in result.stderr
+    assert not (tmp_path / "pwned").exists()

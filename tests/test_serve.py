@@ -220,6 +220,14 @@ def test_bad_uploads_are_415_or_422(picture_server, picture_model):
         answer = httpx.post(f"{picture_server.url}/predict", files=upload)
         assert answer.status_code == status, answer.text
         assert says in answer.json()["error"]
+    unique = f"deepfit-upload-{os.getpid()}-{time.time_ns()}"
+    good = httpx.post(f"{picture_server.url}/predict", files=[("files", (f"../../{unique}.png", png, "image/png"))])
+    assert good.status_code == 200 and good.json()["predictions"][0]["file"] == f"../../{unique}.png"
+    import tempfile
+    from pathlib import Path
+
+    for folder in {Path.cwd(), Path(tempfile.gettempdir()), root, Path("/")}:
+        assert not list(folder.glob(f"**/{unique}*" if folder == root else f"{unique}*")), "an upload was written"
     no_files = httpx.post(f"{picture_server.url}/predict", data={"other": "1"})
     assert no_files.status_code == 422 and "files" in no_files.json()["error"]
 

@@ -146,3 +146,21 @@ def test_a_planted_pickle_as_checkpoint_is_refused_and_never_run(digits_csv, tmp
     result = run_cli("train", digits_csv, "--out", tmp_path / "run", *TRAIN, "--resume")
     assert result.returncode == 2 and "not a readable deepfit checkpoint" in result.stderr
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("step", [8, 40])  # in the head's phase; in the fine-tuning
+def test_transfer_learning_resumes_exactly_in_either_phase(tmp_path, step):
+    X, y = load_digits(return_X_y=True)
+    source = DeepClassifier(random_state=0, max_epochs=3).fit(X[y < 5], y[y < 5])
+
+    def make():
+        return DeepClassifier(random_state=0, max_epochs=6, transfer_from=source, dropout=0.1)
+
+    new = y >= 5
+    whole = make().fit(X[new], y[new])
+    path = tmp_path / "run.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        make().fit(X[new], y[new], checkpoint=path, checkpoint_every=0.0, callbacks=[Crash(step)])
+    resumed = make().fit(X[new], y[new], checkpoint=path, resume=True)
+    assert np.array_equal(resumed.predict_proba(X[new]), whole.predict_proba(X[new]))
+    assert resumed.history_ == whole.history_

@@ -75,9 +75,9 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     out_dir = out_dir or Path("runs") / data.stem
     model_path = out_dir / "model.deepfit"
     checkpoint = out_dir / CHECKPOINT_NAME
-    _check_run_folder(model_path, checkpoint, overwrite, resume, transfer_from)
+    _check_run_folder(model_path, checkpoint, overwrite, resume)
     _check_writable(out_dir)  # before minutes of training, not after
-    for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")]:
+    for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")]:
         stale.unlink(missing_ok=True)  # half-written by a run that was killed while writing
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
@@ -100,10 +100,12 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         pictures.update(window_seconds=window_seconds, sample_rate=features.sample_rate)
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
-    keep = {} if transfer_from is not None else dict(checkpoint=checkpoint, resume=resume,
-                                                      checkpoint_every=checkpoint_every)
+    if not resume:  # a fresh start (--overwrite): no checkpoint of an earlier run may be mistaken for this one's
+        for old in (checkpoint, checkpoint.with_name(checkpoint.name + ".head")):
+            old.unlink(missing_ok=True)
     try:
-        estimator.fit(_rows(features, train_rows), labels[train_rows], **keep)
+        estimator.fit(_rows(features, train_rows), labels[train_rows], checkpoint=checkpoint, resume=resume,
+                      checkpoint_every=checkpoint_every)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
     metrics = {"data": str(data), "target": str(target), "model": model_kind,
@@ -125,7 +127,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
     estimator.save(model_path, metadata=metadata)
     write_json(out_dir / "metrics.json", metrics)
-    checkpoint.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoint held
+    for finished in (checkpoint, checkpoint.with_name(checkpoint.name + ".head")):
+        finished.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoints held
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
     click.echo(f"model written to {model_path}")
@@ -155,13 +158,11 @@ def _check_writable(folder: Path) -> None:
                           "or check its permissions.") from None
 
 
-def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool, transfer_from) -> None:
+def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool) -> None:
     """A finished model is never replaced unless asked; an unfinished run is resumed or restarted, by choice."""
+    head = checkpoint.with_name(checkpoint.name + ".head")  # transfer learning's first phase
     if resume:
-        if transfer_from is not None:
-            raise InvalidInputError("--resume is not available with --from (transfer learning) yet; train again "
-                                    "without --resume.")
-        if not checkpoint.exists():
+        if not checkpoint.exists() and not head.exists():
             finished = " (the run there has finished: model.deepfit is there)" if model_path.exists() else ""
             raise InvalidInputError(f"{checkpoint.parent}: holds no checkpoint to resume{finished}; start the run "
                                     "without --resume.")
@@ -169,7 +170,7 @@ def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resum
     if model_path.exists() and not overwrite:
         raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose "
                           "another folder with --out.")
-    if checkpoint.exists() and not overwrite:
+    if (checkpoint.exists() or head.exists()) and not overwrite:
         raise OutputError(f"{checkpoint.parent}: holds the checkpoint of a run that did not finish; pass --resume "
                           "to continue it, or --overwrite to start again.")
 

@@ -16,7 +16,7 @@ from deepfit.data.audio import Clips, warn_if_silent
 from deepfit.data.audio_encoder import AudioEncoder
 from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
-from deepfit.errors import InvalidInputError, InvalidParameterError
+from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import _NetworkClassifier, pool_rows
 from deepfit.estimators.transfer import load_body, transfer_source
 from deepfit.models.cnn import cnn_architecture, stem_stride_for_area
@@ -283,19 +283,17 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def _train(self, data, settings, validating, callbacks, checkpointing=None):
         if self._source is None:
             return super()._train(data, settings, validating, callbacks, checkpointing)
-        if checkpointing is not None:
-            raise InvalidParameterError("checkpoints and resuming are not available for transfer learning yet "
-                                        "(training from another model); train without a checkpoint.")
+        head_checkpoint, tune_checkpoint = _phase_checkpoints(checkpointing)
         self.module_.freeze_body(True)  # first a head for the new classes, on the reused features
         head_epochs = settings.max_epochs if self.freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
         head = replace(settings, max_epochs=head_epochs)
-        state = train(self.module_, data, head, [*self._callbacks(head, validating), *callbacks])
+        state = train(self.module_, data, head, [*self._callbacks(head, validating), *callbacks], head_checkpoint)
         if self.freeze or head_epochs >= settings.max_epochs:
             return state
         self.module_.freeze_body(False)  # then every layer, gently
         tune = replace(settings, max_epochs=settings.max_epochs - head_epochs, seed=settings.seed + 1,
                        learning_rate=settings.learning_rate * FINE_TUNE_LR_FACTOR)
-        tuned = train(self.module_, data, tune, [*self._callbacks(tune, validating), *callbacks])
+        tuned = train(self.module_, data, tune, [*self._callbacks(tune, validating), *callbacks], tune_checkpoint)
         for row in tuned.history:
             row["epoch"] += head_epochs
         tuned.history = state.history + tuned.history
@@ -397,3 +395,18 @@ def _channel_statistics(pictures: np.ndarray, rows: np.ndarray, chunk: int = 256
 def _collect(outputs: list, stages: list) -> torch.Tensor:
     outputs.append([stage.float().cpu().numpy() for stage in stages])
     return stages[-1][:, :1]
+
+
+def _phase_checkpoints(checkpointing):
+    """Transfer learning trains twice (the head, then every layer): one checkpoint each, the head's
+    beside the run's (`<checkpoint>.head`). A run killed while fine-tuning resumes the head's phase
+    from its last checkpoint (nothing left to train there), then the fine-tuning from its own."""
+    if checkpointing is None:
+        return None, None
+    from dataclasses import replace as copy_with
+
+    head_path = checkpointing.path.with_name(checkpointing.path.name + ".head")
+    head = copy_with(checkpointing, path=head_path, resume=checkpointing.resume and head_path.exists())
+    tune = copy_with(checkpointing, resume=checkpointing.resume and checkpointing.path.exists())
+    return head, tune
+

@@ -43,6 +43,15 @@ def mixed_table(rows: int = 240, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+@pytest.fixture(scope="session")
+def digits_csv(tmp_path_factory) -> Path:
+    """scikit-learn's digits as a CSV: 64 pixel columns and a label column."""
+    X, y = load_digits(return_X_y=True)
+    path = tmp_path_factory.mktemp("digits-csv") / "digits.csv"
+    pd.DataFrame(X, columns=[f"p{i}" for i in range(64)]).assign(label=y).to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture
 def mixed_csv(tmp_path) -> Path:
     path = tmp_path / "animals.csv"

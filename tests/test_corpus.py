@@ -134,23 +134,16 @@ def test_the_table_reader_takes_any_bytes(tmp_path, payload):
 
 
 @JUNK
-@given(st.binary(max_size=2000), st.sampled_from([".png", ".jpg", ".gif", ".bmp", ".webp"]))
-def test_the_picture_reader_takes_any_bytes(tmp_path, payload, suffix):
+@given(st.binary(max_size=2000), st.sampled_from([(deepfit.read_images, ".png"), (deepfit.read_images, ".jpg"),
+                                                  (deepfit.read_images, ".gif"), (deepfit.read_images, ".webp"),
+                                                  (deepfit.read_audio, ".wav"), (deepfit.read_audio, ".flac"),
+                                                  (deepfit.read_audio, ".ogg"), (deepfit.read_audio, ".mp3")]))
+def test_the_picture_and_sound_readers_take_any_bytes(tmp_path, payload, reader_and_suffix):
+    reader, suffix = reader_and_suffix
     path = tmp_path / f"junk{suffix}"
     path.write_bytes(payload)
     try:
-        deepfit.read_images([path], cache=False)
-    except DeepfitError as error:
-        assert "junk" in str(error)
-
-
-@JUNK
-@given(st.binary(max_size=2000), st.sampled_from([".wav", ".flac", ".ogg", ".mp3", ".aiff"]))
-def test_the_sound_reader_takes_any_bytes(tmp_path, payload, suffix):
-    path = tmp_path / f"junk{suffix}"
-    path.write_bytes(payload)
-    try:
-        deepfit.read_audio([path], cache=False)
+        reader([path], cache=False)
     except DeepfitError as error:
         assert "junk" in str(error)
 

@@ -9,20 +9,10 @@ import signal
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 from conftest import run_cli
-from sklearn.datasets import load_digits
 
 TRAIN = ("--max-epochs", "3", "--seed", "0", "--quiet")
-
-
-@pytest.fixture(scope="module")
-def digits_csv(tmp_path_factory):
-    X, y = load_digits(return_X_y=True)
-    path = tmp_path_factory.mktemp("disks") / "digits.csv"
-    pd.DataFrame(X, columns=[f"p{i}" for i in range(64)]).assign(label=y).to_csv(path, index=False)
-    return path
 
 
 def _limited_writes(limit_bytes: int):

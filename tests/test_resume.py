@@ -79,14 +79,6 @@ def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ the command
-@pytest.fixture(scope="module")
-def digits_csv(tmp_path_factory):
-    X, y = load_digits(return_X_y=True)
-    path = tmp_path_factory.mktemp("resume") / "digits.csv"
-    pd.DataFrame(X, columns=[f"p{i}" for i in range(64)]).assign(label=y).to_csv(path, index=False)
-    return path
-
-
 TRAIN = ("--max-epochs", "8", "--seed", "3", "--quiet", "--dropout", "0.1")
 
 

@@ -99,26 +99,13 @@ def _sniff_foreign(data: bytes) -> str:
 
 def write_atomically(path, payload: bytes) -> Path:
     """Write bytes to `path` through a temporary file and a rename; on failure leave `path` as it was."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write here ({error.strerror}). Choose another output "
-                          "folder or check its permissions.") from None
-    try:
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it; mkstemp's 0600 hides it from others
-        with os.fdopen(descriptor, "wb") as handle:
+    with open_atomically(path, "wb") as handle:
+        try:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        _sync_folder(path.parent)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
-                          "unchanged. Free some space or choose another folder.") from None
-    return path
+        except OSError as error:
+            raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
+                              "unchanged. Free some space or choose another folder.") from None
+    return Path(path)
 
 
 @contextlib.contextmanager

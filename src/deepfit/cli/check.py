@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import data_kind, display_names
+from deepfit.cli.inputs import data_kind, display_names, table_row_names
 from deepfit.cli.options import delimiter_option, encoding_option
 from deepfit.errors import InvalidInputError
 
@@ -88,7 +88,7 @@ def _read(data: Path, kind: str, target, delimiter, encoding, like) -> dict:
     if column is not None:  # a table of pieces of recordings: their files name them, and group the folds
         groups = np.array([recording_of(name) for name in features[column].astype(str)], dtype=object)
         features = features.drop(columns=[column])
-    names = [f"row {i} (line {i + 1})" for i in range(1, len(features) + 1)]
+    names = table_row_names(len(features))
     return {"X": features, "y": np.asarray(labels), "names": names, "groups": groups, "skipped": [], "target": target}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import display_names, read_examples_for, skip_bad_option
+from deepfit.cli.inputs import display_names, read_examples_for, skip_bad_option, table_row_names
 from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.predict import model_columns
 from deepfit.cli.train import file_name_column
@@ -45,7 +45,7 @@ def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter
             warn_if_recordings_leak(estimator, features.recordings, str(data))
     else:
         features, labels = _labelled_table(estimator, data, target, delimiter, encoding)
-        names = [f"row {i} (line {i + 1})" for i in range(1, len(features) + 1)]
+        names = table_row_names(len(features))
     try:
         evaluation = evaluate_model(estimator, features, labels, names)
     except InvalidInputError as error:

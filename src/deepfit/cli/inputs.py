@@ -85,6 +85,11 @@ def read_examples_for(estimator, data: Path, *, labelled: bool, skip_bad: bool):
     return pictures.images, pictures.labels, pictures.paths
 
 
+def table_row_names(rows: int) -> list[str]:
+    """Rows as a person finds them in the file: row 1 is line 2, under the header."""
+    return [f"row {i} (line {i + 1})" for i in range(1, rows + 1)]
+
+
 def display_names(paths, data: Path) -> list[str]:
     """Files named as the user knows them: from the folder they gave (3/moved.png), else as listed."""
     folder = (data if data.is_dir() else data.parent).resolve()

@@ -57,7 +57,8 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
     else:
         if len(inputs) != 1:
             raise InvalidInputError(f"a table model predicts one table at a time; got {len(inputs)} inputs.")
-        batches, total = _table_batches(estimator, Path(inputs[0]), batch_size, skip_bad, delimiter, encoding)
+        batches, total = _table_batches(estimator, Path(inputs[0]), batch_size, skip_bad, delimiter, encoding,
+                                        count=_shows_progress(output))
         unit, key = "row", "row" if skip_bad else None
     from deepfit.modelfile import open_atomically
     from tqdm import tqdm
@@ -65,7 +66,7 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
     target = open_atomically(output, "w", encoding="utf-8", newline="") if output else nullcontext(sys.stdout)
     written = errors = 0
     with target as handle, tqdm(total=total, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True,
-                                disable=output is None and not sys.stderr.isatty()) as progress:
+                                disable=not _shows_progress(output)) as progress:
         writer = PredictionWriter(handle, fmt, estimator.classes_, key=key, with_error=skip_bad,
                                   probabilities=hasattr(estimator, "predict_proba"))
         for keys, labels, probabilities, row_errors in batches:
@@ -81,7 +82,12 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
 
 
 # ------------------------------------------------------------------------------------ tables
-def _table_batches(estimator, path: Path, batch_size, skip_bad: bool, delimiter, encoding):
+def _shows_progress(output) -> bool:
+    """A bar when writing a file, or when standard error is a terminal (not when piping stdout)."""
+    return output is not None or sys.stderr.isatty()
+
+
+def _table_batches(estimator, path: Path, batch_size, skip_bad: bool, delimiter, encoding, count: bool = True):
     """(batches, total rows): CSVs streamed in chunks; Parquet read whole (one batch)."""
     from deepfit.data.table_stream import count_rows, iter_table_chunks
 
@@ -93,7 +99,8 @@ def _table_batches(estimator, path: Path, batch_size, skip_bad: bool, delimiter,
     text_columns = [c.name for c in getattr(estimator.encoder_, "columns", []) if c.type == "categorical"]
     chunks = iter_table_chunks(path, rows=batch_size or TABLE_BATCH, delimiter=parse_delimiter(delimiter),
                                encoding=encoding, text_columns=text_columns)
-    return _predict_table_chunks(estimator, chunks, path, skip_bad), count_rows(path) if path.is_file() else None
+    total = count_rows(path) if count and path.is_file() else None  # one quick pass, for the bar's length
+    return _predict_table_chunks(estimator, chunks, path, skip_bad), total
 
 
 def _predict_table_chunks(estimator, chunks, source: Path, skip_bad: bool):
@@ -123,19 +130,19 @@ def _refuse_unless(skip_bad: bool, bad: dict, where) -> None:
                                 "prediction.")
 
 
-TOO_LARGE = "holds values too large for the model to compute with (beyond float32's range once scaled)"
-
-
 def _drop_unanswerable(labels, probabilities, keys, bad: dict, skip_bad: bool, where):
     """Inputs whose probabilities came out NaN or infinite (values far outside float32's range) are
     bad inputs too: refused, or (skip_bad) moved to `bad` with the reason."""
-    if probabilities is None or np.isfinite(probabilities).all():
+    from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
+
+    broken = unanswerable_rows(probabilities)
+    if not len(broken):
         return labels, probabilities, keys
-    broken = ~np.isfinite(probabilities).all(axis=1)
-    new = {key: TOO_LARGE for key in np.asarray(keys, dtype=object)[broken].tolist()}
+    new = {key: UNANSWERABLE for key in np.asarray(keys, dtype=object)[broken].tolist()}
     _refuse_unless(skip_bad, new, where)
     bad.update(new)
-    keep = ~broken
+    keep = np.ones(len(keys), dtype=bool)
+    keep[broken] = False
     return labels[keep], probabilities[keep], np.asarray(keys)[keep]
 
 
@@ -247,7 +254,7 @@ def _joined(parts: list):
     from deepfit.data.audio import Clips
 
     if isinstance(parts[0], Clips):
-        return Clips([w for part in parts for w in part.waveforms], parts[0].sample_rate)
+        return Clips.concatenate(parts)
     return np.concatenate(parts)
 
 

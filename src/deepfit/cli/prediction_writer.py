@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
+
+from deepfit.json_values import plain
 
 
 class PredictionWriter:
@@ -16,7 +17,7 @@ class PredictionWriter:
 
     def __init__(self, handle, fmt: str, classes, *, key: str | None, with_error: bool, probabilities: bool):
         self.handle, self.fmt, self.key, self.with_error = handle, fmt, key, with_error
-        self.classes = [_plain(c) for c in classes]
+        self.classes = [plain(c) for c in classes]
         self.probabilities = probabilities
         self.header_written = False
 
@@ -44,16 +45,10 @@ class PredictionWriter:
             record = {} if self.key is None else {self.key: name}
             error = None if errors is None else errors[i]
             if error is None:
-                record["label"] = _plain(labels[i])
+                record["label"] = plain(labels[i])
                 if self.probabilities and probabilities is not None:
                     record["probabilities"] = dict(zip(map(str, self.classes), map(float, probabilities[i])))
             else:
                 record.update(label=None, error=error)
             lines.append(json.dumps(record, allow_nan=False))
         self.handle.write("\n".join(lines) + "\n")
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    return None if isinstance(value, float) and math.isnan(value) else value

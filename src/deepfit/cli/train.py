@@ -12,6 +12,7 @@ from deepfit.cli.inputs import data_kind, picture_options, skip_bad_option, with
 from deepfit.cli.options import (choose_target, delimiter_option, encoding_option, parse_delimiter,
                                  write_json)
 from deepfit.errors import InvalidInputError, OutputError
+from deepfit.training.checkpoints import run_files
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 
@@ -101,7 +102,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
     if not resume:  # a fresh start (--overwrite): no checkpoint of an earlier run may be mistaken for this one's
-        for old in (checkpoint, checkpoint.with_name(checkpoint.name + ".head")):
+        for old in run_files(checkpoint):
             old.unlink(missing_ok=True)
     try:
         estimator.fit(_rows(features, train_rows), labels[train_rows], checkpoint=checkpoint, resume=resume,
@@ -127,7 +128,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
     estimator.save(model_path, metadata=metadata)
     write_json(out_dir / "metrics.json", metrics)
-    for finished in (checkpoint, checkpoint.with_name(checkpoint.name + ".head")):
+    for finished in run_files(checkpoint):
         finished.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoints held
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
@@ -160,9 +161,9 @@ def _check_writable(folder: Path) -> None:
 
 def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool) -> None:
     """A finished model is never replaced unless asked; an unfinished run is resumed or restarted, by choice."""
-    head = checkpoint.with_name(checkpoint.name + ".head")  # transfer learning's first phase
+    unfinished = any(path.exists() for path in run_files(checkpoint))
     if resume:
-        if not checkpoint.exists() and not head.exists():
+        if not unfinished:
             finished = " (the run there has finished: model.deepfit is there)" if model_path.exists() else ""
             raise InvalidInputError(f"{checkpoint.parent}: holds no checkpoint to resume{finished}; start the run "
                                     "without --resume.")
@@ -170,7 +171,7 @@ def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resum
     if model_path.exists() and not overwrite:
         raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose "
                           "another folder with --out.")
-    if (checkpoint.exists() or head.exists()) and not overwrite:
+    if unfinished and not overwrite:
         raise OutputError(f"{checkpoint.parent}: holds the checkpoint of a run that did not finish; pass --resume "
                           "to continue it, or --overwrite to start again.")
 

@@ -78,6 +78,11 @@ class Clips:
             if values is not None and len(values) != len(self.waveforms):
                 raise InvalidInputError(f"Clips got {len(values)} {name} for {len(self.waveforms)} clips.")
 
+    @classmethod
+    def concatenate(cls, parts) -> "Clips":
+        """The clips of several `Clips` at one rate, in order, as one (for a batch)."""
+        return cls([w for part in parts for w in part.waveforms], parts[0].sample_rate)
+
     def __len__(self) -> int:
         return len(self.waveforms)
 

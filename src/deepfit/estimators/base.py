@@ -308,6 +308,17 @@ def _is_plain_float_matrix(X, n_features: int) -> bool:
             and X.shape[1] == n_features and X.shape[0] > 0)
 
 
+UNANSWERABLE = "holds values too large for the model to compute with (beyond float32's range once scaled)"
+
+
+def unanswerable_rows(probabilities) -> np.ndarray:
+    """Positions whose probabilities came out NaN or infinite: inputs far outside float32's range
+    (the network computes in float32), which callers refuse with `UNANSWERABLE`."""
+    if probabilities is None:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+
+
 def _probabilities(output: str, scores: np.ndarray) -> np.ndarray:
     """Scores to class probabilities, as `MLP.probabilities` computes them, in NumPy float64."""
     if output == "softmax":

@@ -405,7 +405,9 @@ def _phase_checkpoints(checkpointing):
         return None, None
     from dataclasses import replace as copy_with
 
-    head_path = checkpointing.path.with_name(checkpointing.path.name + ".head")
+    from deepfit.training.checkpoints import head_file
+
+    head_path = head_file(checkpointing.path)
     head = copy_with(checkpointing, path=head_path, resume=checkpointing.resume and head_path.exists())
     tune = copy_with(checkpointing, resume=checkpointing.resume and checkpointing.path.exists())
     return head, tune

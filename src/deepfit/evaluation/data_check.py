@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from deepfit.evaluation import similarity
+from deepfit.json_values import plain
 
 MIN_PER_CLASS = 10          # fewer examples than this in a class: too few to learn it and to test it
 IMBALANCE_RATIO = 3.0       # the largest class this many times the smallest: imbalanced
@@ -272,7 +273,7 @@ def _table_view(X, report: DataCheck | None, like: _View | None = None) -> _View
         report.findings.append(Finding("constant_columns", f"{_n(len(constant), 'column')} with one value in every "
                                        "row, which cannot tell classes apart; drop "
                                        f"{'it' if len(constant) == 1 else 'them'}.",
-                                       [{"column": c, "value": _plain(frame[c].iloc[0])} for c in constant]))
+                                       [{"column": c, "value": plain(frame[c].iloc[0])} for c in constant]))
     if like is not None:
         return _test_table_view(frame, like)
     keys = similarity.exact_keys(frame)
@@ -362,7 +363,3 @@ def _describe(item: dict) -> str:
 
 def _n(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
+from deepfit.json_values import plain
+
 
 def classification_metrics(y_true, y_pred, probabilities=None, classes=None) -> dict:
     """Accuracy, balanced accuracy, macro-F1; with probabilities log-loss, expected calibration error
@@ -27,10 +29,10 @@ def classification_metrics(y_true, y_pred, probabilities=None, classes=None) -> 
         "balanced_accuracy": float(skm.balanced_accuracy_score(y_true, y_pred)),
         "macro_f1": float(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "per_class": {
-            str(_plain(label)): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            str(plain(label)): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for label, p, r, f, s in zip(labels, precision, recall, f1, support)},
         "confusion_matrix": {
-            "labels": [_plain(label) for label in labels],
+            "labels": [plain(label) for label in labels],
             "matrix": skm.confusion_matrix(y_true, y_pred, labels=labels).tolist()},
     }
     if probabilities is not None and classes is not None and set(np.unique(y_true)) <= set(classes):
@@ -108,8 +110,3 @@ def _sorted_labels(values: np.ndarray) -> np.ndarray:
         return np.array(sorted(unique), dtype=values.dtype)
     except TypeError:
         return np.array(sorted(unique, key=str), dtype=object)
-
-
-def _plain(value):
-    """numpy scalars to the Python values JSON knows."""
-    return value.item() if isinstance(value, np.generic) else value

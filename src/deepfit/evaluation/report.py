@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfit.evaluation.metrics import calibration_bins, classification_metrics
+from deepfit.json_values import plain
 
 MISTAKES_SHOWN = 12
 CALIBRATION_BINS = 15
@@ -40,8 +41,8 @@ class Evaluation:
         wrong = np.flatnonzero(self.y_pred != self.y_true)
         sureness = self.probabilities.max(axis=1) if self.probabilities is not None else self.margins
         order = wrong if sureness is None else wrong[np.argsort(-sureness[wrong], kind="stable")]
-        return [{"index": int(i), "name": self.names[i], "true": _plain(self.y_true[i]),
-                 "predicted": _plain(self.y_pred[i]),
+        return [{"index": int(i), "name": self.names[i], "true": plain(self.y_true[i]),
+                 "predicted": plain(self.y_pred[i]),
                  "confidence": None if self.probabilities is None else float(sureness[i]),
                  "margin": None if self.margins is None or self.probabilities is not None else float(self.margins[i]),
                  "probability_of_true": self._probability_of_true(i)} for i in order[:limit]]
@@ -132,7 +133,3 @@ def _as_model_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if classes.dtype.kind in "OU" and labels.dtype.kind not in "OU":
         return labels.astype(str).astype(object)  # vectorised, not a Python loop over rows
     return labels
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value

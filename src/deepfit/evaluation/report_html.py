@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.evaluation.report import MISTAKES_SHOWN
 from deepfit.modelfile import write_atomically
 
 SOUND_SECONDS = 10        # each wrong clip is embedded up to this long
@@ -58,7 +59,7 @@ def write_report(evaluation, path: Path, title: str) -> Path:
                       "When the model says 80%, is it right 80% of the time? Bars on the diagonal mean yes; bars "
                       "below it mean the model is overconfident, above it underconfident."))
     kind = getattr(evaluation.encoder, "kind", "table")
-    limit = SOUND_MISTAKES if kind == "audio" else 12
+    limit = SOUND_MISTAKES if kind == "audio" else MISTAKES_SHOWN
     mistakes = evaluation.mistakes(limit)
     examples = _examples_html(evaluation, mistakes, kind, stem)
     body = [f"<h1>{escape(title)}</h1>", f'<p class="meta">{_meta(evaluation)}</p>', _cards(evaluation.metrics),

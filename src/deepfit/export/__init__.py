@@ -20,6 +20,7 @@ import torch
 from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.export.parity import sample_inputs
 from deepfit.export.wrappers import Exported, TableScaling
+from deepfit.json_values import plain
 
 TOLERANCE = 1e-5
 FORMATS = ("onnx", "torchscript")
@@ -78,7 +79,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
         from deepfit.modelfile import write_atomically
 
         write_atomically(encoder_path, json.dumps({
-            "classes": [_plain(c) for c in estimator.classes_], "encoder": estimator.encoder_.to_dict(),
+            "classes": [plain(c) for c in estimator.classes_], "encoder": estimator.encoder_.to_dict(),
             "input": description, "notes": notes}, indent=2).encode())
     return ExportResult(path, format, input_name, description, difference, encoder_path, notes)
 
@@ -137,7 +138,3 @@ def _parity(estimator, path: Path, format: str, input_name: str, raw: bool) -> f
     reference, inputs = reference_and_inputs(estimator, raw)
     produced = np.concatenate([run(batch) for batch in inputs]) if isinstance(inputs, list) else run(inputs)
     return float(np.abs(produced.astype(np.float64) - reference).max())
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value

@@ -10,7 +10,6 @@ or wrong bearer token.
 
 
 import hmac
-import math
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -25,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deepfit.data.uploads import UnsupportedFileType
 from deepfit.errors import DeepfitError, InvalidInputError
+from deepfit.json_values import plain
 from deepfit.serving.batcher import Batcher
 from deepfit.serving.limits import BodySizeLimit
 
@@ -144,7 +144,7 @@ def _decode_uploads(encoder, payloads):
 def model_description(model) -> dict:
     encoder = model.encoder_
     description = {"estimator": type(model).__name__, "kind": encoder.kind,
-                   "classes": [_plain(c) for c in model.classes_],
+                   "classes": [plain(c) for c in model.classes_],
                    "training": getattr(model, "training_summary_", {}),
                    "metadata": getattr(model, "metadata_", {})}
     if encoder.kind == "table":
@@ -167,19 +167,18 @@ def model_description(model) -> dict:
 
 def _refuse_unanswerable(probabilities, noun: str) -> None:
     """Values too large for the network's float32 give no probabilities: a 422 naming them, not a 500."""
-    if probabilities is None:
-        return
-    broken = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+    from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
+
+    broken = unanswerable_rows(probabilities)
     if len(broken):
-        raise InvalidInputError(f"{noun}.{int(broken[0])}: holds values too large for the model to compute with "
-                                "(beyond float32's range once scaled); send values in the range it was trained on.")
+        raise InvalidInputError(f"{noun}.{int(broken[0])}: {UNANSWERABLE}; send values in the range it was trained on.")
 
 
 def _predictions(model, labels, probabilities) -> list[dict]:
-    classes = [str(_plain(c)) for c in model.classes_]
+    classes = [str(plain(c)) for c in model.classes_]
     answers = []
     for i, label in enumerate(labels):
-        answer: dict[str, Any] = {"label": _plain(label)}
+        answer: dict[str, Any] = {"label": plain(label)}
         if probabilities is not None:
             answer["probabilities"] = dict(zip(classes, (float(p) for p in probabilities[i])))
         answers.append(answer)
@@ -243,9 +242,3 @@ def _bearer(token: str | None):
             raise HTTPException(401, "a bearer token is required: send 'Authorization: Bearer <token>'.",
                                 headers={"WWW-Authenticate": "Bearer"})
     return check
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    return None if isinstance(value, float) and math.isnan(value) else value

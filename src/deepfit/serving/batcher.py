@@ -25,7 +25,6 @@ from deepfit.errors import InvalidInputError
 class Counters:
     requests: int = 0
     batches: int = 0
-    examples: int = 0
     largest_batch: int = 0
 
 
@@ -80,7 +79,6 @@ class Batcher:
     async def _answer(self, loop, batch: list, size: int) -> None:
         self.counters.requests += len(batch)
         self.counters.batches += 1
-        self.counters.examples += size
         self.counters.largest_batch = max(self.counters.largest_batch, size)
         try:
             labels, probabilities = await loop.run_in_executor(self._executor, self._predict,
@@ -124,7 +122,7 @@ def _join(parts: list):
     if isinstance(first, pd.DataFrame):
         return pd.concat(parts, ignore_index=True)
     if isinstance(first, Clips):
-        return Clips([w for part in parts for w in part.waveforms], first.sample_rate)
+        return Clips.concatenate(parts)
     if isinstance(first, np.ndarray):
         return np.concatenate(parts)
     raise InvalidInputError(f"cannot batch inputs of type {type(first).__name__}")

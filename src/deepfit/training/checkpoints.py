@@ -25,6 +25,16 @@ from deepfit.errors import ModelFileError
 FORMAT = "deepfit-checkpoint-1"
 
 
+def run_files(path) -> list[Path]:
+    """Every checkpoint of a run kept at `path`: its own, and transfer learning's first phase beside it."""
+    path = Path(path)
+    return [path, head_file(path)]
+
+
+def head_file(path) -> Path:
+    return Path(path).with_name(Path(path).name + ".head")
+
+
 @dataclass
 class Checkpointing:
     """Where to keep the checkpoint, how often inside an epoch, and whether to start from it."""

@@ -148,8 +148,11 @@ CHECKPOINT_NAME = "checkpoint.safetensors"
 
 
 def _check_writable(folder: Path) -> None:
+    """Fail before training, not after, when --out cannot be written; leave no folder behind (a run that
+    fails later, on bad data, must not leave an empty one)."""
     import tempfile
 
+    created = [parent for parent in [folder, *folder.parents] if not parent.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".deepfit-write-test-"):
@@ -157,6 +160,12 @@ def _check_writable(folder: Path) -> None:
     except OSError as error:
         raise OutputError(f"{folder}: cannot write here ({error.strerror}). Choose another folder with --out, "
                           "or check its permissions.") from None
+    finally:
+        for made in created:  # deepest first; the run makes them again when it writes
+            try:
+                made.rmdir()
+            except OSError:
+                break
 
 
 def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool) -> None:

@@ -125,7 +125,8 @@ class TableEncoder:
         blocks = numeric + indicators + categorical  # the layout _transform_array makes too
         if not blocks:
             return np.zeros((len(frame), 0), dtype=np.float32)
-        encoded = np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
+        with np.errstate(over="ignore"):  # beyond float32 becomes infinity, which prediction refuses by row
+            encoded = np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
         return np.nan_to_num(encoded, nan=0.0, copy=False)
 
     def _numeric_arrays(self):

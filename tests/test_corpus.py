@@ -62,17 +62,10 @@ def test_the_corpus_holds_at_least_fifty_bad_inputs():
     assert sum(len(corpus(f)) for f in ("pictures", "sounds", "tables", "models")) + len(requests) >= 50
 
 
-@pytest.mark.parametrize("bad", corpus("pictures"), ids=lambda p: p.name)
-def test_bad_pictures(bad, models, capsys, tmp_path):
-    code, error = run(capsys, "predict", models / "pictures.deepfit", bad, "-o", tmp_path / "out.csv")
-    assert code == 2
-    one_clear_line(error, bad.name)
-    assert not (tmp_path / "out.csv").exists()
-
-
-@pytest.mark.parametrize("bad", corpus("sounds"), ids=lambda p: p.name)
-def test_bad_sounds(bad, models, capsys, tmp_path):
-    code, error = run(capsys, "predict", models / "sound.deepfit", bad, "-o", tmp_path / "out.csv")
+@pytest.mark.parametrize("model, bad", [("pictures.deepfit", p) for p in corpus("pictures")]
+                         + [("sound.deepfit", p) for p in corpus("sounds")], ids=lambda v: getattr(v, "name", v))
+def test_bad_pictures_and_sounds(model, bad, models, capsys, tmp_path):
+    code, error = run(capsys, "predict", models / model, bad, "-o", tmp_path / "out.csv")
     assert code == 2
     one_clear_line(error, bad.name)
     assert not (tmp_path / "out.csv").exists()

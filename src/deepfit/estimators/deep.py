@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,17 +17,15 @@ from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import _NetworkClassifier, pool_rows
-from deepfit.estimators.transfer import load_body, transfer_source
+from deepfit.estimators.transfer import load_body, train_transferred, transfer_source
 from deepfit.models.cnn import cnn_architecture, stem_stride_for_area
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
-from deepfit.training.loop import LoopSettings, train
+from deepfit.training.loop import LoopSettings
 
 AUTO_STEPS = 3000
 AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and each step costs more
-HEAD_SHARE = 0.05         # transfer learning: share of the epochs spent fitting the new head alone (>= 1)
-FINE_TUNE_LR_FACTOR = 1.0  # then every layer (at a tenth, a run on digits kept too little of the new task)
 STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
 SECONDS_PER_PREDICT_SLICE = 1800  # sound is predicted half an hour of clips at a time (about 10 MB of windows)
 
@@ -283,22 +280,9 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def _train(self, data, settings, validating, callbacks, checkpointing=None):
         if self._source is None:
             return super()._train(data, settings, validating, callbacks, checkpointing)
-        head_checkpoint, tune_checkpoint = _phase_checkpoints(checkpointing)
-        self.module_.freeze_body(True)  # first a head for the new classes, on the reused features
-        head_epochs = settings.max_epochs if self.freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
-        head = replace(settings, max_epochs=head_epochs)
-        state = train(self.module_, data, head, [*self._callbacks(head, validating), *callbacks], head_checkpoint)
-        if self.freeze or head_epochs >= settings.max_epochs:
-            return state
-        self.module_.freeze_body(False)  # then every layer, gently
-        tune = replace(settings, max_epochs=settings.max_epochs - head_epochs, seed=settings.seed + 1,
-                       learning_rate=settings.learning_rate * FINE_TUNE_LR_FACTOR)
-        tuned = train(self.module_, data, tune, [*self._callbacks(tune, validating), *callbacks], tune_checkpoint)
-        for row in tuned.history:
-            row["epoch"] += head_epochs
-        tuned.history = state.history + tuned.history
-        tuned.epoch += head_epochs
-        return tuned
+        return train_transferred(self.module_, data, settings, lambda phase: [*self._callbacks(phase, validating),
+                                                                           *callbacks],
+                                 freeze=self.freeze, checkpointing=checkpointing)
 
     def _validation_fraction(self) -> float:
         return self.validation_fraction if self.early_stopping else 0.0
@@ -395,20 +379,3 @@ def _channel_statistics(pictures: np.ndarray, rows: np.ndarray, chunk: int = 256
 def _collect(outputs: list, stages: list) -> torch.Tensor:
     outputs.append([stage.float().cpu().numpy() for stage in stages])
     return stages[-1][:, :1]
-
-
-def _phase_checkpoints(checkpointing):
-    """Transfer learning trains twice (the head, then every layer): one checkpoint each, the head's
-    beside the run's (`<checkpoint>.head`). A run killed while fine-tuning resumes the head's phase
-    from its last checkpoint (nothing left to train there), then the fine-tuning from its own."""
-    if checkpointing is None:
-        return None, None
-    from dataclasses import replace as copy_with
-
-    from deepfit.training.checkpoints import head_file
-
-    head_path = head_file(checkpointing.path)
-    head = copy_with(checkpointing, path=head_path, resume=checkpointing.resume and head_path.exists())
-    tune = copy_with(checkpointing, resume=checkpointing.resume and checkpointing.path.exists())
-    return head, tune
-

@@ -17,6 +17,8 @@ import torch
 from deepfit.errors import InvalidInputError, ModelFileError
 
 STATE_DICT_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
+HEAD_SHARE = 0.05         # share of the epochs spent fitting the new head alone (at least one)
+FINE_TUNE_LR_FACTOR = 1.0  # then every layer (at a tenth, a run on digits kept too little of the new task)
 
 
 @dataclass
@@ -87,3 +89,45 @@ def load_body(module: torch.nn.Module, source: TransferSource) -> None:
     if missing or result.unexpected_keys:
         names = ", ".join((missing + list(result.unexpected_keys))[:4])
         raise InvalidInputError(f"{source.description}: its layers do not match this network ({names}).")
+
+
+def train_transferred(module, data, settings, callbacks_for, *, freeze: bool, checkpointing=None):
+    """Train a transferred network in two phases: a head for the new classes on the frozen body, then
+    (unless `freeze`) every layer. `callbacks_for(phase_settings)` gives each phase's callbacks; the
+    returned state holds both phases' history, epochs counted on."""
+    from dataclasses import replace
+
+    from deepfit.training.loop import train
+
+    head_checkpoint, tune_checkpoint = _phase_checkpoints(checkpointing)
+    module.freeze_body(True)
+    head_epochs = settings.max_epochs if freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
+    head = replace(settings, max_epochs=head_epochs)
+    state = train(module, data, head, callbacks_for(head), head_checkpoint)
+    if freeze or head_epochs >= settings.max_epochs:
+        return state
+    module.freeze_body(False)  # then every layer, gently
+    tune = replace(settings, max_epochs=settings.max_epochs - head_epochs, seed=settings.seed + 1,
+                   learning_rate=settings.learning_rate * FINE_TUNE_LR_FACTOR)
+    tuned = train(module, data, tune, callbacks_for(tune), tune_checkpoint)
+    for row in tuned.history:
+        row["epoch"] += head_epochs
+    tuned.history = state.history + tuned.history
+    tuned.epoch += head_epochs
+    return tuned
+
+
+def _phase_checkpoints(checkpointing):
+    """One checkpoint per phase, the head's beside the run's (`<checkpoint>.head`). A run killed while
+    fine-tuning resumes the head's phase from its last checkpoint (nothing left to train there), then
+    the fine-tuning from its own."""
+    if checkpointing is None:
+        return None, None
+    from dataclasses import replace
+
+    from deepfit.training.checkpoints import head_file
+
+    head_path = head_file(checkpointing.path)
+    head = replace(checkpointing, path=head_path, resume=checkpointing.resume and head_path.exists())
+    tune = replace(checkpointing, resume=checkpointing.resume and checkpointing.path.exists())
+    return head, tune

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import warnings
@@ -20,21 +22,29 @@ def cli() -> None:
     """deepfit: labelled examples in, a trained deep-learning classifier out."""
 
 
+ARGUMENTS: list[str] = []  # this invocation's command line (`train --devices N` runs it again on N ranks)
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
     from deepfit.cli import check, compare, demo, evaluate, export, features, predict, serve, train  # noqa: F401, E501  (registers the commands)
 
+    ARGUMENTS[:] = sys.argv[1:] if argv is None else list(argv)
     warnings.showwarning = _show_warning
+    rank = int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None
     try:
-        status = cli.main(args=argv, prog_name="deepfit", standalone_mode=False)
+        with _silenced(bool(rank)):  # under torchrun, rank 0 speaks for the run
+            status = cli.main(args=argv, prog_name="deepfit", standalone_mode=False)
+    except DeepfitError as error:
+        if not rank or os.environ.get("LOCAL_RANK") == "0":  # one line a machine (another's files may differ)
+            click.echo(f"error: {f'rank {rank}: ' if rank else ''}{error}", err=True)
+        return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("error: interrupted.", err=True)
         return 130
     except click.ClickException as error:
-        click.echo(f"error: {error.format_message()} (see 'deepfit --help')", err=True)
-        return EXIT_BAD_INPUT
-    except DeepfitError as error:
-        click.echo(f"error: {error}", err=True)
+        if not rank:
+            click.echo(f"error: {error.format_message()} (see 'deepfit --help')", err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         click.echo("error: interrupted; nothing was written.", err=True)
@@ -42,10 +52,37 @@ def main(argv=None) -> int:
     except Exception as error:  # a bug, not the user's mistake: its own exit code, never 1 (check's "problems")
         if os.environ.get("DEEPFIT_DEBUG"):
             raise
-        click.echo(f"internal error: {type(error).__name__}: {error}. This is a bug in deepfit; please report it "
+        if rank is not None and _lost_another_rank(error):
+            return 1
+        where = f"rank {rank}: " if rank else ""
+        click.echo(f"internal error: {where}{type(error).__name__}: {error}. This is a bug in deepfit; please report it "
                    "with the command you ran (DEEPFIT_DEBUG=1 shows the traceback).", err=True)
         return EXIT_INTERNAL_ERROR
     return status if isinstance(status, int) else 0  # `deepfit check` returns 1 when it lists problems
+
+
+def _lost_another_rank(error: Exception) -> bool:
+    """Under torchrun, another rank has stopped and this one's collective failed: said in one line
+    (by the launcher of `train --devices`, which names the rank that stopped)."""
+    from deepfit.training.distributed import lost_peer
+
+    if not lost_peer(error):
+        return False
+    if not os.environ.get("DEEPFIT_LAUNCHER"):
+        click.echo(f"error: rank {os.environ.get('RANK')}: another process of the run has stopped "
+                   f"({str(error).splitlines()[0][:200]}); rerun with --resume to continue from the last checkpoint.",
+                   err=True)
+    return True
+
+
+def _silenced(quiet: bool):
+    """Nothing printed by the command (progress, warnings, notes) when `quiet`."""
+    if not quiet:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    return stack
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -58,27 +58,42 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               "the checkpoint in --out; it ends with the model an uninterrupted run would have given.")
 @click.option("--checkpoint-every", type=click.FloatRange(0), default=300, show_default=True,
               help="Seconds between checkpoints inside an epoch (one is written at every epoch's end too).")
+@click.option("--devices", type=click.IntRange(1), default=None,
+              help="Train on this many processes of this machine with DistributedDataParallel (one per GPU; "
+                   "CPU processes where there is none), as torchrun --nproc_per_node N -m deepfit train ... does. "
+                   "--batch-size stays the rows of one step over all of them.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @delimiter_option
 @encoding_option
 def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, transfer_from,
           freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, resume,
-          checkpoint_every, quiet, delimiter, encoding):
+          checkpoint_every, devices, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
     folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files) or sound clips
     (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label).
 
     The test split keeps every piece of one recording on one side (GTZAN's blues.00042.3.wav
-    belongs to blues.00042), for sound files and for tables with a column of file names."""
+    belongs to blues.00042), for sound files and for tables with a column of file names.
+
+    Under torchrun (or with --devices N) every process reads DATA and trains on its share of each
+    batch; only rank 0 writes the checkpoint, the model and metrics.json."""
     from deepfit.evaluation.metrics import classification_metrics
+    from deepfit.training import distributed
 
     out_dir = out_dir or Path("runs") / data.stem
     model_path = out_dir / "model.deepfit"
     checkpoint = out_dir / CHECKPOINT_NAME
     _check_run_folder(model_path, checkpoint, overwrite, resume)
-    _check_writable(out_dir)  # before minutes of training, not after
-    for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")]:
+    writer = distributed.main_process()
+    if writer:
+        _check_writable(out_dir)  # before minutes of training, not after
+    if devices is not None and not distributed.launched():
+        from deepfit.cli import ARGUMENTS
+        from deepfit.training.launch import run_processes, without_devices
+
+        return run_processes(devices, without_devices(ARGUMENTS))
+    for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")] if writer else []:
         stale.unlink(missing_ok=True)  # half-written by a run that was killed while writing
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
@@ -101,7 +116,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         pictures.update(window_seconds=window_seconds, sample_rate=features.sample_rate)
     estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
     train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
-    if not resume:  # a fresh start (--overwrite): no checkpoint of an earlier run may be mistaken for this one's
+    if not resume and writer:  # a fresh start (--overwrite): no earlier run's checkpoint may be taken for this one's
         for old in run_files(checkpoint):
             old.unlink(missing_ok=True)
     try:
@@ -109,6 +124,10 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                       checkpoint_every=checkpoint_every)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
+    finally:
+        distributed.stop()
+    if not writer:
+        return None  # rank 0 writes the model and the metrics
     metrics = {"data": str(data), "target": str(target), "model": model_kind,
                "n_train": int(len(train_rows)), "n_test": int(len(test_rows)),
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],

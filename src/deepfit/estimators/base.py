@@ -27,6 +27,7 @@ from deepfit.data.encoder import TableEncoder
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.modelfile import save_estimator
 from deepfit.training import callbacks as cb
+from deepfit.training import distributed
 from deepfit.training.devices import resolve_device
 from deepfit.training.loop import LoopSettings, TensorData, train
 
@@ -61,7 +62,8 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         self.encoder_ = self._fit_encoder(X)
         encoded, y_index, groups = self._encoded_training_data(X, y_index)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.device_ = resolve_device(self.device)
+        self.device_ = distributed.local_device(resolve_device(self.device))
+        ranks = distributed.start(self.device_)  # under torchrun: join the others
         self._learn_from_data(encoded, y_index, seed)
         self.architecture_ = self._architecture(encoded.shape[1], len(self.classes_))
         data, n_validation = self._tensor_data(encoded, y_index, seed, groups)
@@ -88,6 +90,8 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
             "seconds": round(time.perf_counter() - started, 3), "device": str(self.device_),
             "n_train": len(data.y), "n_validation": n_validation,
             "batch_size": settings.batch_size, "final_learning_rate": state.optimizer.lr}
+        if ranks.active:
+            self.training_summary_.update(processes=ranks.world, backend=ranks.backend)
         if n_validation:
             best = min(state.history, key=lambda row: row["val_loss"])
             self.training_summary_.update(best_epoch=best["epoch"], val_loss=best["val_loss"],
@@ -196,7 +200,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
-        return [cb.ProgressBar(type(self).__name__)] if self.verbose else []
+        return [cb.ProgressBar(type(self).__name__)] if self.verbose and distributed.current().main else []
 
     # -------------------------------------------------------------- predicting
     def decision_function(self, X) -> np.ndarray:

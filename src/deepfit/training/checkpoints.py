@@ -5,13 +5,15 @@ learning rate, the step and epoch, the position inside the epoch and the running
 number generators (the epoch shuffler's state at the epoch's start, the global one that drives
 dropout, the augmenter's), the callbacks' state (early stopping's best weights) and the history.
 It is one safetensors file (tensors, plus the rest as JSON in its metadata: no pickle), written
-atomically at the end of every epoch and every `every_seconds` inside long epochs.
+atomically at the end of every epoch and every `every_seconds` inside long epochs. Under torchrun,
+rank 0 writes it, holding every rank's generators; every rank reads it to resume.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from deepfit.errors import ModelFileError
+from deepfit.training import distributed
 
 FORMAT = "deepfit-checkpoint-1"
 
@@ -53,15 +56,22 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
          loss_sum: torch.Tensor, callbacks, augment_generator, epoch_done: bool) -> None:
     from deepfit.modelfile import write_atomically
 
+    ranks, device = distributed.current(), loss_sum.device
+    generators = {"rng.global": distributed.gathered(torch.get_rng_state(), device)}  # every rank's, in rank order
+    if augment_generator is not None:
+        generators["rng.augment"] = distributed.gathered(augment_generator.get_state(), device)
+    loss_sum = distributed.sum_over_ranks(loss_sum.detach().clone())
+    checkpointing.last_saved = time.monotonic()
+    if not ranks.main:
+        return
     tensors = {f"module.{k}": v.detach().cpu().clone() for k, v in state.module.state_dict().items()}
     optimizer_state = optimizer.state_dict()
     for key, value in optimizer_state.items():
         if isinstance(value, list):
             tensors.update({f"optimizer.{key}.{i}": t.detach().cpu().clone() for i, t in enumerate(value)})
-    tensors["rng.global"] = torch.get_rng_state()
+    for name, states in generators.items():
+        tensors.update({name if rank == 0 else f"{name}.{rank}": state for rank, state in enumerate(states)})
     tensors["rng.epoch"] = epoch_generator_state
-    if augment_generator is not None:
-        tensors["rng.augment"] = augment_generator.get_state()
     tensors["loop.loss_sum"] = loss_sum.detach().cpu().reshape(1).float()
     callback_meta = []
     for index, callback in enumerate(callbacks):
@@ -70,11 +80,10 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
         tensors.update({f"callback.{index}.{k}": v.detach().cpu().clone() for k, v in own.items()})
     meta = {"format": FORMAT, "fingerprint": checkpointing.fingerprint, "epoch": state.epoch, "step": state.step,
             "next_batch": next_batch, "epoch_done": epoch_done, "stop": state.stop, "stop_reason": state.stop_reason,
-            "lr": optimizer.lr, "history": state.history, "callbacks": callback_meta,
+            "lr": optimizer.lr, "processes": ranks.world, "history": state.history, "callbacks": callback_meta,
             "optimizer_lists": {k: len(v) for k, v in optimizer_state.items() if isinstance(v, list)}}
     payload = save_tensors(tensors, metadata={"deepfit": json.dumps(meta, allow_nan=True)})
     write_atomically(checkpointing.path, payload)
-    checkpointing.last_saved = time.monotonic()
 
 
 def load(checkpointing: Checkpointing) -> tuple[dict, dict]:
@@ -97,17 +106,24 @@ def load(checkpointing: Checkpointing) -> tuple[dict, dict]:
     return meta, tensors
 
 
-def restore(meta: dict, tensors: dict, state, *, optimizer, callbacks, augment_generator) -> None:
+def restore(meta: dict, tensors: dict, state, *, optimizer, callbacks, augment_generator, rank: int = 0) -> None:
     """Put the loop's state back as it was when the checkpoint was written (all but the epoch order,
-    which the loop draws again from the restored shuffler)."""
+    which the loop draws again from the restored shuffler); `rank` takes its own generators."""
     state.module.load_state_dict({k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")})
     optimizer_state = {"lr": meta["lr"]}
     for key, count in meta["optimizer_lists"].items():
         optimizer_state[key] = [tensors[f"optimizer.{key}.{i}"] for i in range(count)]
     optimizer.load_state_dict(optimizer_state)
-    torch.set_rng_state(tensors["rng.global"])
-    if augment_generator is not None and "rng.augment" in tensors:
-        augment_generator.set_state(tensors["rng.augment"])
+    suffix = "" if rank == 0 else f".{rank}"
+    if f"rng.global{suffix}" in tensors:  # a rank the writing run lacked keeps the fresh seed it was given
+        torch.set_rng_state(tensors[f"rng.global{suffix}"])
+    if augment_generator is not None and f"rng.augment{suffix}" in tensors:
+        augment_generator.set_state(tensors[f"rng.augment{suffix}"])
+    processes = meta.get("processes", 1)
+    if processes != distributed.current().world and rank == 0:
+        warnings.warn(f"the checkpoint was written by a run on {processes} process(es) and is resumed on "
+                      f"{distributed.current().world}: training goes on from it, but not bit for bit as the "
+                      "first run would have gone on.", stacklevel=2)
     for index, callback in enumerate(callbacks):
         if hasattr(callback, "load_state_dict") and index < len(meta["callbacks"]):
             prefix = f"callback.{index}."

@@ -4,9 +4,9 @@
 
     for epoch in 1..max_epochs:
         shuffle the training rows (one permutation, one gather on the device)
-        for each slice of batch_size rows:
+        for each slice of batch_size rows (this process's share of it, under torchrun):
             loss(module(x), y).backward(); optimizer.step()
-        measure the validation loss and accuracy
+        measure the validation loss and accuracy (summed over the processes)
         callbacks may change the learning rate or stop
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from deepfit.training import checkpoints
+from deepfit.training import checkpoints, distributed
 from deepfit.training.callbacks import EVENTS, Callback
 from deepfit.training.checkpoints import Checkpointing
 from deepfit.training.devices import autocast
@@ -67,15 +67,22 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     emit = _Emitter(callbacks, state)
     device = data.x.device
     augment_generator = getattr(settings.augment, "generator", None)
+    ranks = distributed.current()
+    network = distributed.wrap(module, device) if ranks.active else module
+    if ranks.rank > 0:  # dropout and augmentation of its own on each rank; the epoch order is shared
+        torch.manual_seed(settings.seed + ranks.rank)
+        if augment_generator is not None:
+            augment_generator.manual_seed(settings.seed + ranks.rank)
     first_epoch, first_batch, running_loss = 1, 0, 0.0
     if checkpointing is not None and checkpointing.resume:
         meta, tensors = checkpoints.load(checkpointing)
         checkpoints.restore(meta, tensors, state, optimizer=optimizer, callbacks=callbacks,
-                            augment_generator=augment_generator)
+                            augment_generator=augment_generator, rank=ranks.rank)
         generator.set_state(tensors["rng.epoch"])  # as it was when the epoch began: the same order again
         first_epoch = meta["epoch"] + 1 if meta["epoch_done"] else meta["epoch"]
         first_batch = 0 if meta["epoch_done"] else meta["next_batch"]
-        running_loss = 0.0 if meta["epoch_done"] else float(tensors["loop.loss_sum"][0])
+        # The checkpoint holds the ranks' total; rank 0 carries it on.
+        running_loss = 0.0 if meta["epoch_done"] or not ranks.main else float(tensors["loop.loss_sum"][0])
         if state.stop:
             first_epoch = settings.max_epochs + 1  # it had finished; only the ending is left
     if checkpointing is not None:
@@ -89,50 +96,72 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
         x_epoch, y_epoch = data.x[order], data.y[order]
         loss_sum = torch.full((), running_loss, device=device)
         for start in range(first_batch, rows, batch_size):
-            if checkpointing is not None and start > first_batch and checkpointing.due():
+            if checkpointing is not None and start > first_batch and _checkpoint_due(checkpointing, ranks, state.step, device):
                 checkpoints.save(checkpointing, state, optimizer=optimizer, epoch_generator_state=epoch_start,
                                  next_batch=start, loss_sum=loss_sum, callbacks=callbacks,
                                  augment_generator=augment_generator, epoch_done=False)
+            stop = min(start + batch_size, rows)
+            if stop - start < ranks.world:
+                continue  # a last batch too small to give every rank a row: left for the next epoch's order
             emit("on_batch_begin")
-            x, y = x_epoch[start:start + batch_size], y_epoch[start:start + batch_size]
+            low, high = ranks.share(start, stop)
+            x, y = x_epoch[low:high], y_epoch[low:high]
             if settings.augment is not None:
                 x = settings.augment(x)
             with autocast(device):
-                loss = loss_function(module(x), y)
-            loss.backward()
+                loss = loss_function(network(x), y)
+            if ranks.active:  # DDP averages the ranks' gradients; weighted, they make the whole batch's
+                weight = ranks.world if settings.loss in SUMMED_LOSSES else ranks.world * (high - low) / (stop - start)
+                (loss * weight).backward()
+            else:
+                loss.backward()
             optimizer.step()
             optimizer.zero_grad()
             loss_sum += loss.detach() * len(y)
             state.step += 1
-        state.train_loss = loss_sum.item() / rows  # the epoch's only device-to-host sync
+        state.train_loss = distributed.sum_over_ranks(loss_sum).item() / rows  # the epoch's only host sync
         if data.x_val is not None:
-            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, loss_function)
+            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, loss_function, ranks)
         state.record_epoch()
         emit("on_epoch_end")
         first_batch, running_loss = 0, 0.0
         if checkpointing is not None:
             checkpoints.save(checkpointing, state, optimizer=optimizer, epoch_generator_state=generator.get_state(),
-                             next_batch=0, loss_sum=torch.zeros(()), callbacks=callbacks,
+                             next_batch=0, loss_sum=torch.zeros((), device=device), callbacks=callbacks,
                              augment_generator=augment_generator, epoch_done=True)
         if state.stop:
             break
     emit("on_train_end")
+    if ranks.active:
+        distributed.plain_batch_norm(module)
     module.eval()
     return state
 
 
+def _checkpoint_due(checkpointing: Checkpointing, ranks: distributed.Ranks, step: int, device) -> bool:
+    """Whether to write a checkpoint before this batch: when `every_seconds` have passed, on rank 0's
+    clock (asked every 16 steps, so that all ranks agree without a message each step)."""
+    if not ranks.active or checkpointing.every_seconds == 0:
+        return checkpointing.due()
+    return step % 16 == 0 and distributed.from_main(checkpointing.due(), device)
+
+
 @torch.inference_mode()
-def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function):
-    """Mean loss and accuracy of `module` on (x, y), in chunks so memory stays bounded."""
+def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function, ranks=distributed.Ranks()):
+    """Mean loss and accuracy of `module` on (x, y), in chunks so memory stays bounded; each rank
+    takes its share of the rows and the sums are added up over the ranks."""
     module.eval()
+    low, high = ranks.share(0, len(y))
     chunk = max(64, 2**24 // max(1, x[0].numel()))
-    loss_sum, correct = 0.0, 0
-    for start in range(0, len(y), chunk):
+    sums = torch.zeros(2, dtype=torch.float32 if x.device.type == "mps" else torch.float64, device=x.device)
+    for start in range(low, high, chunk):
+        stop = min(start + chunk, high)
         with autocast(x.device):
-            scores = module(x[start:start + chunk]).float()
-        target = y[start:start + chunk]
-        loss_sum += float(loss_function(scores, target)) * len(target)
-        correct += int((predicted_index(scores) == target.long()).sum())
+            scores = module(x[start:stop]).float()
+        target = y[start:stop]
+        sums[0] += loss_function(scores, target).to(sums.dtype) * len(target)
+        sums[1] += (predicted_index(scores) == target.long()).sum()
+    loss_sum, correct = distributed.sum_over_ranks(sums).tolist()
     return loss_sum / len(y), correct / len(y)
 
 
@@ -166,6 +195,7 @@ def _perceptron_criterion(scores, y):
     return rule + (error_rate - rule).detach()
 
 
+SUMMED_LOSSES = {"perceptron"}  # summed over the batch (the perceptron rule), not averaged
 LOSSES = {"cross_entropy": _cross_entropy, "binary_cross_entropy": _binary_cross_entropy,
           "perceptron": _perceptron_criterion}
 

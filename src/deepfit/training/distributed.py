@@ -1,0 +1,169 @@
+"""Training on several processes (GPUs, or CPU processes, on one machine or many) with PyTorch's
+own DistributedDataParallel, started by torchrun.
+
+What deepfit does when torchrun starts it (``WORLD_SIZE`` > 1 in the environment):
+
+- the process group is joined with NCCL when the run is on CUDA, gloo otherwise;
+- every rank holds the whole (in-memory) data set and draws the same permutation each epoch; each
+  optimizer step takes ``batch_size`` rows of it, the *effective* batch, split into one contiguous
+  share per rank: so N processes take the same steps, at the same learning rate, as one;
+- gradients are all-reduced by DDP and weighted so that the step is the one the whole batch gives;
+- batch normalisation is synchronised across ranks on CUDA (SyncBatchNorm); on CPU, where PyTorch
+  has no SyncBatchNorm, each rank normalises with its own share and the running statistics are rank
+  0's (DDP broadcasts them);
+- the training loss and the validation metrics are summed over the ranks, so every rank sees the
+  same numbers and takes the same early-stopping and learning-rate decisions;
+- only rank 0 writes checkpoints (holding every rank's random number generators), the model and
+  the reports.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+TIMEOUT = timedelta(minutes=30)  # a collective waiting longer than this fails the run instead of hanging it
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Which process this is among those training together; one process is rank 0 of 1."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    backend: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def share(self, start: int, stop: int) -> tuple[int, int]:
+        """This rank's contiguous part of the rows [start, stop).
+
+        >>> Ranks(rank=1, world=2).share(0, 5)
+        (2, 5)
+        """
+        size = stop - start
+        return start + size * self.rank // self.world, start + size * (self.rank + 1) // self.world
+
+
+def launched() -> bool:
+    """Whether torchrun (or another launcher setting its variables) started this process as one of several."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def main_process() -> bool:
+    """Whether this is rank 0 (or the only process), known before the process group is joined."""
+    return not launched() or os.environ.get("RANK", "0") == "0"
+
+
+def lost_peer(error: BaseException) -> bool:
+    """Whether `error` says that another rank has gone (killed, crashed, or its machine lost) while
+    this one waited for it in a collective: the run's end, not a bug of this rank."""
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    text = str(error)
+    return isinstance(error, RuntimeError) and any(
+        sign in text for sign in ("gloo", "NCCL", "Connection reset by peer", "Connection closed by peer"))
+
+
+def current() -> Ranks:
+    """This process's place in the process group (rank 0 of 1 when there is none)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return Ranks()
+    return Ranks(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), dist.get_backend())
+
+
+def start(device: torch.device) -> Ranks:
+    """Join the process group torchrun set up (NCCL for CUDA, gloo otherwise); nothing when launched alone."""
+    if not launched() or (dist.is_available() and dist.is_initialized()):
+        return current()
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend, timeout=TIMEOUT, device_id=device if device.type == "cuda" else None)
+    return current()
+
+
+def stop() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def local_device(device: torch.device) -> torch.device:
+    """One GPU per process: rank i on a machine takes its i-th CUDA device."""
+    if launched() and device.type == "cuda" and device.index is None:
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """`module` for training on every rank: DDP around it (SyncBatchNorm first, on CUDA). The
+    parameters stay `module`'s own, so checkpoints and the model file see the plain module."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device.type == "cuda":
+        _synchronise_batch_norm(module)
+    # A 1x1 convolution's gradient may carry other strides on its size-1 dimensions than DDP's bucket:
+    # the same memory layout, reported as a mismatch.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+    return DistributedDataParallel(module, device_ids=[device] if device.type == "cuda" else None,
+                                   gradient_as_bucket_view=True)  # no copy of the gradients into the buckets
+
+
+def _synchronise_batch_norm(module: torch.nn.Module) -> None:
+    """Swap every BatchNorm layer for SyncBatchNorm in place, keeping its parameters and statistics
+    (so the module the caller holds, and saves, is the one trained)."""
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.modules.batchnorm._BatchNorm) and not isinstance(child, torch.nn.SyncBatchNorm):
+            setattr(module, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(child))
+        else:
+            _synchronise_batch_norm(child)
+
+
+def plain_batch_norm(module: torch.nn.Module) -> None:
+    """SyncBatchNorm back to BatchNorm2d after training, so the saved model loads and runs anywhere."""
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.SyncBatchNorm):
+            plain = torch.nn.BatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
+                                         child.track_running_stats).to(child.weight.device)
+            plain.load_state_dict(child.state_dict())
+            setattr(module, name, plain)
+        else:
+            plain_batch_norm(child)
+
+
+def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
+    """`values` summed over every rank (as is when alone)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(values)
+    return values
+
+
+def from_main(flag: bool, device: torch.device) -> bool:
+    """Rank 0's `flag` on every rank: one decision where ranks' clocks differ."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    value = torch.tensor([int(flag)], device=device)
+    dist.broadcast(value, 0)
+    return bool(value.item())
+
+
+def gathered(state: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
+    """Every rank's `state` (a generator's state: one byte tensor, the same size everywhere), in rank order."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [state]
+    own = state.to(device)
+    every = [torch.empty_like(own) for _ in range(dist.get_world_size())]
+    dist.all_gather(every, own)
+    return [tensor.cpu() for tensor in every]

@@ -1,0 +1,128 @@
+"""Training on two CPU processes with DistributedDataParallel (gloo), started the way users start it:
+`deepfit train --devices 2` and `torchrun --nproc_per_node 2 -m deepfit train`. Every run has a
+bounded timeout, so a hang fails the test instead of stalling the suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+from sklearn.datasets import load_digits
+
+import deepfit
+
+RUN = ["--max-epochs", "12", "--batch-size", "128", "--dropout", "0.1", "--seed", "3", "--quiet"]
+TIMEOUT = 240  # seconds; a run here takes about 20
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory) -> Path:
+    X, y = load_digits(return_X_y=True)
+    path = tmp_path_factory.mktemp("ddp") / "digits.csv"
+    pd.DataFrame(X, columns=[f"p{i}" for i in range(64)]).assign(label=y).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_processes(digits) -> Path:
+    out = digits.parent / "two"
+    result = run_cli("train", digits, "--out", out, "--devices", "2", *RUN, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_two_processes_write_one_model_as_good_as_one_process(digits, two_processes):
+    one = digits.parent / "one"
+    result = run_cli("train", digits, "--out", one, *RUN, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+
+    assert sorted(path.name for path in two_processes.iterdir()) == ["metrics.json", "model.deepfit"]
+    metrics = json.loads((two_processes / "metrics.json").read_text())
+    assert metrics["training"]["processes"] == 2 and metrics["training"]["backend"] == "gloo"
+    assert metrics["training"]["batch_size"] == 128  # the effective batch: 64 rows a rank
+    single = json.loads((one / "metrics.json").read_text())
+    # 360 held-out rows: a standard error of about 1 point near 96%; within noise is within 3 points.
+    assert abs(metrics["test"]["accuracy"] - single["test"]["accuracy"]) <= 0.03
+    assert metrics["test"]["accuracy"] > 0.9
+    assert len(metrics["history"]) == len(single["history"]) == 12
+    # The training loss is every rank's rows, not rank 0's: it tracks the single process's epoch by epoch.
+    np.testing.assert_allclose([row["train_loss"] for row in metrics["history"]],
+                               [row["train_loss"] for row in single["history"]], rtol=0.25)
+    model = deepfit.load(two_processes / "model.deepfit")
+    frame = pd.read_csv(digits)
+    assert (model.predict(frame.drop(columns="label")) == frame["label"]).mean() > 0.95
+
+
+def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digits, two_processes):
+    out = digits.parent / "killed"
+    env = {**os.environ, "DEEPFIT_TEST_RUN": out.name}
+    command = [sys.executable, "-m", "deepfit", "train", str(digits), "--out", str(out), "--devices", "2",
+               "--checkpoint-every", "0", *RUN]  # a checkpoint before every batch: the kill lands mid-epoch
+    started = time.monotonic()
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        checkpoint = out / "checkpoint.safetensors"
+        while not checkpoint.exists():
+            assert run.poll() is None and time.monotonic() - started < TIMEOUT, run.stderr.read()
+            time.sleep(0.05)
+        time.sleep(1.0)
+        rank_one = _process_with(env_entries=[f"DEEPFIT_TEST_RUN={out.name}", "RANK=1"])
+        os.kill(rank_one, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=TIMEOUT)
+    finally:
+        run.kill()
+    assert run.returncode == 1
+    assert [line for line in stderr.splitlines() if line.startswith("error")] == [
+        "error: the process of rank 1 was stopped by SIGKILL, and the others with it. A run with --resume "
+        "continues from the last checkpoint."]
+    assert "Traceback" not in stderr
+    assert not (out / "model.deepfit").exists()
+
+    # Resumed by torchrun itself, as on a cluster.
+    resumed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                              "-m", "deepfit", "train", str(digits), "--out", str(out), "--resume", *RUN],
+                             capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["metrics.json", "model.deepfit"]
+    frame = pd.read_csv(digits).drop(columns="label")
+    expected = deepfit.load(two_processes / "model.deepfit").predict_proba(frame)
+    # Every rank's generators (dropout here) come back: the same model as the run that was never stopped.
+    np.testing.assert_array_equal(deepfit.load(out / "model.deepfit").predict_proba(frame), expected)
+
+
+def test_bad_data_on_two_processes_is_one_line_and_exit_code_2(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,4\n5,6,y\n")
+    result = run_cli("train", bad, "--out", tmp_path / "out", "--devices", "2", "--quiet", timeout=TIMEOUT)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "bad.csv" in errors[0], result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_more_devices_than_gpus_or_zero_is_refused_before_starting(digits, tmp_path):
+    result = run_cli("train", digits, "--out", tmp_path / "out", "--devices", "0", timeout=60)
+    assert result.returncode == 2 and "--devices" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def _process_with(env_entries: list[str]) -> int:
+    """The process whose environment holds every one of `env_entries`."""
+    wanted = [entry.encode() for entry in env_entries]
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(entry in environ for entry in wanted):
+            return int(proc.name)
+    raise AssertionError(f"no process with {env_entries}")

@@ -88,6 +88,8 @@ def start(device: torch.device) -> Ranks:
     """Join the process group torchrun set up (NCCL for CUDA, gloo otherwise); nothing when launched alone."""
     if not launched() or (dist.is_available() and dist.is_initialized()):
         return current()
+    import torch._dynamo  # noqa: F401  (DDP imports it on first use: seconds, paid here with the start-up)
+
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -136,7 +138,8 @@ def plain_batch_norm(module: torch.nn.Module) -> None:
     for name, child in module.named_children():
         if isinstance(child, torch.nn.SyncBatchNorm):
             plain = torch.nn.BatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
-                                         child.track_running_stats).to(child.weight.device)
+                                         child.track_running_stats)
+            plain.to(next(iter([*child.parameters(), *child.buffers()])).device)
             plain.load_state_dict(child.state_dict())
             setattr(module, name, plain)
         else:

@@ -5,14 +5,15 @@
 
 __version__ = "0.1.0"
 
-from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron  # noqa: E402
+from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron, SlidingWindowDetector  # noqa: E402
 from deepfit.modelfile import load  # noqa: E402
 from deepfit.data.images import read_images  # noqa: E402
 from deepfit.data.audio import Clips, read_audio  # noqa: E402
 
 from deepfit import errors  # noqa: E402
 
-__all__ = ["Clips", "DeepClassifier", "check_data", "LogisticRegression", "Perceptron", "errors", "evaluate", "load", "read_audio", "read_images", "__version__"]
+__all__ = ["Clips", "DeepClassifier", "check_data", "LogisticRegression", "Perceptron", "errors", "evaluate", "load", "read_audio", "read_images",
+           "SlidingWindowDetector", "__version__"]
 
 
 def __getattr__(name):

@@ -212,6 +212,8 @@ def load(path):
 
     known = {cls.__name__: cls for cls in (DeepClassifier, LogisticRegression, Perceptron)}
     header, tensors = read_model(path)
+    if header.get("estimator") == "SlidingWindowDetector":
+        return _load_detector(path, header, tensors)
     try:
         estimator = known[header["estimator"]](**header["params"])
         classes_dtype = header["classes_dtype"]
@@ -242,6 +244,18 @@ def load(path):
         estimator.device_ = torch.device("cpu")  # trained on a GPU, loaded where there is none
     estimator.module_ = module.to(estimator.device_).eval()
     return estimator
+
+
+def _load_detector(path, header: dict, tensors: dict):
+    from deepfit.estimators.detector import SlidingWindowDetector
+
+    try:
+        _check_size(dict(header["architecture"]), tensors)
+        return SlidingWindowDetector.from_header(header, tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+        raise ModelFileError(f"{path}: the detector's header does not match its weights or is incomplete "
+                             f"({type(error).__name__}: {str(error)[:200]}). The file is damaged or was "
+                             "altered; train or copy it again.") from None
 
 
 def _check_size(architecture: dict, tensors: dict) -> None:

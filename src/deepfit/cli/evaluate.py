@@ -32,12 +32,12 @@ def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter
     sound files in one sub-folder per class). --report adds training curves, a reliability diagram and
     the examples the model got most confidently wrong. For sound, a warning when DATA holds pieces of
     recordings the model was trained on."""
-    import deepfit
+    from deepfit.cli.inputs import load_classifier
     from deepfit.data.splits import warn_if_recordings_leak
     from deepfit.evaluation.metrics import format_report
     from deepfit.evaluation.report import evaluate as evaluate_model
 
-    estimator = deepfit.load(model_path)
+    estimator = load_classifier(model_path)
     if estimator.encoder_.kind in ("image", "audio"):
         features, labels, paths = read_examples_for(estimator, data, labelled=True, skip_bad=skip_bad)
         names = display_names(paths, data)

@@ -24,7 +24,7 @@ def export(model_path, fmt, output):
     loaded TorchScript module) against the original on sample inputs and kept only if the largest
     difference in probability is at most 1e-5. Categorical columns and sound cannot be encoded inside
     the file: it says so, and writes the encoder beside it as JSON."""
-    import deepfit
+    from deepfit.cli.inputs import load_classifier
     from deepfit.export import TOLERANCE, export_model
 
     from deepfit.errors import InvalidInputError
@@ -32,7 +32,7 @@ def export(model_path, fmt, output):
     output = output or model_path.with_suffix(SUFFIXES[fmt])
     if output.resolve() == model_path.resolve():
         raise InvalidInputError(f"{output}: is the model itself; write the export to another file (-o).")
-    estimator = deepfit.load(model_path)
+    estimator = load_classifier(model_path)
     result = export_model(estimator, output, fmt)
     click.echo(f"{fmt} model written to {result.path}: input '{result.input_name}', {result.input_description}; "
                f"output 'probabilities' [N, {len(estimator.classes_)}] in the order "

@@ -26,11 +26,11 @@ from deepfit.errors import InvalidInputError
 @encoding_option
 def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
     """Write each example's learned features (the last hidden layer, before the output layer)."""
-    import deepfit
+    from deepfit.cli.inputs import load_classifier
     from deepfit.cli.predict import model_columns
     from deepfit.modelfile import write_atomically
 
-    estimator = deepfit.load(model_path)
+    estimator = load_classifier(model_path)
     if not hasattr(estimator, "transform"):
         raise InvalidInputError(f"{model_path}: a {type(estimator).__name__} has no hidden layer to take features "
                                 "from; use a model trained with --model deep.")

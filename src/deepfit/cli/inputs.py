@@ -10,6 +10,7 @@ import click
 from deepfit.data.audio import AUDIO_SUFFIXES, is_audio_source
 from deepfit.data.images import IMAGE_SUFFIXES, is_image_source
 from deepfit.data.listing import PATH_COLUMNS
+from deepfit.errors import InvalidInputError
 
 MAX_LIST_COLUMNS = 5  # a CSV listing files: path, label, and perhaps a fold or a speaker
 
@@ -100,3 +101,14 @@ def display_names(paths, data: Path) -> list[str]:
         except ValueError:
             named.append(str(path))
     return named
+
+
+def load_classifier(path: Path):
+    """The classifier in MODEL; a detector is refused with what to use instead."""
+    import deepfit
+
+    model = deepfit.load(path)
+    if isinstance(model, deepfit.SlidingWindowDetector):
+        raise InvalidInputError(f"{path}: is a detector; find objects with 'deepfit detect {path} PICTURES -o "
+                                "boxes.json' (or serve it with 'deepfit serve').")
+    return model

@@ -44,9 +44,9 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
     """Predict a label and each class's probability for every row of a table, or every picture or
     sound file in INPUTS (folders, files, quoted globs such as 'photos/**/*.jpg', or CSVs listing
     files), with the model in MODEL. A sound file gets one prediction, pooled over its windows."""
-    import deepfit
+    from deepfit.cli.inputs import load_classifier
 
-    estimator = deepfit.load(model_path)
+    estimator = load_classifier(model_path)
     kind = estimator.encoder_.kind
     fmt = output_format or ("jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
                             else "csv")

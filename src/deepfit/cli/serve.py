@@ -24,8 +24,9 @@ from deepfit.cli import cli
               help="Most examples joined into one batch from concurrent requests.")
 def serve(model_path, host, port, token, max_body_mb, max_batch):
     """Answer predictions for MODEL over HTTP: GET /health, GET /model, POST /predict (JSON rows for
-    table models, file uploads for picture and sound models), a page at / to try it, and the OpenAPI
-    schema at /openapi.json. Concurrent requests are batched together."""
+    table models, file uploads for picture and sound models and for detectors, which answer boxes),
+    a page at / to try it, and the OpenAPI schema at /openapi.json. Concurrent requests are batched
+    together."""
     import uvicorn
 
     from deepfit.serving import create_app

@@ -189,3 +189,80 @@ def _draw_other(draw, rng, big) -> None:
         for leg in (0.1, 0.75):
             draw.rectangle([x0 + leg * s, y0 + s * 0.6, x0 + (leg + 0.08) * s, y0 + s], fill=brown)
         draw.line([x0 + s * 0.9, y0 + s * 0.4, x0 + s * 1.05, y0 - s * 0.2], fill=brown, width=max(2, int(s * 0.08)))
+
+
+# ------------------------------------------------------------------ detection: faces in cluttered scenes
+def clutter(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A greyscale background [H, W] uint8 with no face: a gradient, and blobs, bars and boxes, some
+    of them face-shaped ellipses of skin-like grey (without eyes or mouth), so a detector must learn more
+    than "an oval"."""
+    from PIL import Image, ImageDraw
+
+    rows = np.linspace(0, 1, height)[:, None]
+    columns = np.linspace(0, 1, width)[None, :]
+    base = rng.uniform(30, 170) + rng.uniform(-40, 40) * rows + rng.uniform(-40, 40) * columns
+    canvas = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), mode="L")
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(int(rng.integers(4, 10) * height * width / 19_200)):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        size = rng.uniform(4, min(height, width) / 2.5)
+        shade = int(rng.uniform(0, 255))
+        kind = rng.integers(0, 4)
+        if kind == 0:   # a face-shaped oval, plain
+            draw.ellipse([x - size * 0.7, y - size * 0.9, x + size * 0.7, y + size * 0.9], fill=int(rng.uniform(120, 220)))
+        elif kind == 1:
+            draw.rectangle([x, y, x + size * rng.uniform(0.5, 2), y + size * rng.uniform(0.5, 2)], fill=shade)
+        elif kind == 2:
+            draw.line([x, y, x + rng.uniform(-2, 2) * size, y + rng.uniform(-2, 2) * size], fill=shade,
+                      width=int(rng.integers(1, 4)))
+        else:
+            draw.ellipse([x - size, y - size * 0.4, x + size, y + size * 0.4], fill=shade)
+    picture = np.asarray(canvas, dtype=np.float64) + rng.normal(0, 4, (height, width))
+    return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def face_patches(count: int, size: int = 24, seed: int = 0) -> np.ndarray:
+    """`count` window-sized face patches [N, size, size] uint8: made-up faces laid over clutter
+    (an oval mask: the face, and its surroundings as a scene would have them)."""
+    rng = np.random.default_rng(seed)
+    people = max(1, count // 10)
+    faces_drawn, _ = faces(people=people, per_person=-(-count // people), size=size, seed=seed)
+    mask = _face_mask(size)
+    patches = [_composite(face, clutter(size, size, rng), mask) for face in faces_drawn[:count]]
+    return np.stack(patches)
+
+
+def face_scene(height: int, width: int, rng: np.random.Generator, faces_in_it: int, window: int = 24,
+               largest: float = 2.5):
+    """A cluttered picture with `faces_in_it` faces pasted at random places and sizes (window to
+    `largest` windows, never overlapping): (picture [H, W] uint8, true boxes as dicts x, y, width, height)."""
+    from PIL import Image
+
+    picture = clutter(height, width, rng)
+    boxes = []
+    for _ in range(faces_in_it * 20):  # tries
+        if len(boxes) == faces_in_it:
+            break
+        side = int(round(window * np.exp(rng.uniform(0, np.log(largest)))))
+        if side > min(height, width):
+            continue
+        x, y = int(rng.integers(0, width - side + 1)), int(rng.integers(0, height - side + 1))
+        if any(x < b["x"] + b["width"] and b["x"] < x + side and y < b["y"] + b["height"] and b["y"] < y + side
+               for b in boxes):
+            continue
+        face = faces(people=1, per_person=1, size=side * 2, seed=int(rng.integers(1 << 30)))[0][0]
+        face = np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BOX))
+        picture[y:y + side, x:x + side] = _composite(face, picture[y:y + side, x:x + side], _face_mask(side))
+        boxes.append({"x": x, "y": y, "width": side, "height": side})
+    return picture, boxes
+
+
+def _face_mask(size: int) -> np.ndarray:
+    rows, columns = np.mgrid[0:size, 0:size]
+    centre = (size - 1) / 2
+    distance = ((columns - centre) / (0.44 * size)) ** 2 + ((rows - centre) / (0.5 * size)) ** 2
+    return np.clip((1.15 - distance) / 0.3, 0, 1)  # 1 inside the oval, fading at its edge
+
+
+def _composite(face: np.ndarray, background: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return (face * mask + background * (1 - mask)).round().clip(0, 255).astype(np.uint8)

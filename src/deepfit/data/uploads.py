@@ -22,8 +22,8 @@ def suffix_of(name: str) -> str:
     return PurePath(name or "").suffix.lower()
 
 
-def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int], channels: int) -> np.ndarray:
-    """One upload as a (H, W, C) uint8 picture at the model's size and channels."""
+def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int] | None, channels: int) -> np.ndarray:
+    """One upload as a (H, W, C) uint8 picture at the model's size (None: its own) and channels."""
     from PIL import Image
 
     from deepfit.data.images import IMAGE_SUFFIXES, MAX_PIXELS, _decode
@@ -39,7 +39,7 @@ def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int], channel
     if width * height > MAX_PIXELS:
         raise InvalidInputError(f"{name}: {width} x {height} pixels is larger than the {MAX_PIXELS // 1_000_000} "
                                 "megapixels deepfit reads; shrink it first.")
-    array, why = _decode(io.BytesIO(payload), size, channels)
+    array, why = _decode(io.BytesIO(payload), size or (height, width), channels)
     if array is None:
         raise InvalidInputError(f"{name}: {why}.")
     return array

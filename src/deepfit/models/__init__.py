@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from deepfit.models.cnn import CNN
+from deepfit.models.detector import PatchDetector
 from deepfit.models.mlp import MLP, RESIDUAL_FROM
 from deepfit.models.resnet import TorchvisionResNet
 
@@ -23,7 +24,8 @@ def _logistic(n_inputs: int, n_outputs: int) -> MLP:
     return MLP(n_inputs, n_outputs, hidden_layers=0, output="sigmoid" if n_outputs == 1 else "softmax")
 
 
-REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic, "cnn": CNN, "resnet": TorchvisionResNet}
+REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic, "cnn": CNN, "resnet": TorchvisionResNet,
+            "detector": PatchDetector}
 MAX_SIDE, MAX_CHANNELS, MAX_STAGES, MAX_BLOCKS = 4096, 4096, 8, 64  # bounds on a header before building it
 
 
@@ -37,7 +39,7 @@ def parameter_count(architecture: dict) -> int:
     name = settings.pop("name")
     if name not in REGISTRY:
         raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
-    if name in ("cnn", "resnet"):
+    if name in ("cnn", "resnet", "detector"):
         return _counted_on_meta_device(name, settings)
     n_inputs, n_outputs = int(settings["n_inputs"]), int(settings["n_outputs"])
     hidden_layers, width = int(settings.get("hidden_layers", 0)), int(settings.get("width", 256))
@@ -53,7 +55,7 @@ def parameter_count(architecture: dict) -> int:
 
 def _counted_on_meta_device(name: str, settings: dict) -> int:
     """Build without memory (PyTorch's meta device) and count every stored tensor, after bounding the sizes."""
-    sizes = [int(v) for v in settings.get("image_size", [])] + [int(v) for v in settings.get("stages", [])]
+    sizes = [int(v) for key in ("image_size", "window", "stages") for v in settings.get(key, [])]
     if (any(not 0 < v <= max(MAX_SIDE, MAX_CHANNELS) for v in sizes) or len(settings.get("stages", [])) > MAX_STAGES
             or not 0 < int(settings.get("blocks_per_stage", 1)) <= MAX_BLOCKS
             or not 0 < int(settings["n_outputs"]) <= 1_000_000):

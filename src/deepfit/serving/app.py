@@ -42,6 +42,10 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
         from deepfit.modelfile import load
 
         model = load(model)
+    if not hasattr(model, "encoder_"):  # a SlidingWindowDetector
+        from deepfit.serving.detection import create_detection_app
+
+        return create_detection_app(model, token=token, max_body_bytes=max_body_bytes)
     batcher = Batcher(model, max_batch=max_batch)
 
     @asynccontextmanager
@@ -54,8 +58,8 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
                   description=f"Predictions of a {type(model).__name__} over {model.encoder_.kind} input.")
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.state.batcher = batcher
-    guard = _bearer(token)
-    _add_error_handlers(app)
+    guard = bearer(token)
+    add_error_handlers(app)
 
     @app.get("/health", summary="Is the server up", tags=["service"])
     async def health() -> dict:
@@ -67,17 +71,20 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
     async def describe() -> dict:
         return model_description(model)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def page() -> HTMLResponse:
-        return HTMLResponse(resources.files("deepfit.serving").joinpath("page.html").read_text(encoding="utf-8"),
-                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
-                                     "style-src 'unsafe-inline'; script-src 'unsafe-inline'"})
-
+    add_page(app)
     if model.encoder_.kind == "table":
         _add_table_route(app, model, batcher, guard)
     else:
         _add_file_route(app, model, batcher, guard)
     return app
+
+
+def add_page(app: FastAPI) -> None:
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(resources.files("deepfit.serving").joinpath("page.html").read_text(encoding="utf-8"),
+                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
+                                     "style-src 'unsafe-inline'; script-src 'unsafe-inline'"})
 
 
 # ------------------------------------------------------------------------------------ routes
@@ -197,7 +204,7 @@ def _rows_schema(encoder):
 
 
 # ------------------------------------------------------------------------------------ errors, auth
-def _add_error_handlers(app: FastAPI) -> None:
+def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()
@@ -230,7 +237,7 @@ def _error(status: int, message: str, details=None) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-def _bearer(token: str | None):
+def bearer(token: str | None):
     async def check(request: Request) -> None:
         if token is None:
             return

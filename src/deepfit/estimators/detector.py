@@ -1,0 +1,324 @@
+"""Where things are in pictures: a sliding-window detector with a deep patch classifier inside, as
+OpenCV's cascades and dlib's HOG detector are trained, with a CNN in place of their features.
+
+::
+
+    fit(positives, negatives):   positives: object patches, all the window's size
+                                 negatives: pictures holding no object, any size >= the window
+        background = windows cut from the negatives at random places and scales
+        round 1: train the patch CNN (background vs each class of object)
+        round 2..: scan the negatives; every window it takes for an object (a false alarm) joins the
+                   background examples; train again from where it was
+    detect(pictures): image pyramid -> fully-convolutional scores -> threshold -> non-maximum suppression
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError as _SklearnParameterError
+
+from deepfit import models
+from deepfit.detection.pictures import as_channels, check_large_enough, off_scale, random_windows
+from deepfit.detection.scan import Candidates, ScanSettings, rounded_box, scan, suppress, windows_of
+from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
+from deepfit.models.detector import detector_architecture
+from deepfit.training import augment as aug
+from deepfit.training import callbacks as cb
+from deepfit.training.devices import resolve_device
+from deepfit.training.loop import LoopSettings, TensorData, train
+
+AUTO_STEPS = 600           # optimizer steps in the first round (half of a picture classifier's: two classes, small windows)
+MINED_PER_ROUND = 2.0      # false alarms kept per round, per positive example (the highest scoring)
+
+
+class SlidingWindowDetector(BaseEstimator):
+    """Finds objects (faces, signs, ...) in pictures with a patch CNN slid over an image pyramid.
+
+    Parameters
+    ----------
+    window : int, (height, width) or None, default=None
+        The window's size in pixels; None takes it from the positive patches (which must all have it).
+    rounds : int, default=2
+        Training rounds: the first on random background windows, each further one adding the false
+        alarms found on the negative pictures (hard-negative mining).
+    negatives_per_positive : float, default=3
+        Random background windows cut in the first round, per positive example.
+    label : str, default="object"
+        The class name of the positives when they come without labels.
+    flip : "auto", bool, default="auto"
+        Add mirrored positives (auto: when the patches look left-right symmetric, as faces do).
+    threshold : float, default=0.5
+        A window's probability of an object, to report it.
+    overlap : float, default=0.3
+        Non-maximum suppression: of two boxes of one class overlapping more than this (IoU), the weaker goes.
+    scale_step : float, default=1.2
+        Between the levels of the image pyramid.
+    min_size : int or None, default=None
+        The smallest object to look for, in pixels (None: the window's size; smaller ones scan enlarged pictures).
+    max_epochs, batch_size, learning_rate : training of each round ("auto" batch size, None epochs:
+        about 600 steps in the first round, half that in each further one).
+    random_state, device, verbose : as for DeepClassifier.
+    """
+
+    _parameter_constraints: dict = {
+        "rounds": [Interval(Integral, 1, 20, closed="both")],
+        "negatives_per_positive": [Interval(Real, 0, None, closed="neither")],
+        "label": [str],
+        "flip": ["boolean", StrOptions({"auto"})],
+        "threshold": [Interval(Real, 0, 1, closed="neither")],
+        "overlap": [Interval(Real, 0, 1, closed="both")],
+        "scale_step": [Interval(Real, 1, 4, closed="neither")],
+        "min_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["boolean"],
+    }
+
+    def __init__(self, *, window=None, rounds=2, negatives_per_positive=3.0, label="object", flip="auto",
+                 threshold=0.5, overlap=0.3, scale_step=1.2, min_size=None, max_epochs=None, batch_size="auto",
+                 learning_rate=2e-3, random_state=0, device="auto", verbose=False):
+        self.window = window
+        self.rounds = rounds
+        self.negatives_per_positive = negatives_per_positive
+        self.label = label
+        self.flip = flip
+        self.threshold = threshold
+        self.overlap = overlap
+        self.scale_step = scale_step
+        self.min_size = min_size
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, positives, negatives, labels=None, *, negative_names=None):
+        """Learn from `positives` (window-sized patches: an [N, h, w] or [N, h, w, C] uint8 array, or a
+        list of such pictures) with their `labels` (None: one class, `label`), and `negatives`
+        (pictures holding none of the objects, each at least the window's size; `negative_names`
+        name them in errors)."""
+        try:
+            self._validate_params()
+        except _SklearnParameterError as error:
+            raise InvalidParameterError(str(error)) from None
+        started = time.perf_counter()
+        patches = self._positive_patches(positives)
+        self.channels_ = patches.shape[3]
+        self.window_ = (patches.shape[1], patches.shape[2])
+        labels = np.full(len(patches), self.label, dtype=object) if labels is None else np.asarray(labels)
+        if len(labels) != len(patches):
+            raise InvalidInputError(f"{len(patches)} positive patches but {len(labels)} labels; give one per patch.")
+        self.classes_, y_positive = np.unique(labels, return_inverse=True)
+        negatives = self._negative_pictures(negatives, negative_names)
+        seed = int(np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max)
+                   if not isinstance(self.random_state, np.random.RandomState) else self.random_state.randint(2**31))
+        generator = np.random.default_rng(seed)
+        self.device_ = resolve_device(self.device)
+        device = self.device_
+
+        positive_x = torch.as_tensor(patches, device=device).permute(0, 3, 1, 2).float()
+        positive_y = torch.as_tensor(y_positive + 1, device=device)
+        flip = self.flip if self.flip != "auto" else aug.flips_make_sense(positive_x.cpu().numpy(), y_positive)
+        if flip:
+            positive_x = torch.cat([positive_x, positive_x.flip(3)])
+            positive_y = torch.cat([positive_y, positive_y])
+        count = max(200, math.ceil(self.negatives_per_positive * len(positive_x)))
+        background = random_windows(negatives, count, self.window_, generator, device)
+        # Half the positives again, seen from too close or too far: not an object at this window's size.
+        chosen = torch.as_tensor(generator.permutation(len(positive_x))[:len(positive_x) // 2], device=device)
+        background = torch.cat([background, off_scale(positive_x[chosen], background, generator)])
+
+        self.architecture_ = detector_architecture(*self.window_, self.channels_, len(self.classes_) + 1)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            self.module_ = models.build(self.architecture_).to(device)
+            pixels = torch.cat([positive_x, background])
+            self.module_.input.set_statistics(pixels.mean(dim=(0, 2, 3)).cpu(), pixels.std(dim=(0, 2, 3)).cpu())
+            rounds, history = [], []
+            for round_number in range(1, self.rounds + 1):
+                if round_number > 1:
+                    mined, false_alarms = self._false_alarms(negatives, math.ceil(MINED_PER_ROUND * len(positive_x)))
+                    rounds[-1]["false_alarms_after"] = false_alarms
+                    if len(mined) == 0:
+                        break  # nothing left to learn from the negatives
+                    background = torch.cat([background, mined])
+                x = torch.cat([positive_x, background])
+                y = torch.cat([positive_y, torch.zeros(len(background), dtype=torch.long, device=device)])
+                settings = self._loop_settings(len(y), seed + round_number, first=round_number == 1, flip=flip)
+                state = train(self.module_, TensorData(x, y), settings, self._callbacks(settings))
+                history += [{**row, "round": round_number} for row in state.history]
+                rounds.append({"round": round_number, "positives": len(positive_x), "background": len(background),
+                               "mined": 0 if round_number == 1 else len(mined), "epochs": state.epoch,
+                               "train_loss": state.train_loss})
+            _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
+        self.module_.eval()
+        self.history_ = history
+        self.training_summary_ = {"rounds": rounds, "window": list(self.window_), "channels": self.channels_,
+                                  "negative_pictures": len(negatives), "flipped_positives": bool(flip),
+                                  "seconds": round(time.perf_counter() - started, 3), "device": str(device)}
+        return self
+
+    def _positive_patches(self, positives) -> np.ndarray:
+        if isinstance(positives, np.ndarray) and positives.ndim in (3, 4):
+            pictures = list(positives)
+        else:
+            pictures = list(positives)
+        if not pictures:
+            raise InvalidInputError("there are no positive patches; give at least one picture of the object, "
+                                    "cropped to the window.")
+        channels = 3 if any(np.asarray(p).ndim == 3 and np.asarray(p).shape[2] == 3 for p in pictures) else 1
+        pictures = [as_channels(p, channels) for p in pictures]
+        sizes = {p.shape[:2] for p in pictures}
+        if len(sizes) > 1:
+            first, *_ = sizes
+            odd = next(i for i, p in enumerate(pictures) if p.shape[:2] != pictures[0].shape[:2])
+            raise InvalidInputError(f"positive patch {odd} is {pictures[odd].shape[1]}x{pictures[odd].shape[0]} "
+                                    f"pixels, patch 0 is {pictures[0].shape[1]}x{pictures[0].shape[0]}; crop or "
+                                    "resize every positive to the window's size.")
+        height, width = pictures[0].shape[:2]
+        if self.window is not None:
+            wanted = (self.window, self.window) if isinstance(self.window, Integral) else tuple(self.window)
+            if tuple(int(v) for v in wanted) != (height, width):
+                raise InvalidInputError(f"the window is {wanted[1]}x{wanted[0]} pixels but the positive patches are "
+                                        f"{width}x{height}; resize the patches to the window, or leave the window "
+                                        "out to take it from the patches.")
+        try:
+            detector_architecture(height, width, channels, 2)
+        except ValueError as error:
+            raise InvalidInputError(f"{error}; use larger positive patches.") from None
+        return np.stack(pictures)
+
+    def _negative_pictures(self, negatives, names=None) -> list[np.ndarray]:
+        pictures = [as_channels(p, self.channels_) for p in (list(negatives) if negatives is not None else [])]
+        if not pictures:
+            raise InvalidInputError("there are no negative pictures; give pictures holding none of the objects "
+                                    "(background) to cut counter-examples from.")
+        names = names or [f"negative picture {i}" for i in range(len(pictures))]
+        check_large_enough(pictures, names, self.window_,
+                           "give background pictures at least as large as the window.")
+        return pictures
+
+    def _loop_settings(self, n_rows: int, seed: int, *, first: bool, flip: bool) -> LoopSettings:
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            batch_size = int(min(256, max(32, 2 ** round(math.log2(max(1, n_rows / 50))))))
+        max_epochs = self.max_epochs
+        steps = AUTO_STEPS if first else AUTO_STEPS // 2
+        if max_epochs is None:
+            max_epochs = int(min(60, max(5, round(steps / math.ceil(n_rows / batch_size)))))
+        elif not first:
+            max_epochs = max(1, max_epochs // 2)
+        shift = aug.ShiftFlip(max(1, min(self.window_) // 12), flip=flip, seed=seed)
+        return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=self.learning_rate,
+                            weight_decay=1e-4, seed=seed, augment=shift)
+
+    def _callbacks(self, settings: LoopSettings) -> list:
+        progress = [cb.ProgressBar(type(self).__name__)] if self.verbose else []
+        return [cb.WarmupCosineSchedule(settings.learning_rate), *progress]
+
+    def _false_alarms(self, negatives: list[np.ndarray], keep: int) -> tuple[torch.Tensor, int]:
+        """(up to `keep` of the windows the detector takes for objects on the negative pictures, the
+        highest scoring first, as patches; how many boxes it reports there in all)."""
+        self.module_.eval()
+        mining = ScanSettings(threshold=self.threshold, overlap=0.5, scale_step=self.scale_step, min_size=self.min_size)
+        reporting = self._scan_settings()
+        patches, scores, reported = [], [], 0
+        for picture in negatives:
+            candidates, levels = scan(self.module_, picture, self.window_, mining, self.device_, keep_levels=keep > 0)
+            if not len(candidates.scores):
+                continue
+            reported += len(suppress(candidates, reporting.overlap))
+            if keep:
+                chosen = suppress(candidates, mining.overlap)
+                patches.append(windows_of(candidates, chosen, levels, self.window_))
+                scores.append(candidates.scores[chosen])
+        if not patches:
+            return torch.zeros((0, self.channels_, *self.window_), device=self.device_), reported
+        order = torch.as_tensor(np.argsort(-np.concatenate(scores), kind="stable")[:keep], device=self.device_)
+        return torch.cat(patches)[order], reported
+
+    # -------------------------------------------------------------- detecting
+    def _scan_settings(self, **overrides) -> ScanSettings:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return ScanSettings(**{"threshold": self.threshold, "overlap": self.overlap, "scale_step": self.scale_step,
+                               "min_size": self.min_size, **given})
+
+    def detect(self, pictures, *, threshold=None, overlap=None, min_size=None, names=None) -> list[list[dict]]:
+        """Boxes in each picture ([H, W] or [H, W, C] uint8 arrays, any size >= the window): per picture,
+        a list of {x, y, width, height, score, label}, best first, in the picture's pixels."""
+        self._check_fitted()
+        settings = self._scan_settings(threshold=threshold, overlap=overlap, min_size=min_size)
+        pictures = [as_channels(p, self.channels_) for p in pictures]
+        check_large_enough(pictures, names or [f"picture {i}" for i in range(len(pictures))], self.window_,
+                           f"to find smaller objects, enlarge the pictures (--min-size, min_size= below {min(self.window_)}).")
+        results = []
+        for picture in pictures:
+            candidates, _ = scan(self.module_, picture, self.window_, settings, self.device_)
+            results.append(self._boxes(candidates, suppress(candidates, settings.overlap)))
+        return results
+
+    def _boxes(self, candidates: Candidates, kept: np.ndarray) -> list[dict]:
+        return [rounded_box(candidates.boxes[i], candidates.scores[i], self.classes_[candidates.classes[i] - 1])
+                for i in kept]
+
+    def predict_proba(self, patches) -> np.ndarray:
+        """For window-sized patches: probability of background, then of each class in `classes_`."""
+        self._check_fitted()
+        x = torch.as_tensor(np.stack([as_channels(p, self.channels_) for p in patches]), device=self.device_)
+        with torch.inference_mode():
+            return torch.softmax(self.module_(x.permute(0, 3, 1, 2).float()), dim=1).cpu().numpy().astype(np.float64)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError("This SlidingWindowDetector instance is not fitted yet. Call 'fit' with "
+                                 "positives and negatives first.")
+
+    # ---------------------------------------------------------------- saving
+    def save(self, path, *, metadata: dict | None = None):
+        """Write the fitted detector to one `.deepfit` file (JSON header + safetensors weights), atomically."""
+        from deepfit import __version__
+        from deepfit.modelfile import write_model
+
+        self._check_fitted()
+        header = {"deepfit_version": __version__, "estimator": type(self).__name__,
+                  "params": {k: v for k, v in self.get_params().items()
+                             if k != "window" and (v is None or isinstance(v, (bool, int, float, str)))},
+                  "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
+                  "window": list(self.window_), "channels": self.channels_, "architecture": self.architecture_,
+                  "training": {"summary": self.training_summary_, "history": self.history_},
+                  "metadata": {**getattr(self, "metadata_", {}), **(metadata or {})}}
+        return write_model(path, header, self.module_.state_dict())
+
+    @classmethod
+    def from_header(cls, header: dict, tensors: dict) -> SlidingWindowDetector:
+        """The detector a model file holds (`deepfit.load` calls this; nothing is unpickled)."""
+        detector = cls(**header["params"])
+        detector.classes_ = np.array(header["classes"], dtype=object)
+        detector.window_ = tuple(int(v) for v in header["window"])
+        detector.channels_ = int(header["channels"])
+        detector.architecture_ = dict(header["architecture"])
+        if detector.architecture_.get("name") != "detector":
+            raise ValueError("a detector's architecture must be 'detector'")
+        module = models.build(detector.architecture_)
+        module.load_state_dict(tensors, strict=True)
+        detector.history_ = header["training"]["history"]
+        detector.training_summary_ = header["training"]["summary"]
+        detector.metadata_ = dict(header.get("metadata") or {})
+        try:
+            detector.device_ = resolve_device(detector.device)
+        except Exception:
+            detector.device_ = torch.device("cpu")
+        detector.module_ = module.to(detector.device_).eval()
+        return detector

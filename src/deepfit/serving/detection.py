@@ -1,0 +1,73 @@
+"""The HTTP API of a detector: the same service as a classifier's (`/health`, `/model`, the page at
+`/`, bearer token, size limit, one-line 4xx errors), where `POST /predict` takes pictures of any size
+and answers their boxes: ``{"predictions": [{"file", "width", "height", "boxes": [{x, y, width,
+height, score, label}]}]}``."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, File, Query, UploadFile
+
+from deepfit.errors import InvalidInputError
+from deepfit.json_values import plain
+from deepfit.serving.app import MAX_FILES, add_error_handlers, add_page, bearer
+from deepfit.serving.limits import BodySizeLimit
+
+
+def create_detection_app(detector, *, token: str | None, max_body_bytes: int) -> FastAPI:
+    model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepfit-detector")  # one at a time
+    served = {"requests": 0, "pictures": 0}
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        model_thread.shutdown(wait=True)
+
+    app = FastAPI(title="deepfit detector", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description=f"Boxes around {', '.join(map(str, detector.classes_))} in pictures.")
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    guard = bearer(token)
+    add_error_handlers(app)
+    add_page(app)
+
+    @app.get("/health", summary="Is the server up", tags=["service"])
+    async def health() -> dict:
+        return {"status": "ok", **served}
+
+    @app.get("/model", summary="What the detector takes and answers", tags=["model"], dependencies=[Depends(guard)])
+    async def describe() -> dict:
+        return detector_description(detector)
+
+    @app.post("/predict", summary="Find the objects in each uploaded picture", tags=["model"],
+              dependencies=[Depends(guard)])
+    async def predict(files: list[UploadFile] = File(..., description="one or more pictures, any size from the "
+                                                                        "window up"),
+                      threshold: float | None = Query(None, gt=0, lt=1, description="probability to report a box")
+                      ) -> dict:
+        from deepfit.data.uploads import picture_from_bytes
+
+        if len(files) > MAX_FILES:
+            raise InvalidInputError(f"{len(files)} files in one request; send at most {MAX_FILES}.")
+        named = [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
+        pictures = [picture_from_bytes(payload, name, None, detector.channels_) for name, payload in named]
+        boxes = await asyncio.get_running_loop().run_in_executor(
+            model_thread, lambda: detector.detect(pictures, threshold=threshold, names=[name for name, _ in named]))
+        served["requests"] += 1
+        served["pictures"] += len(pictures)
+        return {"predictions": [{"file": name, "width": picture.shape[1], "height": picture.shape[0], "boxes": found}
+                                for (name, _), picture, found in zip(named, pictures, boxes)]}
+
+    return app
+
+
+def detector_description(detector) -> dict:
+    from deepfit.data.images import IMAGE_SUFFIXES
+
+    return {"estimator": type(detector).__name__, "kind": "detector", "classes": [plain(c) for c in detector.classes_],
+            "input": {"files": {"window": [detector.window_[1], detector.window_[0]], "channels": detector.channels_,
+                                "suffixes": list(IMAGE_SUFFIXES)}},
+            "threshold": detector.threshold, "training": detector.training_summary_,
+            "metadata": getattr(detector, "metadata_", {})}

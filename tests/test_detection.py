@@ -1,0 +1,184 @@
+"""Sliding-window detection: faces pasted at known places and sizes onto cluttered scenes must be
+found (precision, recall, average precision at IoU 0.5), the fully-convolutional scan must give the
+boxes a loop over crops gives, and bad input must get one clear line."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import numpy as np
+import pytest
+from conftest import run_cli
+from PIL import Image
+from selenium.webdriver.support.ui import WebDriverWait
+
+import deepfit
+from deepfit import SlidingWindowDetector
+from deepfit.data.synthetic import clutter, face_patches, face_scene
+from deepfit.detection.metrics import detection_metrics
+from deepfit.detection.scan import ScanSettings, scan, sliding_loop, suppress
+
+WINDOW = 24
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("detection")
+    for name in ("faces", "background", "scenes"):
+        (root / name).mkdir()
+    for i, patch in enumerate(face_patches(150, WINDOW, seed=0)):
+        Image.fromarray(patch).save(root / "faces" / f"{i:04d}.png")
+    rng = np.random.default_rng(5)
+    for i in range(20):
+        Image.fromarray(clutter(120, 160, rng)).save(root / "background" / f"{i:03d}.png")
+    rng, truth = np.random.default_rng(9), {}
+    for i in range(12):  # faces from 24 to 60 pixels: three octaves of the pyramid
+        scene, boxes = face_scene(120, 160, rng, int(rng.integers(1, 4)), window=WINDOW)
+        Image.fromarray(scene).save(root / "scenes" / f"{i:03d}.png")
+        truth[f"{i:03d}.png"] = boxes
+    (root / "truth.json").write_text(json.dumps(truth))
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(folders):
+    out = folders / "detector"
+    result = run_cli("train-detector", folders / "faces", folders / "background", "--out", out, "--label", "face",
+                     "--quiet")
+    assert result.returncode == 0, result.stderr
+    return out / "model.deepfit"
+
+
+def test_the_detector_finds_pasted_faces(folders, trained):
+    result = run_cli("detect", trained, folders / "scenes", "-o", folders / "boxes.json", "--draw",
+                     folders / "drawn", "--truth", folders / "truth.json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((folders / "boxes.json").read_text())
+    metrics = report["evaluation"]
+    print(f"\nfaces pasted on {metrics['pictures']} scenes: precision {metrics['precision']:.3f}, recall "
+          f"{metrics['recall']:.3f}, AP@0.5 {metrics['average_precision']:.3f} ({metrics['objects']} faces)")
+    assert metrics["objects"] >= 20
+    assert metrics["recall"] >= 0.9 and metrics["precision"] >= 0.8 and metrics["average_precision"] >= 0.9
+    first = report["pictures"][0]
+    assert first["file"] == "000.png" and (first["width"], first["height"]) == (160, 120)
+    assert all(set(box) == {"x", "y", "width", "height", "score", "label"} for box in first["boxes"])
+    assert {box["label"] for p in report["pictures"] for box in p["boxes"]} == {"face"}
+    drawn = np.asarray(Image.open(folders / "drawn" / "000.png").convert("RGB")).astype(int)
+    assert drawn.shape == (120, 160, 3)
+    red = (drawn[:, :, 0] > 200) & (drawn[:, :, 1] < 90) & (drawn[:, :, 2] < 90)
+    assert red.sum() > 40  # the boxes are drawn on a grey picture
+
+    summary = json.loads((trained.parent / "metrics.json").read_text())["training"]
+    first_round, second_round = summary["rounds"]
+    # Hard-negative mining: the false alarms of round 1 became background examples of round 2.
+    assert second_round["mined"] > 0 and second_round["background"] == first_round["background"] + second_round["mined"]
+    assert second_round["false_alarms_after"] <= first_round["false_alarms_after"]
+
+
+def test_the_saved_detector_answers_as_the_command_did(folders, trained):
+    detector = deepfit.load(trained)
+    assert isinstance(detector, SlidingWindowDetector) and detector.window_ == (WINDOW, WINDOW)
+    scene = np.asarray(Image.open(folders / "scenes" / "000.png"))
+    report = json.loads((folders / "boxes.json").read_text()) if (folders / "boxes.json").exists() else None
+    boxes = detector.detect([scene])[0]
+    if report is not None:
+        assert boxes == report["pictures"][0]["boxes"]
+    assert detector.predict_proba(face_patches(4, WINDOW, seed=99))[:, 1].min() > 0.5  # faces never seen
+
+
+def test_the_fully_convolutional_scan_gives_the_boxes_of_a_loop_over_crops():
+    patches = face_patches(60, WINDOW, seed=3)
+    rng = np.random.default_rng(0)
+    detector = SlidingWindowDetector(rounds=1, max_epochs=3, random_state=0).fit(
+        patches, [clutter(64, 80, rng) for _ in range(6)])
+    scene, _ = face_scene(90, 120, np.random.default_rng(1), 2, window=WINDOW)
+    settings = ScanSettings(threshold=0.3)
+    candidates, _ = scan(detector.module_, scene[:, :, None], detector.window_, settings, detector.device_)
+    boxes, scores = sliding_loop(detector.module_, scene[:, :, None], detector.window_, settings, detector.device_)
+    assert len(candidates.scores) > 0 and len(boxes) == len(candidates.scores)
+    order = np.lexsort((boxes[:, 1], boxes[:, 0], boxes[:, 2]))
+    mine = np.lexsort((candidates.boxes[:, 1], candidates.boxes[:, 0], candidates.boxes[:, 2]))
+    np.testing.assert_allclose(candidates.boxes[mine], boxes[order], atol=1e-6)
+    np.testing.assert_allclose(candidates.scores[mine], scores[order], atol=1e-4)
+    kept = suppress(candidates, 0.3)
+    assert 0 < len(kept) < len(candidates.scores)
+
+
+def test_bad_detector_input_gets_one_line_and_exit_code_2(folders, trained, tmp_path):
+    (tmp_path / "small").mkdir()
+    tiny = tmp_path / "small" / "tiny.png"
+    Image.fromarray(np.zeros((20, 30), dtype=np.uint8)).save(tiny)
+    Image.fromarray(clutter(120, 160, np.random.default_rng(0))).save(tmp_path / "small" / "large.png")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for i, size in enumerate([(24, 24), (24, 24), (30, 24)]):
+        Image.fromarray(np.full(size[::-1], 128, dtype=np.uint8)).save(odd / f"{i}.png")
+    cases = [
+        (["detect", trained, tiny, "-o", tmp_path / "b.json"], "tiny.png: is 30x20 pixels, smaller than the detector's 24x24 window"),
+        (["train-detector", empty, folders / "background", "--out", tmp_path / "d1"], "holds no positive patches"),
+        (["train-detector", folders / "faces", folders / "background", "--window", "32", "--out", tmp_path / "d2"],
+         "0000.png: is 24x24 pixels but the window given with --window is 32x32"),
+        (["train-detector", odd, folders / "background", "--out", tmp_path / "d3"], "2.png: is 30x24 pixels but the first positive"),
+        (["train-detector", folders / "faces", tmp_path / "small", "--out", tmp_path / "d4"],
+         "tiny.png: is 30x20 pixels, smaller"),
+        (["predict", trained, folders / "scenes", "-o", tmp_path / "p.csv"], "is a detector; find objects with 'deepfit detect"),
+    ]
+    for arguments, expected in cases:
+        result = run_cli(*arguments)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2, (arguments, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (arguments, result.stderr)
+    assert not (tmp_path / "b.json").exists() and not any((tmp_path / f"d{i}").exists() for i in range(1, 5))
+
+
+@pytest.fixture(scope="module")
+def detection_server(trained):
+    from live_server import LiveServer
+
+    from deepfit.serving import create_app
+
+    with LiveServer(create_app(trained)) as server:
+        yield server
+
+
+def test_serve_answers_a_detector_with_boxes(folders, trained, detection_server):
+    scene = folders / "scenes" / "001.png"
+    described = httpx.get(detection_server.url + "/model").json()
+    assert described["kind"] == "detector" and described["classes"] == ["face"]
+    response = httpx.post(detection_server.url + "/predict", files=[("files", ("001.png", scene.read_bytes(), "image/png"))])
+    assert response.status_code == 200, response.text
+    answer = response.json()["predictions"][0]
+    expected = deepfit.load(trained).detect([np.asarray(Image.open(scene))])[0]
+    assert answer["file"] == "001.png" and answer["boxes"] == expected and len(expected) > 0
+    tiny = Image.new("L", (12, 12))
+    import io
+
+    buffer = io.BytesIO()
+    tiny.save(buffer, format="PNG")
+    refused = httpx.post(detection_server.url + "/predict", files=[("files", ("tiny.png", buffer.getvalue(), "image/png"))])
+    assert refused.status_code == 422 and "smaller than the detector's 24x24 window" in refused.json()["error"]
+
+
+def test_the_page_draws_the_boxes_of_an_uploaded_picture(browser, folders, trained, detection_server):
+    from browser import console_errors, save_screenshot
+
+    scene = folders / "scenes" / "002.png"
+    expected = deepfit.load(trained).detect([np.asarray(Image.open(scene))])[0]
+    browser.get(detection_server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: not d.find_element("id", "file-input").get_attribute("hidden"))
+    browser.find_element("id", "files").send_keys(str(scene))
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "#result .label"))
+    marks = browser.find_elements("css selector", "#result .found")
+    assert len(marks) == len(expected) > 0
+    picture = browser.find_element("css selector", "#result .frame img")
+    shown_width = browser.execute_script("return arguments[0].getBoundingClientRect().width", picture)
+    first = browser.execute_script("const r = arguments[0].getBoundingClientRect(), f = arguments[1]"
+                                   ".getBoundingClientRect(); return [r.left - f.left, r.width]", marks[0], picture)
+    scale = shown_width / 160
+    assert first[0] == pytest.approx(expected[0]["x"] * scale, abs=2)
+    assert first[1] == pytest.approx(expected[0]["width"] * scale, abs=2)
+    assert console_errors(browser) == []
+    save_screenshot(browser, "page-detector")

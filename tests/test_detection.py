@@ -50,11 +50,16 @@ def trained(folders):
     return out / "model.deepfit"
 
 
-def test_the_detector_finds_pasted_faces(folders, trained):
+@pytest.fixture(scope="module")
+def detected(folders, trained) -> dict:
     result = run_cli("detect", trained, folders / "scenes", "-o", folders / "boxes.json", "--draw",
                      folders / "drawn", "--truth", folders / "truth.json")
     assert result.returncode == 0, result.stderr
-    report = json.loads((folders / "boxes.json").read_text())
+    return json.loads((folders / "boxes.json").read_text())
+
+
+def test_the_detector_finds_pasted_faces(folders, trained, detected):
+    report = detected
     metrics = report["evaluation"]
     print(f"\nfaces pasted on {metrics['pictures']} scenes: precision {metrics['precision']:.3f}, recall "
           f"{metrics['recall']:.3f}, AP@0.5 {metrics['average_precision']:.3f} ({metrics['objects']} faces)")
@@ -76,15 +81,57 @@ def test_the_detector_finds_pasted_faces(folders, trained):
     assert second_round["false_alarms_after"] <= first_round["false_alarms_after"]
 
 
-def test_the_saved_detector_answers_as_the_command_did(folders, trained):
+def test_the_saved_detector_answers_as_the_command_did(folders, trained, detected):
     detector = deepfit.load(trained)
     assert isinstance(detector, SlidingWindowDetector) and detector.window_ == (WINDOW, WINDOW)
     scene = np.asarray(Image.open(folders / "scenes" / "000.png"))
-    report = json.loads((folders / "boxes.json").read_text()) if (folders / "boxes.json").exists() else None
-    boxes = detector.detect([scene])[0]
-    if report is not None:
-        assert boxes == report["pictures"][0]["boxes"]
+    assert detector.detect([scene])[0] == detected["pictures"][0]["boxes"]
     assert detector.predict_proba(face_patches(4, WINDOW, seed=99))[:, 1].min() > 0.5  # faces never seen
+
+
+def test_min_size_looks_for_objects_smaller_than_the_window(trained):
+    detector = deepfit.load(trained)
+    scene, truth = face_scene(60, 80, np.random.default_rng(2), 2, window=16, largest=1.2)  # faces of 16 to 19 px
+    with pytest.raises(deepfit.errors.InvalidInputError, match="smaller --min-size"):
+        detector.detect([scene[:20, :20]])
+    assert all(box["width"] >= WINDOW for box in detector.detect([scene])[0])
+    found = detector.detect([scene], min_size=14)  # enlarged, so that a 16-pixel face fills the window
+    assert min(box["width"] for box in found[0]) < WINDOW
+    assert detection_metrics(found, [truth])["true_positives"] >= 1
+    assert detector.detect([scene[:20, :20]], min_size=14) == [[]]  # large enough once enlarged
+    with pytest.raises(deepfit.errors.InvalidInputError, match="megapixels; raise min_size"):
+        detector.detect([np.zeros((2000, 2000), dtype=np.uint8)], min_size=2)  # 576 megapixels to scan
+
+
+def test_mined_windows_come_best_first_whatever_their_pyramid_level():
+    import torch
+
+    from deepfit.detection.scan import Candidates, windows_of
+
+    levels = [torch.arange(64.0).reshape(1, 1, 8, 8), 100 + torch.arange(36.0).reshape(1, 1, 6, 6)]
+    candidates = Candidates(boxes=np.zeros((3, 4)), scores=np.array([0.9, 0.8, 0.7]), classes=np.ones(3, int),
+                            levels=np.array([1, 0, 1]), corners=np.array([[2, 2], [0, 4], [0, 0]]))
+    patches = windows_of(candidates, np.array([0, 1, 2]), levels, (2, 2))
+    assert patches[:, 0, 0, 0].tolist() == [100 + 2 * 6 + 2, 4, 100]  # the top-left pixel of each, in order
+
+
+def test_drawings_never_replace_the_pictures_they_are_drawn_from(folders, trained, tmp_path):
+    for name in ("one", "two"):  # two pictures of one name, from folders given by absolute pattern
+        (tmp_path / "pictures" / name).mkdir(parents=True)
+        (tmp_path / "pictures" / name / "same.png").write_bytes((folders / "scenes" / "000.png").read_bytes())
+    before = (tmp_path / "pictures" / "one" / "same.png").read_bytes()
+    pictures = tmp_path / "pictures"
+    result = run_cli("detect", trained, pictures / "one" / "same.png", pictures / "two" / "same.png",
+                     "-o", tmp_path / "b.json", "--draw", tmp_path / "drawn")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (tmp_path / "drawn").iterdir()) == ["same-2.png", "same.png"]
+    # An absolute pattern names the pictures by their whole path: the drawings still land in --draw.
+    result = run_cli("detect", trained, str(tmp_path / "pictures" / "*" / "same.png"), "-o", tmp_path / "c.json",
+                     "--draw", tmp_path / "drawn-again")
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "drawn-again").rglob("same.png"))) == 2
+    assert (tmp_path / "pictures" / "one" / "same.png").read_bytes() == before
+    assert sorted(path.name for path in (tmp_path / "pictures" / "one").iterdir()) == ["same.png"]
 
 
 def test_the_fully_convolutional_scan_gives_the_boxes_of_a_loop_over_crops():

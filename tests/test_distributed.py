@@ -109,10 +109,37 @@ def test_bad_data_on_two_processes_is_one_line_and_exit_code_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_more_devices_than_gpus_or_zero_is_refused_before_starting(digits, tmp_path):
+def test_zero_devices_is_refused_before_anything_starts(digits, tmp_path):
     result = run_cli("train", digits, "--out", tmp_path / "out", "--devices", "0", timeout=60)
     assert result.returncode == 2 and "--devices" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+SCRIPT = """
+import json, os, sys
+from sklearn.datasets import load_digits
+from deepfit import DeepClassifier
+
+X, y = load_digits(return_X_y=True)
+model = DeepClassifier(max_epochs=2, early_stopping=True).fit(X, y)  # random_state=None: a seed of its own
+with open(os.path.join(sys.argv[1], "rank" + os.environ["RANK"] + ".json"), "w") as out:
+    json.dump(model.training_summary_, out)
+"""
+
+
+def test_a_script_under_torchrun_trains_every_rank_on_one_split_and_order(tmp_path):
+    """Without a random_state each process would draw its own seed: its own validation rows and epoch
+    order, silently training some rows twice and others never. Rank 0's seed is used by all."""
+    script = tmp_path / "fit.py"
+    script.write_text(SCRIPT)
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             str(script), str(tmp_path)], capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    summaries = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert summaries[0]["processes"] == summaries[1]["processes"] == 2
+    assert summaries[0]["seed"] == summaries[1]["seed"]
+    assert summaries[0]["val_loss"] == summaries[1]["val_loss"]  # summed over both ranks' shares
 
 
 def _process_with(env_entries: list[str]) -> int:

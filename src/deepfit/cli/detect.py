@@ -136,9 +136,11 @@ def detect(model_path, inputs, output, draw_dir, threshold, overlap, min_size, t
     if not isinstance(detector, deepfit.SlidingWindowDetector):
         raise InvalidInputError(f"{model_path}: is a classifier, not a detector; use 'deepfit predict' with it, or "
                                 "train a detector with 'deepfit train-detector'.")
-    paths = expand_inputs(inputs, "image")
-    names = [name for item in inputs for name in display_names(expand_inputs([item], "image"), Path(item))]
+    per_input = [expand_inputs([item], "image") for item in inputs]
+    paths = [path for listed in per_input for path in listed]
+    names = [name for item, listed in zip(inputs, per_input) for name in display_names(listed, Path(item))]
     expected = _read_truth(truth, names) if truth is not None else None
+    drawings = _drawing_paths(draw_dir, names, paths) if draw_dir is not None else None
     results, found, skipped = [], [], 0
     stderr = click.get_text_stream("stderr")
     with click.progressbar(length=len(paths), label="detecting", file=stderr if stderr.isatty() else None,
@@ -158,8 +160,8 @@ def detect(model_path, inputs, output, draw_dir, threshold, overlap, min_size, t
                 continue
             results.append({"file": name, "width": picture.shape[1], "height": picture.shape[0], "boxes": boxes})
             found.append(boxes)
-            if draw_dir is not None:
-                draw_boxes(picture, boxes, draw_dir / name)
+            if drawings is not None:
+                draw_boxes(picture, boxes, drawings[len(results) - 1])
     report = {"model": str(model_path), "window": list(detector.window_),
               "threshold": threshold or detector.threshold, "pictures": results}
     if expected is not None:
@@ -195,6 +197,25 @@ def _read_truth(path: Path, names: list[str]) -> list[list[dict]]:
     return truth
 
 
+def _drawing_paths(folder: Path, names: list[str], inputs: list[Path]) -> list[Path]:
+    """Where each picture's drawing goes: inside `folder` whatever the name (an absolute path or '..'
+    stays inside), one file per picture (a second a.jpg becomes a-2.jpg), never over an input."""
+    originals = {Path(path).resolve() for path in inputs}
+    taken, paths = set(), []
+    for name in names:
+        parts = [part for part in Path(name).parts if part not in ("/", "..", ".") and not part.endswith(":\\")]
+        target = folder.joinpath(*parts) if parts else folder / "picture.png"
+        if target.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            target = target.with_suffix(".png")
+        stem, number = target.stem, 1
+        while target.resolve() in taken or target.resolve() in originals:
+            number += 1
+            target = target.with_name(f"{stem}-{number}{target.suffix}")
+        taken.add(target.resolve())
+        paths.append(target)
+    return paths
+
+
 def draw_boxes(picture, boxes: list[dict], path: Path) -> None:
     """Save `picture` with its boxes and their labels drawn on, atomically."""
     from PIL import Image, ImageDraw
@@ -210,7 +231,5 @@ def draw_boxes(picture, boxes: list[dict], path: Path) -> None:
         corners = [box["x"], box["y"], box["x"] + box["width"] - 1, box["y"] + box["height"] - 1]
         draw.rectangle(corners, outline=colour, width=max(1, round(min(image.size) / 150)))
         draw.text((box["x"] + 2, max(0, box["y"] - 11)), f"{box['label']} {box['score']:.2f}", fill=colour)
-    suffix = path.suffix.lower()
-    target = path if suffix in (".png", ".jpg", ".jpeg") else path.with_suffix(".png")
-    with open_atomically(target, "wb") as handle:
-        image.save(handle, format="JPEG" if target.suffix.lower() in (".jpg", ".jpeg") else "PNG")
+    with open_atomically(path, "wb") as handle:
+        image.save(handle, format="JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG")

@@ -134,4 +134,4 @@ def off_scale(patches: torch.Tensor, background: torch.Tensor, generator: np.ran
     seen = torch.nn.functional.grid_sample(patches, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     inside = torch.nn.functional.grid_sample(torch.ones_like(patches[:, :1]), grid, mode="bilinear",
                                              padding_mode="zeros", align_corners=False)
-    return seen + (1 - inside) * background[:n]
+    return seen + (1 - inside) * background

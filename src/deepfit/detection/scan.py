@@ -18,8 +18,10 @@ import numpy as np
 import torch
 
 from deepfit.detection.pictures import resized, to_tensor, windows_at
+from deepfit.errors import InvalidInputError
 
 
+MAX_LEVEL_PIXELS = 64_000_000  # the largest pyramid level scanned (an enlarged picture's)
 CONTAINED = 0.8  # a weaker box this much inside a kept one (a part of the object, or the object in a
                  # larger window) goes too, whatever their IoU: as dlib's detectors suppress
 
@@ -51,6 +53,10 @@ def pyramid_scales(height: int, width: int, window, settings: ScanSettings) -> l
     [1.0, 0.5]
     """
     first = min(window) / settings.min_size if settings.min_size else 1.0
+    if height * width * first ** 2 > MAX_LEVEL_PIXELS:
+        raise InvalidInputError(f"a {width}x{height} picture enlarged {first:.3g} times, to find objects of "
+                                f"{settings.min_size} pixels with a {min(window)}-pixel window, is more than "
+                                f"{MAX_LEVEL_PIXELS // 1_000_000} megapixels; raise min_size or shrink the picture.")
     scales, scale = [], first
     while height * scale >= window[0] - 1e-9 and width * scale >= window[1] - 1e-9 and len(scales) < 64:
         scales.append(scale)
@@ -143,14 +149,14 @@ def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def windows_of(candidates: Candidates, chosen: np.ndarray, levels: list[torch.Tensor], window) -> torch.Tensor:
-    """The window-sized patches the network saw for the `chosen` candidates: [N, C, h, w]."""
-    patches = []
+    """The window-sized patches the network saw for the `chosen` candidates, in their order: [N, C, h, w]."""
+    patches = torch.empty((len(chosen), levels[0].shape[1], *window), device=levels[0].device)
     for level_index in np.unique(candidates.levels[chosen]):
-        at = chosen[candidates.levels[chosen] == level_index]
-        level = levels[int(level_index)]
-        corners = torch.as_tensor(candidates.corners[at], device=level.device)
-        patches.append(windows_at(level, corners[:, 0], corners[:, 1], window))
-    return torch.cat(patches)
+        places = np.flatnonzero(candidates.levels[chosen] == level_index)
+        corners = torch.as_tensor(candidates.corners[chosen[places]], device=patches.device)
+        patches[torch.as_tensor(places, device=patches.device)] = windows_at(
+            levels[int(level_index)], corners[:, 0], corners[:, 1], window)
+    return patches
 
 
 def sliding_loop(network, picture: np.ndarray, window, settings: ScanSettings, device, batch: int = 512):

@@ -61,9 +61,10 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, y_index = _classes_and_indices(y)
         self.encoder_ = self._fit_encoder(X)
         encoded, y_index, groups = self._encoded_training_data(X, y_index)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.device_ = distributed.local_device(resolve_device(self.device))
         ranks = distributed.start(self.device_)  # under torchrun: join the others
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = distributed.main_value(seed, self.device_)  # one seed for all ranks: one split, one order
         self._learn_from_data(encoded, y_index, seed)
         self.architecture_ = self._architecture(encoded.shape[1], len(self.classes_))
         data, n_validation = self._tensor_data(encoded, y_index, seed, groups)
@@ -89,7 +90,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
             "epochs": state.epoch, "stop_reason": state.stop_reason or "reached max_epochs",
             "seconds": round(time.perf_counter() - started, 3), "device": str(self.device_),
             "n_train": len(data.y), "n_validation": n_validation,
-            "batch_size": settings.batch_size, "final_learning_rate": state.optimizer.lr}
+            "batch_size": settings.batch_size, "final_learning_rate": state.optimizer.lr, "seed": seed}
         if ranks.active:
             self.training_summary_.update(processes=ranks.world, backend=ranks.backend)
         if n_validation:

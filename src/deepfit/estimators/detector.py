@@ -26,7 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError as _SklearnPar
 
 from deepfit import models
 from deepfit.detection.pictures import as_channels, check_large_enough, off_scale, random_windows
-from deepfit.detection.scan import Candidates, ScanSettings, rounded_box, scan, suppress, windows_of
+from deepfit.detection.scan import (Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress,
+                                    windows_of)
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.models.detector import detector_architecture
 from deepfit.training import augment as aug
@@ -138,7 +139,8 @@ class SlidingWindowDetector(BaseEstimator):
         background = random_windows(negatives, count, self.window_, generator, device)
         # Half the positives again, seen from too close or too far: not an object at this window's size.
         chosen = torch.as_tensor(generator.permutation(len(positive_x))[:len(positive_x) // 2], device=device)
-        background = torch.cat([background, off_scale(positive_x[chosen], background, generator)])
+        behind = random_windows(negatives, len(chosen), self.window_, generator, device)
+        background = torch.cat([background, off_scale(positive_x[chosen], behind, generator)])
 
         self.architecture_ = detector_architecture(*self.window_, self.channels_, len(self.classes_) + 1)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -171,10 +173,7 @@ class SlidingWindowDetector(BaseEstimator):
         return self
 
     def _positive_patches(self, positives) -> np.ndarray:
-        if isinstance(positives, np.ndarray) and positives.ndim in (3, 4):
-            pictures = list(positives)
-        else:
-            pictures = list(positives)
+        pictures = list(positives)
         if not pictures:
             raise InvalidInputError("there are no positive patches; give at least one picture of the object, "
                                     "cropped to the window.")
@@ -182,7 +181,6 @@ class SlidingWindowDetector(BaseEstimator):
         pictures = [as_channels(p, channels) for p in pictures]
         sizes = {p.shape[:2] for p in pictures}
         if len(sizes) > 1:
-            first, *_ = sizes
             odd = next(i for i, p in enumerate(pictures) if p.shape[:2] != pictures[0].shape[:2])
             raise InvalidInputError(f"positive patch {odd} is {pictures[odd].shape[1]}x{pictures[odd].shape[0]} "
                                     f"pixels, patch 0 is {pictures[0].shape[1]}x{pictures[0].shape[0]}; crop or "
@@ -261,8 +259,15 @@ class SlidingWindowDetector(BaseEstimator):
         self._check_fitted()
         settings = self._scan_settings(threshold=threshold, overlap=overlap, min_size=min_size)
         pictures = [as_channels(p, self.channels_) for p in pictures]
-        check_large_enough(pictures, names or [f"picture {i}" for i in range(len(pictures))], self.window_,
-                           f"to find smaller objects, enlarge the pictures (--min-size, min_size= below {min(self.window_)}).")
+        names = names or [f"picture {i}" for i in range(len(pictures))]
+        for picture, name in zip(pictures, names):
+            if not pyramid_scales(*picture.shape[:2], self.window_, settings):
+                smallest = settings.min_size or min(self.window_)
+                raise InvalidInputError(
+                    f"{name}: is {picture.shape[1]}x{picture.shape[0]} pixels, smaller than the detector's "
+                    f"{self.window_[1]}x{self.window_[0]} window" + (f" at min_size {smallest}" if settings.min_size
+                                                                      else "")
+                    + f"; to find objects smaller than {smallest} pixels, pass a smaller --min-size (min_size=).")
         results = []
         for picture in pictures:
             candidates, _ = scan(self.module_, picture, self.window_, settings, self.device_)

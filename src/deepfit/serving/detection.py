@@ -16,6 +16,8 @@ from deepfit.json_values import plain
 from deepfit.serving.app import MAX_FILES, add_error_handlers, add_page, bearer
 from deepfit.serving.limits import BodySizeLimit
 
+MAX_REQUEST_PIXELS = 100_000_000  # decoded, per request: a small compressed body can unpack to gigabytes
+
 
 def create_detection_app(detector, *, token: str | None, max_body_bytes: int) -> FastAPI:
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepfit-detector")  # one at a time
@@ -52,9 +54,19 @@ def create_detection_app(detector, *, token: str | None, max_body_bytes: int) ->
         if len(files) > MAX_FILES:
             raise InvalidInputError(f"{len(files)} files in one request; send at most {MAX_FILES}.")
         named = [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
-        pictures = [picture_from_bytes(payload, name, None, detector.channels_) for name, payload in named]
-        boxes = await asyncio.get_running_loop().run_in_executor(
-            model_thread, lambda: detector.detect(pictures, threshold=threshold, names=[name for name, _ in named]))
+
+        def decode_and_detect():  # off the event loop: decoding a large picture takes a while too
+            pictures, pixels = [], 0
+            for name, payload in named:
+                pictures.append(picture_from_bytes(payload, name, None, detector.channels_))
+                pixels += pictures[-1].shape[0] * pictures[-1].shape[1]
+                if pixels > MAX_REQUEST_PIXELS:
+                    raise InvalidInputError(f"{name}: the pictures of this request hold more than "
+                                            f"{MAX_REQUEST_PIXELS // 1_000_000} megapixels together; send fewer per "
+                                            "request, or smaller ones.")
+            return pictures, detector.detect(pictures, threshold=threshold, names=[name for name, _ in named])
+
+        pictures, boxes = await asyncio.get_running_loop().run_in_executor(model_thread, decode_and_detect)
         served["requests"] += 1
         served["pictures"] += len(pictures)
         return {"predictions": [{"file": name, "width": picture.shape[1], "height": picture.shape[0], "boxes": found}

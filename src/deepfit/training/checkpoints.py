@@ -60,6 +60,8 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
     generators = {"rng.global": distributed.gathered(torch.get_rng_state(), device)}  # every rank's, in rank order
     if augment_generator is not None:
         generators["rng.augment"] = distributed.gathered(augment_generator.get_state(), device)
+    if device.type == "cuda":  # dropout on a GPU draws from the device's generator
+        generators["rng.cuda"] = distributed.gathered(torch.cuda.get_rng_state(device), device)
     loss_sum = distributed.sum_over_ranks(loss_sum.detach().clone())
     checkpointing.last_saved = time.monotonic()
     if not ranks.main:
@@ -119,6 +121,9 @@ def restore(meta: dict, tensors: dict, state, *, optimizer, callbacks, augment_g
         torch.set_rng_state(tensors[f"rng.global{suffix}"])
     if augment_generator is not None and f"rng.augment{suffix}" in tensors:
         augment_generator.set_state(tensors[f"rng.augment{suffix}"])
+    device = next(state.module.parameters()).device
+    if device.type == "cuda" and f"rng.cuda{suffix}" in tensors:
+        torch.cuda.set_rng_state(tensors[f"rng.cuda{suffix}"], device)
     processes = meta.get("processes", 1)
     if processes != distributed.current().world and rank == 0:
         warnings.warn(f"the checkpoint was written by a run on {processes} process(es) and is resumed on "

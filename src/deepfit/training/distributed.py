@@ -27,7 +27,9 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-TIMEOUT = timedelta(minutes=30)  # a collective waiting longer than this fails the run instead of hanging it
+TIMEOUT = timedelta(minutes=30)
+PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe",  # gloo, the TCP store
+             "NCCL communicator was aborted", "remote process exited or there was a network error")  # a collective waiting longer than this fails the run instead of hanging it
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,6 @@ class Ranks:
 
     rank: int = 0
     world: int = 1
-    local_rank: int = 0
     backend: str = ""
 
     @property
@@ -70,18 +71,17 @@ def main_process() -> bool:
 def lost_peer(error: BaseException) -> bool:
     """Whether `error` says that another rank has gone (killed, crashed, or its machine lost) while
     this one waited for it in a collective: the run's end, not a bug of this rank."""
-    if isinstance(error, getattr(dist, "DistError", ())):
+    if isinstance(error, getattr(dist, "DistNetworkError", ())):
         return True
     text = str(error)
-    return isinstance(error, RuntimeError) and any(
-        sign in text for sign in ("gloo", "NCCL", "Connection reset by peer", "Connection closed by peer"))
+    return isinstance(error, RuntimeError) and any(sign in text for sign in PEER_LOST)
 
 
 def current() -> Ranks:
     """This process's place in the process group (rank 0 of 1 when there is none)."""
     if not (dist.is_available() and dist.is_initialized()):
         return Ranks()
-    return Ranks(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), dist.get_backend())
+    return Ranks(dist.get_rank(), dist.get_world_size(), dist.get_backend())
 
 
 def start(device: torch.device) -> Ranks:
@@ -153,13 +153,13 @@ def sum_over_ranks(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
-def from_main(flag: bool, device: torch.device) -> bool:
-    """Rank 0's `flag` on every rank: one decision where ranks' clocks differ."""
+def main_value(value: int, device: torch.device) -> int:
+    """Rank 0's `value` on every rank: one decision where ranks' clocks or random draws differ."""
     if not (dist.is_available() and dist.is_initialized()):
-        return flag
-    value = torch.tensor([int(flag)], device=device)
-    dist.broadcast(value, 0)
-    return bool(value.item())
+        return value
+    shared = torch.tensor([int(value)], dtype=torch.int64, device=device)
+    dist.broadcast(shared, 0)
+    return int(shared.item())
 
 
 def gathered(state: torch.Tensor, device: torch.device) -> list[torch.Tensor]:

@@ -16,8 +16,6 @@ def check_processes(processes: int) -> None:
     """Refuse a count this machine cannot run: more processes than GPUs on a CUDA machine."""
     import torch
 
-    if processes < 1:
-        raise InvalidInputError(f"--devices must be 1 or more, got {processes}.")
     if torch.cuda.is_available() and processes > torch.cuda.device_count():
         raise InvalidInputError(f"--devices {processes}: this machine has {torch.cuda.device_count()} CUDA GPU(s); "
                                 "ask for at most that many (one process per GPU).")
@@ -46,7 +44,10 @@ def run_processes(processes: int, arguments: list[str]) -> int:
         failures = sorted(error.failures.items(), key=lambda item: (item[1].exitcode == 1, item[1].timestamp))
         rank, failure = failures[0]
         if failure.exitcode > 0:
-            return failure.exitcode  # the rank has said why (one line: an input error is exit code 2)
+            if rank != 0 or failure.exitcode == 1:  # rank 0 says why; the others keep quiet, or could not say
+                print(f"error: the process of rank {rank} stopped with exit code {failure.exitcode}, and the others "
+                      "with it (rerun with --devices 1, or DEEPFIT_DEBUG=1, to see why).", file=sys.stderr)
+            return failure.exitcode
         name = signal.Signals(-failure.exitcode).name if -failure.exitcode in signal.valid_signals() else "a signal"
         print(f"error: the process of rank {rank} was stopped by {name}, and the others with it. A run with "
               "--resume continues from the last checkpoint.", file=sys.stderr)

@@ -68,7 +68,6 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     device = data.x.device
     augment_generator = getattr(settings.augment, "generator", None)
     ranks = distributed.current()
-    network = distributed.wrap(module, device) if ranks.active else module
     if ranks.rank > 0:  # dropout and augmentation of its own on each rank; the epoch order is shared
         torch.manual_seed(settings.seed + ranks.rank)
         if augment_generator is not None:
@@ -85,6 +84,8 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
         running_loss = 0.0 if meta["epoch_done"] or not ranks.main else float(tensors["loop.loss_sum"][0])
         if state.stop:
             first_epoch = settings.max_epochs + 1  # it had finished; only the ending is left
+    # Built after any restore: DDP starts every rank from rank 0's weights.
+    network = distributed.wrap(module, device) if ranks.active else module
     if checkpointing is not None:
         checkpointing.last_saved = time.monotonic()
     emit("on_train_begin")
@@ -143,7 +144,7 @@ def _checkpoint_due(checkpointing: Checkpointing, ranks: distributed.Ranks, step
     clock (asked every 16 steps, so that all ranks agree without a message each step)."""
     if not ranks.active or checkpointing.every_seconds == 0:
         return checkpointing.due()
-    return step % 16 == 0 and distributed.from_main(checkpointing.due(), device)
+    return step % 16 == 0 and bool(distributed.main_value(checkpointing.due(), device))
 
 
 @torch.inference_mode()

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
-from sklearn.datasets import load_digits
 
 import deepfit
 
@@ -25,24 +24,21 @@ TIMEOUT = 240  # seconds; a run here takes about 20
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory) -> Path:
-    X, y = load_digits(return_X_y=True)
-    path = tmp_path_factory.mktemp("ddp") / "digits.csv"
-    pd.DataFrame(X, columns=[f"p{i}" for i in range(64)]).assign(label=y).to_csv(path, index=False)
-    return path
+def runs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ddp-runs")
 
 
 @pytest.fixture(scope="module")
-def two_processes(digits) -> Path:
-    out = digits.parent / "two"
-    result = run_cli("train", digits, "--out", out, "--devices", "2", *RUN, timeout=TIMEOUT)
+def two_processes(digits_csv, runs) -> Path:
+    out = runs / "two"
+    result = run_cli("train", digits_csv, "--out", out, "--devices", "2", *RUN, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     return out
 
 
-def test_two_processes_write_one_model_as_good_as_one_process(digits, two_processes):
-    one = digits.parent / "one"
-    result = run_cli("train", digits, "--out", one, *RUN, timeout=TIMEOUT)
+def test_two_processes_write_one_model_as_good_as_one_process(digits_csv, runs, two_processes):
+    one = runs / "one"
+    result = run_cli("train", digits_csv, "--out", one, *RUN, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
 
     assert sorted(path.name for path in two_processes.iterdir()) == ["metrics.json", "model.deepfit"]
@@ -58,14 +54,14 @@ def test_two_processes_write_one_model_as_good_as_one_process(digits, two_proces
     np.testing.assert_allclose([row["train_loss"] for row in metrics["history"]],
                                [row["train_loss"] for row in single["history"]], rtol=0.25)
     model = deepfit.load(two_processes / "model.deepfit")
-    frame = pd.read_csv(digits)
+    frame = pd.read_csv(digits_csv)
     assert (model.predict(frame.drop(columns="label")) == frame["label"]).mean() > 0.95
 
 
-def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digits, two_processes):
-    out = digits.parent / "killed"
+def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digits_csv, runs, two_processes):
+    out = runs / "killed"
     env = {**os.environ, "DEEPFIT_TEST_RUN": out.name}
-    command = [sys.executable, "-m", "deepfit", "train", str(digits), "--out", str(out), "--devices", "2",
+    command = [sys.executable, "-m", "deepfit", "train", str(digits_csv), "--out", str(out), "--devices", "2",
                "--checkpoint-every", "0", *RUN]  # a checkpoint before every batch: the kill lands mid-epoch
     started = time.monotonic()
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -89,11 +85,11 @@ def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digit
 
     # Resumed by torchrun itself, as on a cluster.
     resumed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                              "-m", "deepfit", "train", str(digits), "--out", str(out), "--resume", *RUN],
+                              "-m", "deepfit", "train", str(digits_csv), "--out", str(out), "--resume", *RUN],
                              capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(path.name for path in out.iterdir()) == ["metrics.json", "model.deepfit"]
-    frame = pd.read_csv(digits).drop(columns="label")
+    frame = pd.read_csv(digits_csv).drop(columns="label")
     expected = deepfit.load(two_processes / "model.deepfit").predict_proba(frame)
     # Every rank's generators (dropout here) come back: the same model as the run that was never stopped.
     np.testing.assert_array_equal(deepfit.load(out / "model.deepfit").predict_proba(frame), expected)
@@ -109,15 +105,14 @@ def test_bad_data_on_two_processes_is_one_line_and_exit_code_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_zero_devices_is_refused_before_anything_starts(digits, tmp_path):
-    result = run_cli("train", digits, "--out", tmp_path / "out", "--devices", "0", timeout=60)
+def test_zero_devices_is_refused_before_anything_starts(digits_csv, tmp_path):
+    result = run_cli("train", digits_csv, "--out", tmp_path / "out", "--devices", "0", timeout=60)
     assert result.returncode == 2 and "--devices" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 SCRIPT = """
 import json, os, sys
-from sklearn.datasets import load_digits
 from deepfit import DeepClassifier
 
 X, y = load_digits(return_X_y=True)

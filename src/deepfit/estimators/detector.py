@@ -23,6 +23,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._param_validation import InvalidParameterError as _SklearnParameterError
+from sklearn.utils.validation import check_random_state
 
 from deepfit import models
 from deepfit.detection.pictures import as_channels, check_large_enough, off_scale, random_windows
@@ -123,8 +124,7 @@ class SlidingWindowDetector(BaseEstimator):
             raise InvalidInputError(f"{len(patches)} positive patches but {len(labels)} labels; give one per patch.")
         self.classes_, y_positive = np.unique(labels, return_inverse=True)
         negatives = self._negative_pictures(negatives, negative_names)
-        seed = int(np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max)
-                   if not isinstance(self.random_state, np.random.RandomState) else self.random_state.randint(2**31))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         generator = np.random.default_rng(seed)
         self.device_ = resolve_device(self.device)
         device = self.device_
@@ -135,12 +135,7 @@ class SlidingWindowDetector(BaseEstimator):
         if flip:
             positive_x = torch.cat([positive_x, positive_x.flip(3)])
             positive_y = torch.cat([positive_y, positive_y])
-        count = max(200, math.ceil(self.negatives_per_positive * len(positive_x)))
-        background = random_windows(negatives, count, self.window_, generator, device)
-        # Half the positives again, seen from too close or too far: not an object at this window's size.
-        chosen = torch.as_tensor(generator.permutation(len(positive_x))[:len(positive_x) // 2], device=device)
-        behind = random_windows(negatives, len(chosen), self.window_, generator, device)
-        background = torch.cat([background, off_scale(positive_x[chosen], behind, generator)])
+        background = self._first_background(negatives, positive_x, generator)
 
         self.architecture_ = detector_architecture(*self.window_, self.channels_, len(self.classes_) + 1)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -154,7 +149,7 @@ class SlidingWindowDetector(BaseEstimator):
                     mined, false_alarms = self._false_alarms(negatives, math.ceil(MINED_PER_ROUND * len(positive_x)))
                     rounds[-1]["false_alarms_after"] = false_alarms
                     if len(mined) == 0:
-                        break  # nothing left to learn from the negatives
+                        break  # nothing left to learn from the negatives (and their false alarms are counted)
                     background = torch.cat([background, mined])
                 x = torch.cat([positive_x, background])
                 y = torch.cat([positive_y, torch.zeros(len(background), dtype=torch.long, device=device)])
@@ -164,13 +159,24 @@ class SlidingWindowDetector(BaseEstimator):
                 rounds.append({"round": round_number, "positives": len(positive_x), "background": len(background),
                                "mined": 0 if round_number == 1 else len(mined), "epochs": state.epoch,
                                "train_loss": state.train_loss})
-            _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
+            if "false_alarms_after" not in rounds[-1]:
+                _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
         self.module_.eval()
         self.history_ = history
         self.training_summary_ = {"rounds": rounds, "window": list(self.window_), "channels": self.channels_,
                                   "negative_pictures": len(negatives), "flipped_positives": bool(flip),
                                   "seconds": round(time.perf_counter() - started, 3), "device": str(device)}
         return self
+
+    def _first_background(self, negatives, positive_x: torch.Tensor, generator) -> torch.Tensor:
+        """The first round's background examples: random windows of the negatives, and half the
+        positives seen from too close or too far (not an object at this window's size)."""
+        device = positive_x.device
+        count = max(200, math.ceil(self.negatives_per_positive * len(positive_x)))
+        background = random_windows(negatives, count, self.window_, generator, device)
+        chosen = torch.as_tensor(generator.permutation(len(positive_x))[:len(positive_x) // 2], device=device)
+        behind = random_windows(negatives, len(chosen), self.window_, generator, device)
+        return torch.cat([background, off_scale(positive_x[chosen], behind, generator)])
 
     def _positive_patches(self, positives) -> np.ndarray:
         pictures = list(positives)

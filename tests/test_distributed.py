@@ -113,6 +113,7 @@ def test_zero_devices_is_refused_before_anything_starts(digits_csv, tmp_path):
 
 SCRIPT = """
 import json, os, sys
+from sklearn.datasets import load_digits
 from deepfit import DeepClassifier
 
 X, y = load_digits(return_X_y=True)
@@ -148,3 +149,20 @@ def _process_with(env_entries: list[str]) -> int:
         if all(entry in environ for entry in wanted):
             return int(proc.name)
     raise AssertionError(f"no process with {env_entries}")
+
+
+def test_the_launcher_says_once_why_the_run_stopped_whichever_rank_stopped_first(tmp_path, capsys):
+    from types import SimpleNamespace as Failure
+
+    from deepfit.training.launch import _report
+
+    (tmp_path / "1.txt").write_text("error: rank 1: data.csv: row 3 is short")
+    # Rank 1 refused the data first; rank 0 was stopped before it could say so: rank 1's line, once.
+    assert _report({1: Failure(exitcode=2, timestamp=1), 0: Failure(exitcode=-15, timestamp=2)}, tmp_path) == 2
+    assert capsys.readouterr().err.strip() == "error: rank 1: data.csv: row 3 is short"
+    # Rank 0 said it too: nothing more.
+    assert _report({1: Failure(exitcode=2, timestamp=1), 0: Failure(exitcode=2, timestamp=2)}, tmp_path) == 2
+    assert capsys.readouterr().err == ""
+    # A rank killed: named, whatever the others' "lost my peer" (exit code 1) came first.
+    assert _report({0: Failure(exitcode=1, timestamp=1), 1: Failure(exitcode=-9, timestamp=2)}, tmp_path) == 1
+    assert "rank 1 was stopped by SIGKILL" in capsys.readouterr().err

@@ -36,8 +36,12 @@ def main(argv=None) -> int:
         with _silenced(bool(rank)):  # under torchrun, rank 0 speaks for the run
             status = cli.main(args=argv, prog_name="deepfit", standalone_mode=False)
     except DeepfitError as error:
+        line = f"error: {f'rank {rank}: ' if rank else ''}{error}"
         if not rank or os.environ.get("LOCAL_RANK") == "0":  # one line a machine (another's files may differ)
-            click.echo(f"error: {f'rank {rank}: ' if rank else ''}{error}", err=True)
+            click.echo(line, err=True)
+        elif os.path.isdir(os.environ.get("DEEPFIT_LAUNCHER", "")):  # `train --devices` prints it if rank 0 did not
+            with open(os.path.join(os.environ["DEEPFIT_LAUNCHER"], f"{rank}.txt"), "w") as message:
+                message.write(line)
         return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("error: interrupted.", err=True)

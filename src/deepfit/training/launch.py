@@ -7,7 +7,9 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import uuid
+from pathlib import Path
 
 from deepfit.errors import InvalidInputError
 
@@ -31,28 +33,38 @@ def run_processes(processes: int, arguments: list[str]) -> int:
     check_processes(processes)
     if "OMP_NUM_THREADS" not in os.environ and not torch.cuda.is_available():
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // processes))  # the cores, shared out
-    os.environ["DEEPFIT_LAUNCHER"] = "1"  # the ranks leave it to this process to say which of them stopped
     for name in ("torch.distributed.elastic", "torch.distributed.launcher"):
         logging.getLogger(name).setLevel(logging.CRITICAL)  # its failure report is a traceback; ours is one line
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=processes, run_id=str(uuid.uuid4()),
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.5,
                           start_method="spawn")
-    try:
-        elastic_launch(config, entrypoint=sys.executable)("-m", "deepfit", *arguments)
-    except ChildFailedError as error:
-        # The rank that stopped first, and the cause rather than the others' "lost the other ranks" (exit code 1).
-        failures = sorted(error.failures.items(), key=lambda item: (item[1].exitcode == 1, item[1].timestamp))
-        rank, failure = failures[0]
-        if failure.exitcode > 0:
-            if rank != 0 or failure.exitcode == 1:  # rank 0 says why; the others keep quiet, or could not say
-                print(f"error: the process of rank {rank} stopped with exit code {failure.exitcode}, and the others "
-                      "with it (rerun with --devices 1, or DEEPFIT_DEBUG=1, to see why).", file=sys.stderr)
-            return failure.exitcode
+    with tempfile.TemporaryDirectory(prefix="deepfit-ranks-") as messages:
+        os.environ["DEEPFIT_LAUNCHER"] = messages  # where quiet ranks leave the line they did not print
+        try:
+            elastic_launch(config, entrypoint=sys.executable)("-m", "deepfit", *arguments)
+        except ChildFailedError as error:
+            return _report(error.failures, Path(messages))
+    return 0
+
+
+def _report(failures: dict, messages: Path) -> int:
+    """One line for a failed run, unless rank 0 has printed it; the exit code of the rank that stopped first
+    (not of those that only lost it: exit code 1), or 1 when a rank was killed by a signal."""
+    ordered = sorted(failures.items(), key=lambda item: (item[1].exitcode == 1, item[1].timestamp))
+    rank, failure = ordered[0]
+    if failure.exitcode < 0:
         name = signal.Signals(-failure.exitcode).name if -failure.exitcode in signal.valid_signals() else "a signal"
         print(f"error: the process of rank {rank} was stopped by {name}, and the others with it. A run with "
               "--resume continues from the last checkpoint.", file=sys.stderr)
         return 1
-    return 0
+    if failures.get(0) is not None and failures[0].exitcode in (2, 3):
+        return failures[0].exitcode  # rank 0 has said why, in one line
+    left = messages / f"{rank}.txt"
+    line = left.read_text().strip() if left.exists() else (
+        f"error: the process of rank {rank} stopped with exit code {failure.exitcode}, and the others with it "
+        "(rerun with --devices 1, or DEEPFIT_DEBUG=1, to see why).")
+    print(line, file=sys.stderr)
+    return failure.exitcode
 
 
 def without_devices(arguments: list[str]) -> list[str]:

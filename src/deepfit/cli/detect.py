@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.options import write_json
-from deepfit.errors import InvalidInputError
+from deepfit.cli.options import check_writable, write_json
+from deepfit.errors import InvalidInputError, OutputError
 
 
 @cli.command("train-detector")
@@ -42,15 +42,14 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
     size from the window up), from which background windows and, after the first round, the
     detector's own false alarms are cut."""
     from deepfit import SlidingWindowDetector
-    from deepfit.cli.train import _check_writable
     from deepfit.detection.pictures import check_large_enough, read_pictures
 
     out_dir = out_dir or Path("runs") / f"{positives.name}-detector"
     model_path = out_dir / "model.deepfit"
     if model_path.exists() and not overwrite:
-        raise InvalidInputError(f"{model_path} already exists; pass --overwrite to replace it, or choose another "
-                                "folder with --out.")
-    _check_writable(out_dir)
+        raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose another "
+                          "folder with --out.")
+    check_writable(out_dir)
     patches, positive_files, labels = read_pictures(positives, what="positive patches", classes=True)
     _check_patch_sizes(patches, positive_files, _parse_window(window))
     background, negative_files, _ = read_pictures(negatives, channels=patches[0].shape[2], what="negative pictures")

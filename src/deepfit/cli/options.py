@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from deepfit.errors import InvalidInputError
+from deepfit.errors import InvalidInputError, OutputError
 from deepfit.modelfile import write_atomically
 
 LIKELY_TARGET_NAMES = ("label", "target", "class", "y")
@@ -39,3 +39,24 @@ def choose_target(frame, target, source) -> str:
 
 def write_json(path: Path, data: dict) -> None:
     write_atomically(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after, when --out cannot be written; leave no folder behind (a run that
+    fails later, on bad data, must not leave an empty one)."""
+    import tempfile
+
+    created = [parent for parent in [folder, *folder.parents] if not parent.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".deepfit-write-test-"):
+            pass
+    except OSError as error:
+        raise OutputError(f"{folder}: cannot write here ({error.strerror}). Choose another folder with --out, "
+                          "or check its permissions.") from None
+    finally:
+        for made in created:  # deepest first; the run makes them again when it writes
+            try:
+                made.rmdir()
+            except OSError:
+                break

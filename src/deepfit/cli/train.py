@@ -9,8 +9,8 @@ import numpy as np
 
 from deepfit.cli import cli
 from deepfit.cli.inputs import data_kind, picture_options, skip_bad_option, with_options
-from deepfit.cli.options import (choose_target, delimiter_option, encoding_option, parse_delimiter,
-                                 write_json)
+from deepfit.cli.options import (check_writable, choose_target, delimiter_option, encoding_option,
+                                 parse_delimiter, write_json)
 from deepfit.errors import InvalidInputError, OutputError
 from deepfit.training.checkpoints import run_files
 
@@ -87,7 +87,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     _check_run_folder(model_path, checkpoint, overwrite, resume)
     writer = distributed.main_process()
     if writer:
-        _check_writable(out_dir)  # before minutes of training, not after
+        check_writable(out_dir)  # before minutes of training, not after
     if devices is not None and not distributed.launched():
         from deepfit.cli import ARGUMENTS
         from deepfit.training.launch import run_processes, without_devices
@@ -164,27 +164,6 @@ def _warn_about_unused_options(kind: str, picture_only: dict, sound_only: dict) 
 
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
-
-
-def _check_writable(folder: Path) -> None:
-    """Fail before training, not after, when --out cannot be written; leave no folder behind (a run that
-    fails later, on bad data, must not leave an empty one)."""
-    import tempfile
-
-    created = [parent for parent in [folder, *folder.parents] if not parent.exists()]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".deepfit-write-test-"):
-            pass
-    except OSError as error:
-        raise OutputError(f"{folder}: cannot write here ({error.strerror}). Choose another folder with --out, "
-                          "or check its permissions.") from None
-    finally:
-        for made in created:  # deepest first; the run makes them again when it writes
-            try:
-                made.rmdir()
-            except OSError:
-                break
 
 
 def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool) -> None:

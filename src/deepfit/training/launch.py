@@ -44,12 +44,14 @@ def run_processes(processes: int, arguments: list[str]) -> int:
             elastic_launch(config, entrypoint=sys.executable)("-m", "deepfit", *arguments)
         except ChildFailedError as error:
             return _report(error.failures, Path(messages))
+        finally:
+            del os.environ["DEEPFIT_LAUNCHER"]
     return 0
 
 
 def _report(failures: dict, messages: Path) -> int:
-    """One line for a failed run, unless rank 0 has printed it; the exit code of the rank that stopped first
-    (not of those that only lost it: exit code 1), or 1 when a rank was killed by a signal."""
+    """One line for a failed run, and its exit code: the line rank 0 left, or else that of the rank that
+    stopped first (not of those that only lost it, exit code 1); a rank killed by a signal is named instead."""
     ordered = sorted(failures.items(), key=lambda item: (item[1].exitcode == 1, item[1].timestamp))
     rank, failure = ordered[0]
     if failure.exitcode < 0:
@@ -57,10 +59,8 @@ def _report(failures: dict, messages: Path) -> int:
         print(f"error: the process of rank {rank} was stopped by {name}, and the others with it. A run with "
               "--resume continues from the last checkpoint.", file=sys.stderr)
         return 1
-    if failures.get(0) is not None and failures[0].exitcode in (2, 3):
-        return failures[0].exitcode  # rank 0 has said why, in one line
-    left = messages / f"{rank}.txt"
-    line = left.read_text().strip() if left.exists() else (
+    said = [messages / f"{first}.txt" for first in (0, rank)]  # rank 0 may have said it yet been stopped as it left
+    line = next((left.read_text().strip() for left in said if left.exists()), None) or (
         f"error: the process of rank {rank} stopped with exit code {failure.exitcode}, and the others with it "
         "(rerun with --devices 1, or DEEPFIT_DEBUG=1, to see why).")
     print(line, file=sys.stderr)

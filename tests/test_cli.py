@@ -120,6 +120,18 @@ def test_non_utf8_bytes_are_located_and_an_encoding_suggested(tmp_path):
     assert latin.returncode == 0, latin.stderr
 
 
+def test_help_and_version_start_without_loading_torch_or_scikit_learn():
+    # They take seconds to import; a user asking for --help, or the library for its version, waits for neither.
+    import subprocess
+    import sys
+
+    probe = ("import sys; from deepfit.cli import main; main(['--help']); import deepfit; deepfit.__version__; "
+             "print(sorted({'torch', 'sklearn'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "train" in result.stdout and result.stdout.splitlines()[-1] == "[]", result.stdout
+
+
 def test_missing_file_and_invalid_options(tmp_path):
     missing = run_cli("train", tmp_path / "nothere.csv")
     assert missing.returncode == 2 and "nothere.csv: no such file" in missing.stderr

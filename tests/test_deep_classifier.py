@@ -33,7 +33,7 @@ def test_small_real_tables_match_scikit_learns_mlp(loader):
 @pytest.mark.slow
 def test_150_hidden_layers_train_on_the_digits(digits_split):
     X_train, X_test, y_train, y_test = digits_split
-    deep = DeepClassifier(hidden_layers=150, width=64, max_epochs=40, batch_size=64, learning_rate=1e-3,
+    deep = DeepClassifier(hidden_layers=150, width=64, max_epochs=20, batch_size=64, learning_rate=1e-3,
                           random_state=0).fit(X_train, y_train)
     assert deep.module_.residual
     assert deep.score(X_test, y_test) >= 0.95

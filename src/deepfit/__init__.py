@@ -5,26 +5,31 @@
 
 __version__ = "0.1.0"
 
-from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron, SlidingWindowDetector  # noqa: E402
-from deepfit.modelfile import load  # noqa: E402
-from deepfit.data.images import read_images  # noqa: E402
-from deepfit.data.audio import Clips, read_audio  # noqa: E402
-
 from deepfit import errors  # noqa: E402
 
-__all__ = ["Clips", "DeepClassifier", "check_data", "LogisticRegression", "Perceptron", "errors", "evaluate", "load", "read_audio", "read_images",
-           "SlidingWindowDetector", "__version__"]
+__all__ = ["Clips", "DeepClassifier", "check_data", "LogisticRegression", "Perceptron", "errors", "evaluate", "load",
+           "read_audio", "read_images", "SlidingWindowDetector", "__version__"]
+
+# Where each public name lives. They are imported when first used, so the command line, which needs
+# none of them to print its help or refuse a missing file, starts in a fraction of a second.
+_LOCATIONS = {
+    "DeepClassifier": "deepfit.estimators", "LogisticRegression": "deepfit.estimators",
+    "Perceptron": "deepfit.estimators", "SlidingWindowDetector": "deepfit.estimators",
+    "load": "deepfit.modelfile", "read_images": "deepfit.data.images", "Clips": "deepfit.data.audio",
+    "read_audio": "deepfit.data.audio", "evaluate": "deepfit.evaluation.report",
+    "check_data": "deepfit.evaluation.data_check",
+}
 
 
 def __getattr__(name):
-    """`deepfit.evaluate` and `deepfit.check_data`, imported when first used (they bring scikit-learn's
-    metrics), so `import deepfit` and every command stay quick to start."""
-    if name == "evaluate":
-        from deepfit.evaluation.report import evaluate
+    if name not in _LOCATIONS:
+        raise AttributeError(f"module 'deepfit' has no attribute {name!r}")
+    import importlib
 
-        return evaluate
-    if name == "check_data":
-        from deepfit.evaluation.data_check import check_data
+    value = getattr(importlib.import_module(_LOCATIONS[name]), name)
+    globals()[name] = value
+    return value
 
-        return check_data
-    raise AttributeError(f"module 'deepfit' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

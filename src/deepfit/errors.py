@@ -12,7 +12,9 @@
 Every message says what was wrong, what was received, and how to fix it, in one line.
 """
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+import threading
+
+_BUILDING = threading.Lock()
 
 
 class DeepfitError(Exception):
@@ -31,9 +33,22 @@ class ModelFileError(InvalidInputError):
     """A file is not a deepfit model this version can read (and was not read further)."""
 
 
-class NotFittedError(DeepfitError, _SklearnNotFittedError):
-    """The estimator was asked to predict before `fit` was called."""
-
-
 class OutputError(DeepfitError, OSError):
     """An output file or folder cannot be written; any earlier file is left as it was."""
+
+
+def __getattr__(name):
+    """`NotFittedError` is built when first asked for: it is also scikit-learn's, and importing
+    scikit-learn would make every command slow to start, even one that only prints its help."""
+    if name != "NotFittedError":
+        raise AttributeError(f"module 'deepfit.errors' has no attribute {name!r}")
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    with _BUILDING:  # one class, whichever thread asks first
+        if "NotFittedError" not in globals():
+            class NotFittedError(DeepfitError, SklearnNotFittedError):
+                """The estimator was asked to predict before `fit` was called."""
+
+            NotFittedError.__module__, NotFittedError.__qualname__ = __name__, "NotFittedError"  # pickles by name
+            globals()["NotFittedError"] = NotFittedError
+    return globals()["NotFittedError"]

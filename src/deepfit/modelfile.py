@@ -9,11 +9,8 @@ folder, flushed to disk, then renamed over the target, so a failed save leaves a
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import torch
@@ -21,7 +18,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from deepfit.errors import ModelFileError, OutputError
+from deepfit.atomic import write_atomically
+from deepfit.errors import ModelFileError
 
 FORMAT_NAME = "deepfit"
 FORMAT_VERSION = 1
@@ -95,81 +93,6 @@ def _sniff_foreign(data: bytes) -> str:
     if data[:2] in (b"\x1f\x8b",):
         return "a gzip archive"
     return ""
-
-
-def write_atomically(path, payload: bytes) -> Path:
-    """Write bytes to `path` through a temporary file and a rename; on failure leave `path` as it was."""
-    with open_atomically(path, "wb") as handle:
-        try:
-            handle.write(payload)
-        except OSError as error:
-            raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
-                              "unchanged. Free some space or choose another folder.") from None
-    return Path(path)
-
-
-@contextlib.contextmanager
-def replaced_atomically(path):
-    """A temporary path beside `path` for a writer that wants a file name (an exporter); it becomes
-    `path` (fsync, rename) only when the block ends without an error, and is removed otherwise."""
-    path = Path(path)
-    with open_atomically(path, "wb") as handle:
-        yield Path(handle.temporary_path)
-
-
-@contextlib.contextmanager
-def open_atomically(path, mode: str = "w", **kwargs):
-    """A file to stream into that appears at `path` only when the block ends without an error (fsync,
-    rename); otherwise it is removed and any earlier file at `path` is left as it was."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.chmod(temporary, 0o666 & ~_umask())
-    except OSError as error:
-        raise OutputError(f"{path}: cannot write here ({error.strerror}). Choose another output "
-                          "folder or check its permissions.") from None
-    handle = os.fdopen(descriptor, mode, **kwargs)
-    handle.temporary_path = temporary
-    try:
-        try:
-            yield handle  # an error of the caller's (reading its input, say) passes through as it is
-        except BaseException:
-            handle.close()
-            raise
-        try:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            os.replace(temporary, path)
-            _sync_folder(path.parent)
-        except OSError as error:
-            raise OutputError(f"{path}: writing failed ({error.strerror}); any earlier file there is "
-                              "unchanged. Free some space or choose another folder.") from None
-    except BaseException:
-        if not handle.closed:
-            handle.close()
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # some systems cannot open folders; the rename is still atomic
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # ------------------------------------------------------------------ estimators <-> files

@@ -219,7 +219,7 @@ def draw_boxes(picture, boxes: list[dict], path: Path) -> None:
     """Save `picture` with its boxes and their labels drawn on, atomically."""
     from PIL import Image, ImageDraw
 
-    from deepfit.modelfile import open_atomically
+    from deepfit.atomic import open_atomically
 
     image = Image.fromarray(picture[:, :, 0] if picture.shape[2] == 1 else picture).convert("RGB")
     draw = ImageDraw.Draw(image)

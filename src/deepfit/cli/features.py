@@ -28,7 +28,7 @@ def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
     """Write each example's learned features (the last hidden layer, before the output layer)."""
     from deepfit.cli.inputs import load_classifier
     from deepfit.cli.predict import model_columns
-    from deepfit.modelfile import write_atomically
+    from deepfit.atomic import write_atomically
 
     estimator = load_classifier(model_path)
     if not hasattr(estimator, "transform"):

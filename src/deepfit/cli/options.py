@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from deepfit.errors import InvalidInputError, OutputError
-from deepfit.modelfile import write_atomically
+from deepfit.atomic import write_atomically
 
 LIKELY_TARGET_NAMES = ("label", "target", "class", "y")
 

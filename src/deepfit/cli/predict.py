@@ -60,7 +60,7 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
         batches, total = _table_batches(estimator, Path(inputs[0]), batch_size, skip_bad, delimiter, encoding,
                                         count=_shows_progress(output))
         unit, key = "row", "row" if skip_bad else None
-    from deepfit.modelfile import open_atomically
+    from deepfit.atomic import open_atomically
     from tqdm import tqdm
 
     target = open_atomically(output, "w", encoding="utf-8", newline="") if output else nullcontext(sys.stdout)

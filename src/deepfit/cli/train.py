@@ -12,7 +12,6 @@ from deepfit.cli.inputs import data_kind, picture_options, skip_bad_option, with
 from deepfit.cli.options import (check_writable, choose_target, delimiter_option, encoding_option,
                                  parse_delimiter, write_json)
 from deepfit.errors import InvalidInputError, OutputError
-from deepfit.training.checkpoints import run_files
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 
@@ -78,7 +77,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
 
     Under torchrun (or with --devices N) every process reads DATA and trains on its share of each
     batch; only rank 0 writes the checkpoint, the model and metrics.json."""
-    from deepfit.evaluation.metrics import classification_metrics
+    from deepfit.training.checkpoints import run_files
     from deepfit.training import distributed
 
     out_dir = out_dir or Path("runs") / data.stem
@@ -133,6 +132,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],
                "training": estimator.training_summary_, "history": estimator.history_}
     if len(test_rows):
+        from deepfit.evaluation.metrics import classification_metrics
+
         test_features, test_labels = _rows(features, test_rows), labels[test_rows]
         probabilities = estimator.predict_proba(test_features) if hasattr(estimator, "predict_proba") else None
         metrics["test"] = classification_metrics(test_labels, estimator.predict(test_features), probabilities,
@@ -168,6 +169,8 @@ CHECKPOINT_NAME = "checkpoint.safetensors"
 
 def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool) -> None:
     """A finished model is never replaced unless asked; an unfinished run is resumed or restarted, by choice."""
+    from deepfit.training.checkpoints import run_files
+
     unfinished = any(path.exists() for path in run_files(checkpoint))
     if resume:
         if not unfinished:

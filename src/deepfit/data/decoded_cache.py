@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.modelfile import write_atomically
+from deepfit.atomic import write_atomically
 
 LARGE_CACHE_BYTES = 512 * 2**20  # above this a cached set is memory-mapped rather than read into memory
 CACHE_VERSION = 1

@@ -81,7 +81,7 @@ def save_figure(figure, path, dpi: int = 100) -> Path:
     """Lay out, write `figure` as a PNG atomically (a failed write leaves any earlier file) and close it."""
     import io
 
-    from deepfit.modelfile import write_atomically
+    from deepfit.atomic import write_atomically
 
     figure.tight_layout()
     buffer = io.BytesIO()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfit.evaluation.report import MISTAKES_SHOWN
-from deepfit.modelfile import write_atomically
+from deepfit.atomic import write_atomically
 
 SOUND_SECONDS = 10        # each wrong clip is embedded up to this long
 SOUND_MISTAKES = 8        # fewer sound examples than pictures: each is a player and a spectrogram

@@ -56,7 +56,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
     if len(estimator.classes_) == 2 and threshold != 0.5:
         notes.append(f"This model labels a row {estimator.classes_[1]!r} when its probability is at least "
                      f"{threshold:g}, not at the most probable class: apply that threshold to the file's output.")
-    from deepfit.modelfile import replaced_atomically
+    from deepfit.atomic import replaced_atomically
 
     with replaced_atomically(path) as temporary:
         if format == "onnx":
@@ -76,7 +76,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
         stale.unlink(missing_ok=True)  # an earlier export's encoder would describe another input
     else:
         encoder_path = stale
-        from deepfit.modelfile import write_atomically
+        from deepfit.atomic import write_atomically
 
         write_atomically(encoder_path, json.dumps({
             "classes": [plain(c) for c in estimator.classes_], "encoder": estimator.encoder_.to_dict(),

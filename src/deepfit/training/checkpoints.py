@@ -54,7 +54,7 @@ class Checkpointing:
 
 def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_state: torch.Tensor, next_batch: int,
          loss_sum: torch.Tensor, callbacks, augment_generator, epoch_done: bool) -> None:
-    from deepfit.modelfile import write_atomically
+    from deepfit.atomic import write_atomically
 
     ranks, device = distributed.current(), loss_sum.device
     generators = {"rng.global": distributed.gathered(torch.get_rng_state(), device)}  # every rank's, in rank order

@@ -167,7 +167,7 @@ def test_bad_detector_input_gets_one_line_and_exit_code_2(folders, trained, tmp_
         (["detect", trained, tiny, "-o", tmp_path / "b.json"], "tiny.png: is 30x20 pixels, smaller than the detector's 24x24 window"),
         (["train-detector", empty, folders / "background", "--out", tmp_path / "d1"], "holds no positive patches"),
         (["train-detector", folders / "faces", folders / "background", "--window", "32", "--out", tmp_path / "d2"],
-         "0000.png: is 24x24 pixels but the window given with --window is 32x32"),
+         "0000.png: is 24x24 pixels but the window is 32x32"),
         (["train-detector", odd, folders / "background", "--out", tmp_path / "d3"], "2.png: is 30x24 pixels but the first positive"),
         (["train-detector", folders / "faces", tmp_path / "small", "--out", tmp_path / "d4"],
          "tiny.png: is 30x20 pixels, smaller"),

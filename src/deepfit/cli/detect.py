@@ -42,7 +42,7 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
     size from the window up), from which background windows and, after the first round, the
     detector's own false alarms are cut."""
     from deepfit import SlidingWindowDetector
-    from deepfit.detection.pictures import check_large_enough, read_pictures
+    from deepfit.detection.pictures import check_large_enough, check_patch_sizes, read_pictures
 
     out_dir = out_dir or Path("runs") / f"{positives.name}-detector"
     model_path = out_dir / "model.deepfit"
@@ -50,18 +50,19 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
         raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose another "
                           "folder with --out.")
     check_writable(out_dir)
+    window = _parse_window(window)
     patches, positive_files, labels = read_pictures(positives, what="positive patches", classes=True)
-    _check_patch_sizes(patches, positive_files, _parse_window(window))
+    check_patch_sizes(patches, positive_files, window)  # said before training starts; fit checks the same
     background, negative_files, _ = read_pictures(negatives, channels=patches[0].shape[2], what="negative pictures")
     check_large_enough(background, negative_files, patches[0].shape[:2],
                        "give background pictures at least as large as the window.")
     click.echo(f"read {len(patches)} positive patches of {patches[0].shape[1]}x{patches[0].shape[0]} pixels and "
                f"{len(background)} negative pictures", err=True)
     detector = SlidingWindowDetector(
-        rounds=rounds, label=label or positives.resolve().name, flip={"auto": "auto", "yes": True, "no": False}[flip],
+        window=window, rounds=rounds, label=label or positives.resolve().name, flip={"auto": "auto", "yes": True, "no": False}[flip],
         threshold=threshold, max_epochs=max_epochs, batch_size=_batch_size(batch_size), learning_rate=learning_rate,
         random_state=seed, device=device, verbose=not quiet)
-    detector.fit(patches, background, labels, negative_names=negative_files)
+    detector.fit(patches, background, labels, positive_names=positive_files, negative_names=negative_files)
     detector.save(model_path, metadata={"positives": str(positives), "negatives": str(negatives)})
     write_json(out_dir / "metrics.json", {"positives": str(positives), "negatives": str(negatives),
                                           "classes": [str(c) for c in detector.classes_],
@@ -83,17 +84,6 @@ def _parse_window(window):
     if len(parts) not in (1, 2) or min(parts) < 1:
         raise InvalidInputError(f"--window {window!r}: give the size in pixels as 24 or WIDTHxHEIGHT (32x24).")
     return (parts[0], parts[0]) if len(parts) == 1 else (parts[1], parts[0])  # (height, width)
-
-
-def _check_patch_sizes(patches, files, window) -> None:
-    """Every positive the same size, and the window's: one line naming the first that is not."""
-    height, width = window or patches[0].shape[:2]
-    for patch, name in zip(patches, files):
-        if patch.shape[:2] != (height, width):
-            wanted = "the window given with --window" if window else f"the first positive ({files[0]})"
-            raise InvalidInputError(f"{name}: is {patch.shape[1]}x{patch.shape[0]} pixels but {wanted} is "
-                                    f"{width}x{height}; crop or resize every positive to the window's size"
-                                    + ("" if window else ", or pass --window to say which size is meant") + ".")
 
 
 def _batch_size(value: str):

@@ -107,6 +107,27 @@ def random_windows(pictures: list[np.ndarray], count: int, window, generator: np
     return torch.cat(cut)
 
 
+def check_patch_sizes(patches: list[np.ndarray], names: list[str], window=None) -> tuple[int, int]:
+    """The positives' (height, width): every patch the same size, and the window's when one is given
+    (an int, or (height, width)); one line naming the first patch that is not."""
+    if not patches:
+        raise InvalidInputError("there are no positive patches; give at least one picture of the object, "
+                                "cropped to the window.")
+    if window is not None:
+        given, window = window, (window, window) if np.ndim(window) == 0 else tuple(window)
+        if len(window) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in window):
+            raise InvalidInputError(f"window={given!r}: give the window's size in pixels, as one whole number "
+                                    "or (height, width).")
+    height, width = (int(v) for v in (window or patches[0].shape[:2]))
+    for patch, name in zip(patches, names):
+        if patch.shape[:2] != (height, width):
+            wanted = "the window" if window else f"the first positive ({names[0]})"
+            raise InvalidInputError(f"{name}: is {patch.shape[1]}x{patch.shape[0]} pixels but {wanted} is "
+                                    f"{width}x{height}; crop or resize every positive to the window's size"
+                                    + ("" if window else ", or give the window's size to say which is meant") + ".")
+    return height, width
+
+
 def check_large_enough(pictures: list[np.ndarray], names: list[str], window, what: str) -> None:
     """Refuse a picture smaller than the window, naming it."""
     height, width = window

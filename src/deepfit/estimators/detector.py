@@ -26,7 +26,7 @@ from sklearn.utils._param_validation import InvalidParameterError as _SklearnPar
 from sklearn.utils.validation import check_random_state
 
 from deepfit import models
-from deepfit.detection.pictures import as_channels, check_large_enough, off_scale, random_windows
+from deepfit.detection.pictures import as_channels, check_large_enough, check_patch_sizes, off_scale, random_windows
 from deepfit.detection.scan import (Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress,
                                     windows_of)
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
@@ -106,17 +106,17 @@ class SlidingWindowDetector(BaseEstimator):
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, positives, negatives, labels=None, *, negative_names=None):
+    def fit(self, positives, negatives, labels=None, *, positive_names=None, negative_names=None):
         """Learn from `positives` (window-sized patches: an [N, h, w] or [N, h, w, C] uint8 array, or a
         list of such pictures) with their `labels` (None: one class, `label`), and `negatives`
-        (pictures holding none of the objects, each at least the window's size; `negative_names`
-        name them in errors)."""
+        (pictures holding none of the objects, each at least the window's size). `positive_names` and
+        `negative_names` (their files, say) name them in errors."""
         try:
             self._validate_params()
         except _SklearnParameterError as error:
             raise InvalidParameterError(str(error)) from None
         started = time.perf_counter()
-        patches = self._positive_patches(positives)
+        patches = self._positive_patches(positives, positive_names)
         self.channels_ = patches.shape[3]
         self.window_ = (patches.shape[1], patches.shape[2])
         labels = np.full(len(patches), self.label, dtype=object) if labels is None else np.asarray(labels)
@@ -178,26 +178,12 @@ class SlidingWindowDetector(BaseEstimator):
         behind = random_windows(negatives, len(chosen), self.window_, generator, device)
         return torch.cat([background, off_scale(positive_x[chosen], behind, generator)])
 
-    def _positive_patches(self, positives) -> np.ndarray:
+    def _positive_patches(self, positives, names=None) -> np.ndarray:
         pictures = list(positives)
-        if not pictures:
-            raise InvalidInputError("there are no positive patches; give at least one picture of the object, "
-                                    "cropped to the window.")
         channels = 3 if any(np.asarray(p).ndim == 3 and np.asarray(p).shape[2] == 3 for p in pictures) else 1
         pictures = [as_channels(p, channels) for p in pictures]
-        sizes = {p.shape[:2] for p in pictures}
-        if len(sizes) > 1:
-            odd = next(i for i, p in enumerate(pictures) if p.shape[:2] != pictures[0].shape[:2])
-            raise InvalidInputError(f"positive patch {odd} is {pictures[odd].shape[1]}x{pictures[odd].shape[0]} "
-                                    f"pixels, patch 0 is {pictures[0].shape[1]}x{pictures[0].shape[0]}; crop or "
-                                    "resize every positive to the window's size.")
-        height, width = pictures[0].shape[:2]
-        if self.window is not None:
-            wanted = (self.window, self.window) if isinstance(self.window, Integral) else tuple(self.window)
-            if tuple(int(v) for v in wanted) != (height, width):
-                raise InvalidInputError(f"the window is {wanted[1]}x{wanted[0]} pixels but the positive patches are "
-                                        f"{width}x{height}; resize the patches to the window, or leave the window "
-                                        "out to take it from the patches.")
+        height, width = check_patch_sizes(pictures, names or [f"positive patch {i}" for i in range(len(pictures))],
+                                          self.window)
         try:
             detector_architecture(height, width, channels, 2)
         except ValueError as error:

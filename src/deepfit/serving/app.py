@@ -54,24 +54,13 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
         yield
         await batcher.stop()
 
-    app = FastAPI(title="deepfit model", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description=f"Predictions of a {type(model).__name__} over {model.encoder_.kind} input.")
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app, guard = service_app(
+        "deepfit model", f"Predictions of a {type(model).__name__} over {model.encoder_.kind} input.",
+        lifespan=lifespan, token=token, max_body_bytes=max_body_bytes,
+        health=lambda: {"requests": batcher.counters.requests, "batches": batcher.counters.batches,
+                        "largest_batch": batcher.counters.largest_batch},
+        describe=lambda: model_description(model), described="What the model takes and answers")
     app.state.batcher = batcher
-    guard = bearer(token)
-    add_error_handlers(app)
-
-    @app.get("/health", summary="Is the server up", tags=["service"])
-    async def health() -> dict:
-        counters = batcher.counters
-        return {"status": "ok", "requests": counters.requests, "batches": counters.batches,
-                "largest_batch": counters.largest_batch}
-
-    @app.get("/model", summary="What the model takes and answers", tags=["model"], dependencies=[Depends(guard)])
-    async def describe() -> dict:
-        return model_description(model)
-
-    add_page(app)
     if model.encoder_.kind == "table":
         _add_table_route(app, model, batcher, guard)
     else:
@@ -79,7 +68,29 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
     return app
 
 
-def add_page(app: FastAPI) -> None:
+def service_app(title: str, description: str, *, lifespan, token: str | None, max_body_bytes: int, health,
+                describe, described: str):
+    """What every deepfit server shares: the size limit, the bearer token, one-line errors, the page at
+    `/`, `GET /health` (``status`` and the counters `health()` gives) and `GET /model` (`describe()`).
+    Returns the app and the token guard, for the caller's `POST /predict`."""
+    app = FastAPI(title=title, version="1", lifespan=lifespan, docs_url=None, redoc_url=None, description=description)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    guard = bearer(token)
+    _add_error_handlers(app)
+    _add_page(app)
+
+    @app.get("/health", summary="Is the server up", tags=["service"])
+    async def health_route() -> dict:
+        return {"status": "ok", **health()}
+
+    @app.get("/model", summary=described, tags=["model"], dependencies=[Depends(guard)])
+    async def describe_route() -> dict:
+        return describe()
+
+    return app, guard
+
+
+def _add_page(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:
         return HTMLResponse(resources.files("deepfit.serving").joinpath("page.html").read_text(encoding="utf-8"),
@@ -204,7 +215,7 @@ def _rows_schema(encoder):
 
 
 # ------------------------------------------------------------------------------------ errors, auth
-def add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()

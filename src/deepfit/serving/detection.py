@@ -13,8 +13,7 @@ from fastapi import Depends, FastAPI, File, Query, UploadFile
 
 from deepfit.errors import InvalidInputError
 from deepfit.json_values import plain
-from deepfit.serving.app import MAX_FILES, add_error_handlers, add_page, bearer
-from deepfit.serving.limits import BodySizeLimit
+from deepfit.serving.app import MAX_FILES, service_app
 
 MAX_REQUEST_PIXELS = 100_000_000  # decoded, per request: a small compressed body can unpack to gigabytes
 
@@ -28,20 +27,10 @@ def create_detection_app(detector, *, token: str | None, max_body_bytes: int) ->
         yield
         model_thread.shutdown(wait=True)
 
-    app = FastAPI(title="deepfit detector", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description=f"Boxes around {', '.join(map(str, detector.classes_))} in pictures.")
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    guard = bearer(token)
-    add_error_handlers(app)
-    add_page(app)
-
-    @app.get("/health", summary="Is the server up", tags=["service"])
-    async def health() -> dict:
-        return {"status": "ok", **served}
-
-    @app.get("/model", summary="What the detector takes and answers", tags=["model"], dependencies=[Depends(guard)])
-    async def describe() -> dict:
-        return detector_description(detector)
+    app, guard = service_app(
+        "deepfit detector", f"Boxes around {', '.join(map(str, detector.classes_))} in pictures.",
+        lifespan=lifespan, token=token, max_body_bytes=max_body_bytes, health=lambda: dict(served),
+        describe=lambda: detector_description(detector), described="What the detector takes and answers")
 
     @app.post("/predict", summary="Find the objects in each uploaded picture", tags=["model"],
               dependencies=[Depends(guard)])

@@ -5,10 +5,14 @@ boxes a loop over crops gives, and bad input must get one clear line."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import httpx
 import numpy as np
 import pytest
+import torch
 from conftest import run_cli
 from PIL import Image
 from selenium.webdriver.support.ui import WebDriverWait
@@ -150,6 +154,35 @@ def test_the_fully_convolutional_scan_gives_the_boxes_of_a_loop_over_crops():
     np.testing.assert_allclose(candidates.scores[mine], scores[order], atol=1e-4)
     kept = suppress(candidates, 0.3)
     assert 0 < len(kept) < len(candidates.scores)
+
+
+def test_a_detector_killed_in_its_second_round_resumes_to_the_uninterrupted_detector(folders, trained, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "deepfit", "train-detector", str(folders / "faces"), str(folders / "background"),
+               "--out", str(out), "--label", "face", "--quiet"]  # as `trained` was made, which was never stopped
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (out / "checkpoint.safetensors.rounds").exists() and process.poll() is None:
+        assert time.monotonic() < deadline, "training never reached its second round"
+        time.sleep(0.01)
+    time.sleep(1.5)  # some epochs into the second round
+    process.kill()
+    process.wait(timeout=60)
+    assert not (out / "model.deepfit").exists(), "the run finished before it was killed: nothing was tested"
+    # The unfinished run is neither taken over nor resumed unasked.
+    refused = run_cli("train-detector", folders / "faces", folders / "background", "--out", out, "--label", "face")
+    assert refused.returncode == 2 and "pass --resume to continue it, or --overwrite" in refused.stderr
+
+    resumed = run_cli("train-detector", folders / "faces", folders / "background", "--out", out, "--label", "face",
+                      "--quiet", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["metrics.json", "model.deepfit"]
+    expected = deepfit.load(trained).module_.state_dict()
+    produced = deepfit.load(out / "model.deepfit").module_.state_dict()
+    assert all(torch.equal(produced[name], expected[name]) for name in expected)  # the weights, bit for bit
+    rounds = json.loads((out / "metrics.json").read_text())["training"]["rounds"]
+    first = json.loads((trained.parent / "metrics.json").read_text())["training"]["rounds"]
+    assert [r["mined"] for r in rounds] == [r["mined"] for r in first] and rounds[1]["mined"] > 0
 
 
 def test_bad_detector_input_gets_one_line_and_exit_code_2(folders, trained, tmp_path):

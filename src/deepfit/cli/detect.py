@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.options import check_writable, write_json
-from deepfit.errors import InvalidInputError, OutputError
+from deepfit.cli.options import CHECKPOINT_NAME, check_run_folder, check_writable, remove_half_written, write_json
+from deepfit.errors import InvalidInputError
 
 
 @cli.command("train-detector")
@@ -33,23 +33,27 @@ from deepfit.errors import InvalidInputError, OutputError
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=2e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace a model already in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace a model already in --out (or an unfinished run's checkpoint).")
+@click.option("--resume", is_flag=True, help="Continue a run that was stopped from the checkpoint in --out; it ends "
+              "with the detector an uninterrupted run would have given.")
+@click.option("--checkpoint-every", type=click.FloatRange(0), default=300, show_default=True,
+              help="Seconds between checkpoints inside an epoch (one is written at every epoch's end too).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_detector(positives, negatives, out_dir, window, rounds, label, flip, threshold, max_epochs, batch_size,
-                   learning_rate, seed, device, overwrite, quiet):
+                   learning_rate, seed, device, overwrite, resume, checkpoint_every, quiet):
     """Train a sliding-window detector: POSITIVES holds pictures of the object cropped to the window (one
     sub-folder per class for several kinds of object), NEGATIVES pictures holding none of them (any
     size from the window up), from which background windows and, after the first round, the
     detector's own false alarms are cut."""
     from deepfit import SlidingWindowDetector
     from deepfit.detection.pictures import check_large_enough, check_patch_sizes, read_pictures
+    from deepfit.training.checkpoints import run_files
 
     out_dir = out_dir or Path("runs") / f"{positives.name}-detector"
-    model_path = out_dir / "model.deepfit"
-    if model_path.exists() and not overwrite:
-        raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose another "
-                          "folder with --out.")
+    model_path, checkpoint = out_dir / "model.deepfit", out_dir / CHECKPOINT_NAME
+    check_run_folder(model_path, checkpoint, overwrite, resume)
     check_writable(out_dir)
+    remove_half_written(out_dir)
     window = _parse_window(window)
     patches, positive_files, labels = read_pictures(positives, what="positive patches", classes=True)
     check_patch_sizes(patches, positive_files, window)  # said before training starts; fit checks the same
@@ -62,11 +66,17 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
         window=window, rounds=rounds, label=label or positives.resolve().name, flip={"auto": "auto", "yes": True, "no": False}[flip],
         threshold=threshold, max_epochs=max_epochs, batch_size=_batch_size(batch_size), learning_rate=learning_rate,
         random_state=seed, device=device, verbose=not quiet)
-    detector.fit(patches, background, labels, positive_names=positive_files, negative_names=negative_files)
+    if not resume:  # a fresh start (--overwrite): no earlier run's checkpoint may be taken for this one's
+        for old in run_files(checkpoint):
+            old.unlink(missing_ok=True)
+    detector.fit(patches, background, labels, positive_names=positive_files, negative_names=negative_files,
+                 checkpoint=checkpoint, resume=resume, checkpoint_every=checkpoint_every)
     detector.save(model_path, metadata={"positives": str(positives), "negatives": str(negatives)})
     write_json(out_dir / "metrics.json", {"positives": str(positives), "negatives": str(negatives),
                                           "classes": [str(c) for c in detector.classes_],
                                           "training": detector.training_summary_, "history": detector.history_})
+    for finished in run_files(checkpoint):
+        finished.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoints held
     for entry in detector.training_summary_["rounds"]:
         click.echo(f"round {entry['round']}: {entry['positives']} positives, {entry['background']} background "
                    f"windows ({entry['mined']} mined false alarms); then {entry['false_alarms_after']} false alarms "

@@ -9,9 +9,9 @@ import numpy as np
 
 from deepfit.cli import cli
 from deepfit.cli.inputs import data_kind, picture_options, skip_bad_option, with_options
-from deepfit.cli.options import (check_writable, choose_target, delimiter_option, encoding_option,
-                                 parse_delimiter, write_json)
-from deepfit.errors import InvalidInputError, OutputError
+from deepfit.cli.options import (CHECKPOINT_NAME, check_run_folder, check_writable, choose_target, delimiter_option,
+                                 encoding_option, parse_delimiter, remove_half_written, write_json)
+from deepfit.errors import InvalidInputError
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 
@@ -83,7 +83,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     out_dir = out_dir or Path("runs") / data.stem
     model_path = out_dir / "model.deepfit"
     checkpoint = out_dir / CHECKPOINT_NAME
-    _check_run_folder(model_path, checkpoint, overwrite, resume)
+    check_run_folder(model_path, checkpoint, overwrite, resume)
     writer = distributed.main_process()
     if writer:
         check_writable(out_dir)  # before minutes of training, not after
@@ -92,8 +92,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         from deepfit.training.launch import run_processes, without_devices
 
         return run_processes(devices, without_devices(ARGUMENTS))
-    for stale in [*out_dir.glob(f".{CHECKPOINT_NAME}*.tmp"), *out_dir.glob(".model.deepfit.*.tmp")] if writer else []:
-        stale.unlink(missing_ok=True)  # half-written by a run that was killed while writing
+    if writer:
+        remove_half_written(out_dir)
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)
@@ -162,28 +162,6 @@ def _warn_about_unused_options(kind: str, picture_only: dict, sound_only: dict) 
         what = {"audio": "sound", "image": "pictures", "table": "a table"}[kind]
         click.echo(f"warning: {', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to {what}; ignored.",
                    err=True)
-
-
-CHECKPOINT_NAME = "checkpoint.safetensors"
-
-
-def _check_run_folder(model_path: Path, checkpoint: Path, overwrite: bool, resume: bool) -> None:
-    """A finished model is never replaced unless asked; an unfinished run is resumed or restarted, by choice."""
-    from deepfit.training.checkpoints import run_files
-
-    unfinished = any(path.exists() for path in run_files(checkpoint))
-    if resume:
-        if not unfinished:
-            finished = " (the run there has finished: model.deepfit is there)" if model_path.exists() else ""
-            raise InvalidInputError(f"{checkpoint.parent}: holds no checkpoint to resume{finished}; start the run "
-                                    "without --resume.")
-        return
-    if model_path.exists() and not overwrite:
-        raise OutputError(f"{model_path} already exists; pass --overwrite to replace it, or choose "
-                          "another folder with --out.")
-    if unfinished and not overwrite:
-        raise OutputError(f"{checkpoint.parent}: holds the checkpoint of a run that did not finish; pass --resume "
-                          "to continue it, or --overwrite to start again.")
 
 
 def _read_training_table(data: Path, target, delimiter, encoding):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,8 +34,10 @@ from deepfit.detection.scan import (Candidates, ScanSettings, pyramid_scales, ro
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.models.detector import detector_architecture
 from deepfit.training import augment as aug
+from deepfit.training import checkpoints
 from deepfit.training import callbacks as cb
 from deepfit.training.devices import resolve_device
+from deepfit.training.checkpoints import Checkpointing
 from deepfit.training.loop import LoopSettings, TensorData, train
 
 AUTO_STEPS = 600           # optimizer steps in the first round (half of a picture classifier's: two classes, small windows)
@@ -106,11 +110,17 @@ class SlidingWindowDetector(BaseEstimator):
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, positives, negatives, labels=None, *, positive_names=None, negative_names=None):
+    def fit(self, positives, negatives, labels=None, *, positive_names=None, negative_names=None, checkpoint=None,
+            resume: bool = False, checkpoint_every: float = 300.0):
         """Learn from `positives` (window-sized patches: an [N, h, w] or [N, h, w, C] uint8 array, or a
         list of such pictures) with their `labels` (None: one class, `label`), and `negatives`
         (pictures holding none of the objects, each at least the window's size). `positive_names` and
-        `negative_names` (their files, say) name them in errors."""
+        `negative_names` (their files, say) name them in errors.
+
+        `checkpoint` (a path) keeps the training state there: the loop's, written at the end of every
+        epoch and every `checkpoint_every` seconds, and beside it (``<checkpoint>.rounds``) the weights
+        and the mined windows at the start of each round. After a crash, the same call with
+        `resume=True` goes on from there and ends with the detector an uninterrupted run would have given."""
         try:
             self._validate_params()
         except _SklearnParameterError as error:
@@ -128,6 +138,10 @@ class SlidingWindowDetector(BaseEstimator):
         generator = np.random.default_rng(seed)
         self.device_ = resolve_device(self.device)
         device = self.device_
+        checkpointing = None
+        if checkpoint is not None:
+            checkpointing = Checkpointing(Path(checkpoint), checkpoint_every, resume,
+                                          self._run_fingerprint(patches, y_positive, negatives, seed))
 
         positive_x = torch.as_tensor(patches, device=device).permute(0, 3, 1, 2).float()
         positive_y = torch.as_tensor(y_positive + 1, device=device)
@@ -143,22 +157,36 @@ class SlidingWindowDetector(BaseEstimator):
             self.module_ = models.build(self.architecture_).to(device)
             pixels = torch.cat([positive_x, background])
             self.module_.input.set_statistics(pixels.mean(dim=(0, 2, 3)).cpu(), pixels.std(dim=(0, 2, 3)).cpu())
-            rounds, history = [], []
-            for round_number in range(1, self.rounds + 1):
-                if round_number > 1:
+            rounds, history, first = [], [], 1
+            stage = checkpoints.load_stage(checkpointing) if checkpointing is not None and resume else None
+            if stage is not None:  # a round had begun: its weights, background and the rounds before it
+                meta, tensors = stage
+                self.module_.load_state_dict({k[len("module."):]: v for k, v in tensors.items()
+                                              if k.startswith("module.")})
+                background, first = tensors["background"].to(device), meta["round"]
+                rounds, history = meta["rounds"], meta["history"]
+                torch.set_rng_state(tensors["rng.global"])
+            for round_number in range(first, self.rounds + 1):
+                if round_number > first:
                     mined, false_alarms = self._false_alarms(negatives, math.ceil(MINED_PER_ROUND * len(positive_x)))
                     rounds[-1]["false_alarms_after"] = false_alarms
                     if len(mined) == 0:
                         break  # nothing left to learn from the negatives (and their false alarms are counted)
                     background = torch.cat([background, mined])
+                    if checkpointing is not None:
+                        checkpoints.save_stage(checkpointing, {
+                            **{f"module.{k}": v for k, v in self.module_.state_dict().items()},
+                            "background": background, "rng.global": torch.get_rng_state()},
+                            {"round": round_number, "rounds": rounds, "history": history})
                 x = torch.cat([positive_x, background])
                 y = torch.cat([positive_y, torch.zeros(len(background), dtype=torch.long, device=device)])
                 settings = self._loop_settings(len(y), seed + round_number, first=round_number == 1, flip=flip)
-                state = train(self.module_, TensorData(x, y), settings, self._callbacks(settings))
+                state = train(self.module_, TensorData(x, y), settings, self._callbacks(settings),
+                              self._round_checkpointing(checkpointing, round_number, resumed=round_number == first))
                 history += [{**row, "round": round_number} for row in state.history]
                 rounds.append({"round": round_number, "positives": len(positive_x), "background": len(background),
-                               "mined": 0 if round_number == 1 else len(mined), "epochs": state.epoch,
-                               "train_loss": state.train_loss})
+                               "mined": 0 if round_number == 1 else len(background) - rounds[-1]["background"],
+                               "epochs": state.epoch, "train_loss": state.train_loss})
             if "false_alarms_after" not in rounds[-1]:
                 _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
         self.module_.eval()
@@ -167,6 +195,29 @@ class SlidingWindowDetector(BaseEstimator):
                                   "negative_pictures": len(negatives), "flipped_positives": bool(flip),
                                   "seconds": round(time.perf_counter() - started, 3), "device": str(device)}
         return self
+
+    @staticmethod
+    def _round_checkpointing(checkpointing, round_number: int, *, resumed: bool):
+        """The loop's checkpointing in one round: its own fingerprint (a round's checkpoint is never taken
+        for another's), resumed only in the round the run was stopped in."""
+        if checkpointing is None:
+            return None
+        return replace(checkpointing, fingerprint=f"{checkpointing.fingerprint}/round {round_number}",
+                       resume=checkpointing.resume and resumed and checkpointing.path.exists())
+
+    def _run_fingerprint(self, patches: np.ndarray, y_positive: np.ndarray, negatives: list, seed: int) -> str:
+        """What makes two runs the same run: the parameters, the positives, the negatives and the seed."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "device")}
+        digest.update(f"{type(self).__name__}|{sorted(params.items())!r}|{seed}|{patches.shape}".encode())
+        digest.update(np.ascontiguousarray(patches).tobytes())
+        digest.update(np.ascontiguousarray(y_positive).tobytes())
+        for picture in negatives:
+            digest.update(f"{picture.shape}".encode())
+            digest.update(np.ascontiguousarray(picture[::7, ::7]).tobytes())
+        return digest.hexdigest()
 
     def _first_background(self, negatives, positive_x: torch.Tensor, generator) -> torch.Tensor:
         """The first round's background examples: random windows of the negatives, and half the

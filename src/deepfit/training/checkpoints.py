@@ -29,13 +29,18 @@ FORMAT = "deepfit-checkpoint-1"
 
 
 def run_files(path) -> list[Path]:
-    """Every checkpoint of a run kept at `path`: its own, and transfer learning's first phase beside it."""
+    """Every checkpoint of a run kept at `path`: its own, transfer learning's first phase beside it,
+    and a detector's finished rounds."""
     path = Path(path)
-    return [path, head_file(path)]
+    return [path, head_file(path), rounds_file(path)]
 
 
 def head_file(path) -> Path:
     return Path(path).with_name(Path(path).name + ".head")
+
+
+def rounds_file(path) -> Path:
+    return Path(path).with_name(Path(path).name + ".rounds")
 
 
 @dataclass
@@ -88,9 +93,32 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
     write_atomically(checkpointing.path, payload)
 
 
+def save_stage(checkpointing: Checkpointing, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    """Keep what a run made between two trainings of its loop (a detector's weights, mined windows and
+    summary after a round) beside the loop's checkpoint, in `rounds_file`; the loop's own checkpoint of
+    the finished stage goes first, so the loop checkpoint found beside a stage is always the next one's."""
+    from deepfit.atomic import write_atomically
+
+    if not distributed.current().main:
+        return
+    checkpointing.path.unlink(missing_ok=True)
+    meta = {**meta, "format": FORMAT, "fingerprint": checkpointing.fingerprint}
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
+    write_atomically(rounds_file(checkpointing.path), save_tensors(tensors, metadata={"deepfit": json.dumps(meta)}))
+
+
+def load_stage(checkpointing: Checkpointing) -> tuple[dict, dict] | None:
+    """(metadata, tensors) kept by `save_stage`, or None when the run has not got that far."""
+    path = rounds_file(checkpointing.path)
+    return _read(path, checkpointing.fingerprint) if path.exists() else None
+
+
 def load(checkpointing: Checkpointing) -> tuple[dict, dict]:
     """(metadata, tensors) of the checkpoint, refusing a damaged one or one of another run."""
-    path = checkpointing.path
+    return _read(checkpointing.path, checkpointing.fingerprint)
+
+
+def _read(path: Path, fingerprint: str) -> tuple[dict, dict]:
     try:
         raw = path.read_bytes()
         tensors = load_tensors(raw)
@@ -102,7 +130,7 @@ def load(checkpointing: Checkpointing) -> tuple[dict, dict]:
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: is a checkpoint of another format ({meta.get('format')!r}); start again "
                              "without --resume.")
-    if checkpointing.fingerprint and meta.get("fingerprint") != checkpointing.fingerprint:
+    if fingerprint and meta.get("fingerprint") != fingerprint:
         raise ModelFileError(f"{path}: belongs to a run with other data or settings; resume with the same "
                              "command, or start again without --resume (--overwrite).")
     return meta, tensors

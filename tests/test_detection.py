@@ -182,7 +182,27 @@ def test_a_detector_killed_in_its_second_round_resumes_to_the_uninterrupted_dete
     assert all(torch.equal(produced[name], expected[name]) for name in expected)  # the weights, bit for bit
     rounds = json.loads((out / "metrics.json").read_text())["training"]["rounds"]
     first = json.loads((trained.parent / "metrics.json").read_text())["training"]["rounds"]
-    assert [r["mined"] for r in rounds] == [r["mined"] for r in first] and rounds[1]["mined"] > 0
+    assert rounds[1]["mined"] > 0
+    for key in ("mined", "background", "epochs", "train_loss", "false_alarms_after"):  # the summary, as if never stopped
+        assert [r[key] for r in rounds] == [r[key] for r in first], key
+
+
+def test_resuming_a_run_stopped_after_its_last_checkpoint_keeps_the_summary(tmp_path):
+    # Stopped while the last round's false alarms were counted (the loop had nothing left to train): the
+    # detector and its summary, losses included, are those of the finished run; nothing is NaN.
+    patches, rng = face_patches(60, WINDOW, seed=1), np.random.default_rng(2)
+    negatives = [clutter(60, 80, rng) for _ in range(6)]
+    settings = dict(max_epochs=3, random_state=0)
+    finished = SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "run.safetensors")
+    assert (tmp_path / "run.safetensors.rounds").exists()  # the API leaves the files; the command line removes them
+    resumed = SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "run.safetensors",
+                                                    resume=True)
+    assert resumed.training_summary_["rounds"] == finished.training_summary_["rounds"]
+    assert resumed.history_ == finished.history_
+    assert all(torch.equal(a, b) for a, b in zip(resumed.module_.state_dict().values(),
+                                                 finished.module_.state_dict().values()))
+    with pytest.raises(deepfit.errors.ModelFileError, match="holds no checkpoint to resume"):
+        SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "none", resume=True)
 
 
 def test_bad_detector_input_gets_one_line_and_exit_code_2(folders, trained, tmp_path):

@@ -95,10 +95,11 @@ def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digit
     np.testing.assert_array_equal(deepfit.load(out / "model.deepfit").predict_proba(frame), expected)
 
 
-def test_bad_data_on_two_processes_is_one_line_and_exit_code_2(tmp_path):
+@pytest.mark.parametrize("processes", ["2", "1"])
+def test_bad_data_on_launched_processes_is_one_line_and_exit_code_2(tmp_path, processes):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,4\n5,6,y\n")
-    result = run_cli("train", bad, "--out", tmp_path / "out", "--devices", "2", "--quiet", timeout=TIMEOUT)
+    result = run_cli("train", bad, "--out", tmp_path / "out", "--devices", processes, "--quiet", timeout=TIMEOUT)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("error: ") and "bad.csv" in errors[0], result.stderr
@@ -156,13 +157,13 @@ def test_the_launcher_says_once_why_the_run_stopped_whichever_rank_stopped_first
 
     from deepfit.training.launch import _report
 
-    (tmp_path / "1.txt").write_text("error: rank 1: data.csv: row 3 is short")
+    (tmp_path / "1.txt").write_text("2\nerror: rank 1: data.csv: row 3 is short")
     # Rank 1 refused the data first; rank 0 was stopped before it could say so: rank 1's line, once.
     assert _report({1: Failure(exitcode=2, timestamp=1), 0: Failure(exitcode=-15, timestamp=2)}, tmp_path) == 2
     assert capsys.readouterr().err.strip() == "error: rank 1: data.csv: row 3 is short"
     # Rank 0 said it too, but was stopped before its exit was seen (the launcher only saw rank 1 fail): rank 0's.
-    (tmp_path / "0.txt").write_text("error: data.csv: row 3 is short")
-    assert _report({1: Failure(exitcode=2, timestamp=1)}, tmp_path) == 2
+    (tmp_path / "0.txt").write_text("2\nerror: data.csv: row 3 is short")
+    assert _report({1: Failure(exitcode=3, timestamp=1)}, tmp_path) == 2  # rank 0's line, with its own code
     assert capsys.readouterr().err.strip() == "error: data.csv: row 3 is short"
     # A rank killed: named, whatever the others' "lost my peer" (exit code 1) came first.
     assert _report({0: Failure(exitcode=1, timestamp=1), 1: Failure(exitcode=-9, timestamp=2)}, tmp_path) == 1

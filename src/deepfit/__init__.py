@@ -22,10 +22,15 @@ _LOCATIONS = {
 
 
 def __getattr__(name):
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'deepfit' has no attribute {name!r}")
     import importlib
 
+    if name not in _LOCATIONS:
+        try:  # a subpackage, as `deepfit.training.callbacks` after `import deepfit`
+            return importlib.import_module(f"deepfit.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"deepfit.{name}":
+                raise
+            raise AttributeError(f"module 'deepfit' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(_LOCATIONS[name]), name)
     globals()[name] = value
     return value

@@ -14,6 +14,9 @@ Every message says what was wrong, what was received, and how to fix it, in one 
 
 import threading
 
+__all__ = ["DeepfitError", "InvalidInputError", "InvalidParameterError", "ModelFileError", "NotFittedError",
+           "OutputError"]
+
 _BUILDING = threading.Lock()
 
 

@@ -36,7 +36,7 @@ def main(argv=None) -> int:
         with _silenced(bool(rank)):  # under torchrun, rank 0 speaks for the run
             status = cli.main(args=argv, prog_name="deepfit", standalone_mode=False)
     except DeepfitError as error:
-        _say(f"error: {f'rank {rank}: ' if rank else ''}{error}", rank)
+        _say(f"error: {f'rank {rank}: ' if rank else ''}{error}", rank, EXIT_BAD_INPUT)
         return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("error: interrupted.", err=True)
@@ -55,23 +55,28 @@ def main(argv=None) -> int:
             return 1
         where = f"rank {rank}: " if rank else ""
         _say(f"internal error: {where}{type(error).__name__}: {error}. This is a bug in deepfit; please report it "
-             "with the command you ran (DEEPFIT_DEBUG=1 shows the traceback).", rank, every_rank=True)
+             "with the command you ran (DEEPFIT_DEBUG=1 shows the traceback).", rank, EXIT_INTERNAL_ERROR,
+             every_rank=True)
         return EXIT_INTERNAL_ERROR
     return status if isinstance(status, int) else 0  # `deepfit check` returns 1 when it lists problems
 
 
-def _say(line: str, rank: int | None, every_rank: bool = False) -> None:
-    """The error line of this process. Under `train --devices` every rank leaves it for the launcher, which
-    prints one (rank 0's where it got that far: ranks race to refuse the same data); under torchrun, rank 0
-    of each machine prints it (another machine's files may differ), or every rank for a bug (it may be one
-    rank's); alone, it is printed."""
+def _say(line: str, rank: int | None, code: int, every_rank: bool = False) -> None:
+    """The error line of this process, and its exit `code`. Under `train --devices` every rank leaves
+    both for the launcher, which prints one line (rank 0's where it got that far: ranks race to refuse
+    the same data); under torchrun, rank 0 of each machine prints it (another machine's files may
+    differ), or every rank for a bug (it may be one rank's); alone, it is printed."""
     launcher = os.environ.get("DEEPFIT_LAUNCHER", "")
-    if rank is not None and os.path.isdir(launcher):
-        written = os.path.join(launcher, f"{rank}.txt.part")
-        with open(written, "w") as message:
-            message.write(line)
-        os.replace(written, os.path.join(launcher, f"{rank}.txt"))  # the launcher reads a whole line or none
-    elif not rank or every_rank or os.environ.get("LOCAL_RANK") == "0":
+    if os.path.isdir(launcher):
+        written = os.path.join(launcher, f"{os.environ.get('RANK', '0')}.txt")
+        try:
+            with open(written + ".part", "w") as message:
+                message.write(f"{code}\n{line}")
+            os.replace(written + ".part", written)  # the launcher reads a whole line or none
+            return
+        except OSError:
+            pass  # said here instead
+    if not rank or every_rank or os.environ.get("LOCAL_RANK") == "0":
         click.echo(line, err=True)
 
 

@@ -115,7 +115,8 @@ def check_patch_sizes(patches: list[np.ndarray], names: list[str], window=None) 
                                 "cropped to the window.")
     if window is not None:
         given, window = window, (window, window) if np.ndim(window) == 0 else tuple(window)
-        if len(window) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in window):
+        if len(window) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+                                       for v in window):
             raise InvalidInputError(f"window={given!r}: give the window's size in pixels, as one whole number "
                                     "or (height, width).")
     height, width = (int(v) for v in (window or patches[0].shape[:2]))

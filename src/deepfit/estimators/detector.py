@@ -31,7 +31,7 @@ from deepfit import models
 from deepfit.detection.pictures import as_channels, check_large_enough, check_patch_sizes, off_scale, random_windows
 from deepfit.detection.scan import (Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress,
                                     windows_of)
-from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
+from deepfit.errors import InvalidInputError, InvalidParameterError, ModelFileError, NotFittedError
 from deepfit.models.detector import detector_architecture
 from deepfit.training import augment as aug
 from deepfit.training import checkpoints
@@ -142,6 +142,13 @@ class SlidingWindowDetector(BaseEstimator):
         if checkpoint is not None:
             checkpointing = Checkpointing(Path(checkpoint), checkpoint_every, resume,
                                           self._run_fingerprint(patches, y_positive, negatives, seed))
+            found = [path for path in (checkpointing.path, checkpoints.rounds_file(checkpointing.path)) if path.exists()]
+            if resume and not found:
+                raise ModelFileError(f"{checkpointing.path}: holds no checkpoint to resume; start the run without "
+                                     "--resume (resume=False).")
+            if not resume:  # a fresh start: an earlier run's files are never taken for this one's
+                for path in found:
+                    path.unlink()
 
         positive_x = torch.as_tensor(patches, device=device).permute(0, 3, 1, 2).float()
         positive_y = torch.as_tensor(y_positive + 1, device=device)
@@ -202,21 +209,24 @@ class SlidingWindowDetector(BaseEstimator):
         for another's), resumed only in the round the run was stopped in."""
         if checkpointing is None:
             return None
-        return replace(checkpointing, fingerprint=f"{checkpointing.fingerprint}/round {round_number}",
-                       resume=checkpointing.resume and resumed and checkpointing.path.exists())
+        fingerprint = f"{checkpointing.fingerprint}/round {round_number}"
+        return replace(checkpointing, fingerprint=fingerprint,  # not the round before's, left by a kill in between
+                       resume=checkpointing.resume and resumed and checkpoints.fingerprint_of(checkpointing.path)
+                       == fingerprint)
 
     def _run_fingerprint(self, patches: np.ndarray, y_positive: np.ndarray, negatives: list, seed: int) -> str:
         """What makes two runs the same run: the parameters, the positives, the negatives and the seed."""
         import hashlib
 
         digest = hashlib.blake2b(digest_size=16)
-        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "device")}
+        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "device", "random_state")}
+        params["window"] = None if self.window is None else self.window_  # 24, (24, 24) and [24, 24] alike
         digest.update(f"{type(self).__name__}|{sorted(params.items())!r}|{seed}|{patches.shape}".encode())
         digest.update(np.ascontiguousarray(patches).tobytes())
         digest.update(np.ascontiguousarray(y_positive).tobytes())
         for picture in negatives:
             digest.update(f"{picture.shape}".encode())
-            digest.update(np.ascontiguousarray(picture[::7, ::7]).tobytes())
+            digest.update(np.ascontiguousarray(picture).tobytes())
         return digest.hexdigest()
 
     def _first_background(self, negatives, positive_x: torch.Tensor, generator) -> torch.Tensor:

@@ -95,16 +95,27 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
 
 def save_stage(checkpointing: Checkpointing, tensors: dict[str, torch.Tensor], meta: dict) -> None:
     """Keep what a run made between two trainings of its loop (a detector's weights, mined windows and
-    summary after a round) beside the loop's checkpoint, in `rounds_file`; the loop's own checkpoint of
-    the finished stage goes first, so the loop checkpoint found beside a stage is always the next one's."""
+    summary at the start of a round) beside the loop's checkpoint, in `rounds_file`; then the loop's
+    checkpoint of the stage before goes (until it has, `fingerprint_of` tells the two apart)."""
     from deepfit.atomic import write_atomically
 
     if not distributed.current().main:
         return
-    checkpointing.path.unlink(missing_ok=True)
     meta = {**meta, "format": FORMAT, "fingerprint": checkpointing.fingerprint}
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
     write_atomically(rounds_file(checkpointing.path), save_tensors(tensors, metadata={"deepfit": json.dumps(meta)}))
+    checkpointing.path.unlink(missing_ok=True)
+
+
+def fingerprint_of(path: Path) -> str | None:
+    """The run (and stage) a checkpoint belongs to, read from its header alone; None when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            length = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(min(length, 64 * 1024 * 1024)))
+        return json.loads(header["__metadata__"]["deepfit"]).get("fingerprint")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load_stage(checkpointing: Checkpointing) -> tuple[dict, dict] | None:
@@ -126,10 +137,10 @@ def _read(path: Path, fingerprint: str) -> tuple[dict, dict]:
         meta = json.loads(json.loads(raw[8:8 + header_length])["__metadata__"]["deepfit"])
     except (OSError, SafetensorError, ValueError, KeyError, TypeError) as error:
         raise ModelFileError(f"{path}: is not a readable deepfit checkpoint ({error}); start again without "
-                             "--resume.") from None
+                             "--resume (resume=False).") from None
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: is a checkpoint of another format ({meta.get('format')!r}); start again "
-                             "without --resume.")
+                             "without --resume (resume=False).")
     if fingerprint and meta.get("fingerprint") != fingerprint:
         raise ModelFileError(f"{path}: belongs to a run with other data or settings; resume with the same "
                              "command, or start again without --resume (--overwrite).")
@@ -163,4 +174,8 @@ def restore(meta: dict, tensors: dict, state, *, optimizer, callbacks, augment_g
             callback.load_state_dict(meta["callbacks"][index],
                                      {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
     state.epoch, state.step, state.history = meta["epoch"], meta["step"], meta["history"]
+    if state.history:  # the last epoch's losses, as a run that never stopped has them
+        last = state.history[-1]
+        state.train_loss, state.val_loss, state.val_accuracy = (last["train_loss"], last.get("val_loss"),
+                                                                last.get("val_accuracy"))
     state.stop, state.stop_reason = meta["stop"], meta["stop_reason"]

@@ -38,14 +38,18 @@ def run_processes(processes: int, arguments: list[str]) -> int:
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=processes, run_id=str(uuid.uuid4()),
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.5,
                           start_method="spawn")
+    earlier = os.environ.get("DEEPFIT_LAUNCHER")
     with tempfile.TemporaryDirectory(prefix="deepfit-ranks-") as messages:
-        os.environ["DEEPFIT_LAUNCHER"] = messages  # where quiet ranks leave the line they did not print
+        os.environ["DEEPFIT_LAUNCHER"] = messages  # where the ranks leave their error lines
         try:
             elastic_launch(config, entrypoint=sys.executable)("-m", "deepfit", *arguments)
         except ChildFailedError as error:
             return _report(error.failures, Path(messages))
         finally:
-            del os.environ["DEEPFIT_LAUNCHER"]
+            if earlier is None:
+                del os.environ["DEEPFIT_LAUNCHER"]
+            else:
+                os.environ["DEEPFIT_LAUNCHER"] = earlier
     return 0
 
 
@@ -59,11 +63,14 @@ def _report(failures: dict, messages: Path) -> int:
         print(f"error: the process of rank {rank} was stopped by {name}, and the others with it. A run with "
               "--resume continues from the last checkpoint.", file=sys.stderr)
         return 1
-    said = [messages / f"{first}.txt" for first in (0, rank)]  # rank 0 may have said it yet been stopped as it left
-    line = next((left.read_text().strip() for left in said if left.exists()), None) or (
-        f"error: the process of rank {rank} stopped with exit code {failure.exitcode}, and the others with it "
-        "(rerun with --devices 1, or DEEPFIT_DEBUG=1, to see why).")
-    print(line, file=sys.stderr)
+    for first in (0, rank):  # rank 0 may have said it, yet been stopped as it left
+        left = messages / f"{first}.txt"
+        if left.exists():
+            code, _, line = left.read_text().partition("\n")
+            print(line.strip(), file=sys.stderr)
+            return int(code)
+    print(f"error: the process of rank {rank} stopped with exit code {failure.exitcode}, and the others with it "
+          "(rerun with --devices 1, or DEEPFIT_DEBUG=1, to see why).", file=sys.stderr)
     return failure.exitcode
 
 

@@ -203,6 +203,10 @@ def test_resuming_a_run_stopped_after_its_last_checkpoint_keeps_the_summary(tmp_
                                                  finished.module_.state_dict().values()))
     with pytest.raises(deepfit.errors.ModelFileError, match="holds no checkpoint to resume"):
         SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "none", resume=True)
+    (tmp_path / "run.safetensors.rounds").unlink()  # as if stopped in round 1: the loop's checkpoint alone
+    with pytest.raises(deepfit.errors.ModelFileError, match="belongs to a run with other data or settings"):
+        SlidingWindowDetector(max_epochs=2, random_state=0).fit(patches, negatives,
+                                                                 checkpoint=tmp_path / "run.safetensors", resume=True)
 
 
 def test_bad_detector_input_gets_one_line_and_exit_code_2(folders, trained, tmp_path):

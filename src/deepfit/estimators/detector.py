@@ -210,9 +210,11 @@ class SlidingWindowDetector(BaseEstimator):
         if checkpointing is None:
             return None
         fingerprint = f"{checkpointing.fingerprint}/round {round_number}"
-        return replace(checkpointing, fingerprint=fingerprint,  # not the round before's, left by a kill in between
-                       resume=checkpointing.resume and resumed and checkpoints.fingerprint_of(checkpointing.path)
-                       == fingerprint)
+        found = checkpoints.fingerprint_of(checkpointing.path) if checkpointing.path.exists() else None
+        before = found is not None and found != fingerprint and found.startswith(f"{checkpointing.fingerprint}/")
+        # The round before's (a kill came between the two files) is passed over; another run's is refused.
+        return replace(checkpointing, fingerprint=fingerprint,
+                       resume=checkpointing.resume and resumed and checkpointing.path.exists() and not before)
 
     def _run_fingerprint(self, patches: np.ndarray, y_positive: np.ndarray, negatives: list, seed: int) -> str:
         """What makes two runs the same run: the parameters, the positives, the negatives and the seed."""

@@ -68,11 +68,10 @@ def _say(line: str, rank: int | None, code: int, every_rank: bool = False) -> No
     differ), or every rank for a bug (it may be one rank's); alone, it is printed."""
     launcher = os.environ.get("DEEPFIT_LAUNCHER", "")
     if os.path.isdir(launcher):
-        written = os.path.join(launcher, f"{os.environ.get('RANK', '0')}.txt")
-        try:
-            with open(written + ".part", "w") as message:
-                message.write(f"{code}\n{line}")
-            os.replace(written + ".part", written)  # the launcher reads a whole line or none
+        from deepfit.atomic import write_atomically
+
+        try:  # atomically: the launcher reads a whole line or none
+            write_atomically(os.path.join(launcher, f"{os.environ.get('RANK', '0')}.txt"), f"{code}\n{line}".encode())
             return
         except OSError:
             pass  # said here instead

@@ -66,9 +66,6 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
         window=window, rounds=rounds, label=label or positives.resolve().name, flip={"auto": "auto", "yes": True, "no": False}[flip],
         threshold=threshold, max_epochs=max_epochs, batch_size=_batch_size(batch_size), learning_rate=learning_rate,
         random_state=seed, device=device, verbose=not quiet)
-    if not resume:  # a fresh start (--overwrite): no earlier run's checkpoint may be taken for this one's
-        for old in run_files(checkpoint):
-            old.unlink(missing_ok=True)
     detector.fit(patches, background, labels, positive_names=positive_files, negative_names=negative_files,
                  checkpoint=checkpoint, resume=resume, checkpoint_every=checkpoint_every)
     detector.save(model_path, metadata={"positives": str(positives), "negatives": str(negatives)})

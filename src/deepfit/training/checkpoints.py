@@ -111,9 +111,9 @@ def fingerprint_of(path: Path) -> str | None:
     """The run (and stage) a checkpoint belongs to, read from its header alone; None when unreadable."""
     try:
         with open(path, "rb") as handle:
-            length = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(min(length, 64 * 1024 * 1024)))
-        return json.loads(header["__metadata__"]["deepfit"]).get("fingerprint")
+            length = handle.read(8)
+            header = handle.read(min(int.from_bytes(length, "little"), 64 * 1024 * 1024))
+        return _meta(length + header).get("fingerprint")
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -133,8 +133,7 @@ def _read(path: Path, fingerprint: str) -> tuple[dict, dict]:
     try:
         raw = path.read_bytes()
         tensors = load_tensors(raw)
-        header_length = int.from_bytes(raw[:8], "little")
-        meta = json.loads(json.loads(raw[8:8 + header_length])["__metadata__"]["deepfit"])
+        meta = _meta(raw)
     except (OSError, SafetensorError, ValueError, KeyError, TypeError) as error:
         raise ModelFileError(f"{path}: is not a readable deepfit checkpoint ({error}); start again without "
                              "--resume (resume=False).") from None
@@ -145,6 +144,12 @@ def _read(path: Path, fingerprint: str) -> tuple[dict, dict]:
         raise ModelFileError(f"{path}: belongs to a run with other data or settings; resume with the same "
                              "command, or start again without --resume (--overwrite).")
     return meta, tensors
+
+
+def _meta(start: bytes) -> dict:
+    """deepfit's JSON in a safetensors file's header, from the file's first bytes (8 of length, then the header)."""
+    length = int.from_bytes(start[:8], "little")
+    return json.loads(json.loads(start[8:8 + length])["__metadata__"]["deepfit"])
 
 
 def restore(meta: dict, tensors: dict, state, *, optimizer, callbacks, augment_generator, rank: int = 0) -> None:

@@ -1,8 +1,14 @@
 """The Encoder: every preprocessing choice fitted once on the training data, saved in the model.
 
-A table becomes one float32 matrix: numeric columns standardised (missing values set to the
-mean, plus an indicator column where training data had gaps), categorical columns one-hot over
-their most frequent values, with one extra slot for missing and unseen values. The same fitted
+A table becomes one float32 matrix: numeric columns scaled (missing values set to the centre, plus
+an indicator column where training data had gaps), categorical columns one-hot over their most
+frequent values, with one extra slot for missing and unseen values.
+
+Numbers are scaled one of two ways. ``standard``: (x - mean) / standard deviation, the textbook
+choice the linear models keep. ``robust`` (the deep network's default): (x - median) / interquartile
+range, then a smooth clip, z / sqrt(1 + (z / 3)^2), which leaves the bulk of a column as it is but
+bends outliers and heavy tails towards +-3 (as RealMLP does, Holzmueller et al. 2024): one income of
+1e9 or a sensor glitch no longer squeezes every other row of its column into a sliver near 0. The same fitted
 state transforms training, prediction, serving and export inputs, so they cannot drift apart.
 """
 
@@ -17,6 +23,8 @@ import pandas as pd
 from deepfit.errors import InvalidInputError
 
 MAX_CATEGORIES = 64
+SMOOTH_CLIP = 3.0  # robust scaling bends values beyond about this many interquartile ranges
+SCALINGS = ("standard", "robust")
 # A text column with a few non-numbers among mostly numbers is a typo, not a category.
 NUMERIC_SHARE_FOR_TYPO = 0.9
 
@@ -32,6 +40,7 @@ class NumericColumn:
     scale: float
     missing_indicator: bool
     type: str = "numeric"
+    clip: float = 0.0  # the smooth clip's radius after scaling; 0: none (standard scaling, older model files)
 
 
 @dataclass
@@ -58,13 +67,17 @@ class TableEncoder:
 
     # ----------------------------------------------------------------- fitting
     @classmethod
-    def fit(cls, X, *, standardize: bool = True) -> "TableEncoder":
-        """Learn the encoding from training data; `standardize=False` keeps numbers as they are."""
+    def fit(cls, X, *, standardize: bool = True, scaling: str = "standard") -> "TableEncoder":
+        """Learn the encoding from training data; `scaling` is "standard" or "robust" (module docstring);
+        `standardize=False` keeps numbers as they are."""
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+        scaling = scaling if standardize else None
         if isinstance(X, pd.DataFrame):
-            columns = [_fit_column(name, X[name], standardize) for name in X.columns]
+            columns = [_fit_column(name, X[name], scaling) for name in X.columns]
             return cls(columns=columns, from_frame=True)
         values = np.asarray(X, dtype=np.float64)
-        columns = [_fit_numeric(index, values[:, index], standardize) for index in range(values.shape[1])]
+        columns = [_fit_numeric(index, values[:, index], scaling) for index in range(values.shape[1])]
         return cls(columns=columns, from_frame=False)
 
     @property
@@ -89,8 +102,8 @@ class TableEncoder:
         if any(c.type != "numeric" for c in self.columns):
             raise InvalidInputError("this model was trained on a table with text columns; "
                                     "pass a DataFrame with the same columns, not an array.")
-        mean, scale, indicator_columns = self._numeric_arrays()
-        encoded = ((values - mean) / scale).astype(np.float32)
+        mean, scale, clip, indicator_columns = self.numeric_arrays()
+        encoded = smooth_clip((values - mean) / scale, clip).astype(np.float32)
         if np.isfinite(encoded.sum()):  # the common case, checked in one pass: nothing missing
             return encoded if not indicator_columns.size else np.concatenate(
                 [encoded, np.zeros((len(values), indicator_columns.size), dtype=np.float32)], axis=1)
@@ -119,7 +132,7 @@ class TableEncoder:
                 categorical.append(_one_hot(series, column.categories))
                 continue
             values = _numeric_values(series, column.name)
-            numeric.append(((values - column.mean) / column.scale)[:, None])
+            numeric.append(smooth_clip((values - column.mean) / column.scale, column.clip or np.inf)[:, None])
             if column.missing_indicator:
                 indicators.append(np.isnan(values)[:, None])
         blocks = numeric + indicators + categorical  # the layout _transform_array makes too
@@ -129,14 +142,17 @@ class TableEncoder:
             encoded = np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
         return np.nan_to_num(encoded, nan=0.0, copy=False)
 
-    def _numeric_arrays(self):
+    def numeric_arrays(self):
+        """(centre, scale, clip radius (inf: none), positions of the columns with a missing-value
+        indicator) of an all-numeric table, as arrays: what export builds its graph from."""
         cached = getattr(self, "_cached_numeric", None)
         if cached is None:
             mean = np.array([c.mean for c in self.columns], dtype=np.float64)
             scale = np.array([c.scale for c in self.columns], dtype=np.float64)
+            clip = np.array([c.clip or np.inf for c in self.columns], dtype=np.float64)
             indicator_columns = np.array([i for i, c in enumerate(self.columns) if c.missing_indicator],
                                          dtype=np.intp)
-            cached = self._cached_numeric = (mean, scale, indicator_columns)
+            cached = self._cached_numeric = (mean, scale, clip, indicator_columns)
         return cached
 
     # ---------------------------------------------------------- serialising
@@ -151,11 +167,26 @@ class TableEncoder:
         return cls(columns=columns, from_frame=bool(data["from_frame"]))
 
 
-def _fit_column(name, series: pd.Series, standardize: bool):
+def smooth_clip(scaled: np.ndarray, radius) -> np.ndarray:
+    """z / sqrt(1 + (z / radius)^2): about z near 0, bending towards +-radius far out (radius inf: z).
+
+    >>> smooth_clip(np.array([0.0, 1.0, 1e9]), 3.0).round(3).tolist()
+    [0.0, 0.949, 3.0]
+    """
+    radius = np.broadcast_to(np.asarray(radius, dtype=np.float64), np.shape(scaled)[-1:] or ())
+    finite = np.isfinite(radius)
+    if not finite.any():
+        return scaled
+    bounded = np.where(finite, radius, 1.0)
+    ratio = np.clip(scaled / bounded, -1e6, 1e6)  # far enough out to be +-radius, and no overflow squaring it
+    return np.where(finite, bounded * ratio / np.sqrt(1 + ratio * ratio), scaled)
+
+
+def _fit_column(name, series: pd.Series, scaling: str | None):
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         _refuse_infinite(values[:, None], [name])
-        return _fit_numeric(name, values, standardize)
+        return _fit_numeric(name, values, scaling)
     if pd.api.types.is_datetime64_any_dtype(series):
         raise InvalidInputError(
             f"column {name!r} holds dates, which deepfit does not encode yet. Convert it to numbers "
@@ -165,7 +196,7 @@ def _fit_column(name, series: pd.Series, standardize: bool):
     not_numbers = as_numbers.isna().to_numpy()
     if len(present) and not not_numbers.any():
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-        return _fit_numeric(name, values, standardize)
+        return _fit_numeric(name, values, scaling)
     if len(present) and 1 - not_numbers.mean() >= NUMERIC_SHARE_FOR_TYPO:
         raise InvalidInputError(
             f"column {name!r}, row {_row_number(series, present.index[np.argmax(not_numbers)])}: "
@@ -179,12 +210,21 @@ def _fit_column(name, series: pd.Series, standardize: bool):
     return CategoricalColumn(name=_json_name(name), categories=categories)
 
 
-def _fit_numeric(name, values: np.ndarray, standardize: bool) -> NumericColumn:
+def _fit_numeric(name, values: np.ndarray, scaling: str | None) -> NumericColumn:
+    """A numeric column's centre and scale: mean and standard deviation (standard), median and
+    interquartile range (robust; half the range where the quartiles coincide), or 0 and 1 (None)."""
     present = values[~np.isnan(values)]
-    mean = float(present.mean()) if present.size and standardize else 0.0
-    std = float(present.std()) if present.size and standardize else 1.0
-    return NumericColumn(name=_json_name(name), mean=mean, scale=std if std > 1e-12 else 1.0,
-                         missing_indicator=bool(present.size < values.size))
+    missing = bool(present.size < values.size)
+    if not present.size or scaling is None:
+        return NumericColumn(name=_json_name(name), mean=0.0, scale=1.0, missing_indicator=missing)
+    if scaling == "standard":
+        centre, spread, clip = float(present.mean()), float(present.std()), 0.0
+    else:
+        low, centre, high = np.quantile(present, [0.25, 0.5, 0.75])
+        spread = high - low if high - low > 1e-12 else (present.max() - present.min()) / 2
+        centre, spread, clip = float(centre), float(spread), SMOOTH_CLIP
+    return NumericColumn(name=_json_name(name), mean=centre, scale=spread if spread > 1e-12 else 1.0,
+                         missing_indicator=missing, clip=clip)
 
 
 def _numeric_values(series: pd.Series, name) -> np.ndarray:

@@ -112,12 +112,12 @@ def _graph(estimator):
                  "beside it)."]
         example = torch.zeros((2, width), dtype=torch.float32)
         return Exported(network, output).eval(), example, "encoded", f"float32 encoded rows [N, {width}]", notes, False
-    mean, scale, indicators = encoder._numeric_arrays()
+    mean, scale, clip, indicators = encoder.numeric_arrays()
     names = ", ".join(map(str, encoder.feature_names[:6])) + (", ..." if len(encoder.feature_names) > 6 else "")
     example = torch.zeros((2, len(encoder.feature_names)), dtype=torch.float32)
     description = (f"float32 features [N, {len(encoder.feature_names)}] in training order ({names}); NaN for "
                    "missing; scaling is inside")
-    return Exported(network, output, TableScaling(mean, scale, indicators)).eval(), example, "features", \
+    return Exported(network, output, TableScaling(mean, scale, clip, indicators)).eval(), example, "features", \
         description, [], True
 
 

@@ -15,17 +15,23 @@ from torch import nn
 
 
 class TableScaling(nn.Module):
-    """What `TableEncoder._transform_array` does, in the graph: (x - mean) / scale, indicators of
-    missing values for the columns that had them in training, and missing values as 0."""
+    """What `TableEncoder` does to an all-numeric table, in the graph: (x - centre) / scale, the
+    smooth clip z / sqrt(1 + (z / radius)^2) where the encoder clips, indicators of missing values for
+    the columns that had them in training, and missing values as 0."""
 
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, indicator_columns: np.ndarray):
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, clip: np.ndarray, indicator_columns: np.ndarray):
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("clipped", torch.as_tensor(np.isfinite(clip)))
+        self.register_buffer("radius", torch.as_tensor(np.where(np.isfinite(clip), clip, 1.0), dtype=torch.float32))
         self.register_buffer("indicators", torch.as_tensor(indicator_columns, dtype=torch.long))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         encoded = (features - self.mean) / self.scale
+        if bool(self.clipped.any()):  # as `deepfit.data.encoder.smooth_clip` computes it
+            ratio = torch.clamp(encoded / self.radius, -1e6, 1e6)
+            encoded = torch.where(self.clipped, self.radius * ratio / torch.sqrt(1 + ratio * ratio), encoded)
         if self.indicators.numel():
             missing = torch.isnan(features.index_select(1, self.indicators)).to(torch.float32)
             encoded = torch.cat([encoded, missing], dim=1)

@@ -12,6 +12,7 @@ from torch import nn
 
 from deepfit.models.cnn import CNN
 from deepfit.models.detector import PatchDetector
+from deepfit.models.ensemble import EnsembleMLP
 from deepfit.models.mlp import MLP, RESIDUAL_FROM
 from deepfit.models.resnet import TorchvisionResNet
 
@@ -25,8 +26,9 @@ def _logistic(n_inputs: int, n_outputs: int) -> MLP:
 
 
 REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic, "cnn": CNN, "resnet": TorchvisionResNet,
-            "detector": PatchDetector}
+            "detector": PatchDetector, "ensemble_mlp": EnsembleMLP}
 MAX_SIDE, MAX_CHANNELS, MAX_STAGES, MAX_BLOCKS = 4096, 4096, 8, 64  # bounds on a header before building it
+MAX_MEMBERS, MAX_HIDDEN_LAYERS = 256, 10_000
 
 
 def parameter_count(architecture: dict) -> int:
@@ -39,7 +41,7 @@ def parameter_count(architecture: dict) -> int:
     name = settings.pop("name")
     if name not in REGISTRY:
         raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
-    if name in ("cnn", "resnet", "detector"):
+    if name in ("cnn", "resnet", "detector", "ensemble_mlp"):
         return _counted_on_meta_device(name, settings)
     n_inputs, n_outputs = int(settings["n_inputs"]), int(settings["n_outputs"])
     hidden_layers, width = int(settings.get("hidden_layers", 0)), int(settings.get("width", 256))
@@ -58,7 +60,9 @@ def _counted_on_meta_device(name: str, settings: dict) -> int:
     sizes = [int(v) for key in ("image_size", "window", "stages") for v in settings.get(key, [])]
     if (any(not 0 < v <= max(MAX_SIDE, MAX_CHANNELS) for v in sizes) or len(settings.get("stages", [])) > MAX_STAGES
             or not 0 < int(settings.get("blocks_per_stage", 1)) <= MAX_BLOCKS
-            or not 0 < int(settings["n_outputs"]) <= 1_000_000):
+            or not 0 < int(settings["n_outputs"]) <= 1_000_000
+            or not 0 < int(settings.get("members", 1)) <= MAX_MEMBERS
+            or not 0 <= int(settings.get("hidden_layers", 0)) <= MAX_HIDDEN_LAYERS):
         raise ValueError(f"implausible {name} architecture {settings}")
     with torch.device("meta"):
         module = REGISTRY[name](**settings)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class LoopSettings:
     loss: str = "cross_entropy"     # or "binary_cross_entropy" (one sigmoid unit), "perceptron"
     optimizer: str = "adamw"        # or "sgd"
     weight_decay: float = 0.0
+    label_smoothing: float = 0.0    # cross-entropy only
     seed: int = 0
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None  # on each training batch, on the device
 
@@ -60,7 +62,7 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     extra = {"weight_decay": settings.weight_decay} if settings.optimizer == "adamw" else {}
     trainable = [p for p in module.parameters() if p.requires_grad]  # all but a frozen body
     optimizer = optimizer_class(trainable, lr=settings.learning_rate, **extra)
-    loss_function = LOSSES[settings.loss]
+    loss_function = loss_for(settings)
     rows, batch_size = len(data.y), settings.batch_size
     state = TrainingState(module=module, optimizer=optimizer, max_epochs=settings.max_epochs,
                           steps_per_epoch=math.ceil(rows / batch_size))
@@ -173,8 +175,20 @@ def predicted_index(scores: torch.Tensor) -> torch.Tensor:
     return scores.argmax(dim=1)
 
 
-def _cross_entropy(scores, y):
-    return nn.functional.cross_entropy(scores.float(), y)
+def loss_for(settings: LoopSettings):
+    """The loss function the settings name, with their label smoothing."""
+    if settings.label_smoothing and settings.loss == "cross_entropy":
+        return functools.partial(_cross_entropy, label_smoothing=settings.label_smoothing)
+    return LOSSES[settings.loss]
+
+
+def _cross_entropy(scores, y, label_smoothing: float = 0.0):
+    """Cross-entropy of (rows, classes) scores; an ensemble's (rows, members, classes) scores give each
+    member its own loss, averaged."""
+    if scores.ndim == 3:
+        return nn.functional.cross_entropy(scores.float().transpose(1, 2), y[:, None].expand(-1, scores.shape[1]),
+                                           label_smoothing=label_smoothing)
+    return nn.functional.cross_entropy(scores.float(), y, label_smoothing=label_smoothing)
 
 
 def _binary_cross_entropy(scores, y):

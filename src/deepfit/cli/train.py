@@ -32,12 +32,19 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Peak learning rate (default: 2e-3 deep, 0.05 logistic, 1 perceptron).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
-@click.option("--patience", type=click.IntRange(1), default=15, show_default=True,
-              help="Epochs without improvement before early stopping.")
+@click.option("--patience", type=click.IntRange(1), default=None,
+              help="Epochs without improvement before early stopping (default: 15).")
 @click.option("--validation-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
               show_default=True, help="Share of the training rows used for early stopping.")
-@click.option("--early-stopping", is_flag=True,
-              help="Hold out --validation-fraction of the training rows; stop when their loss stalls.")
+@click.option("--early-stopping/--no-early-stopping", default=None,
+              help="Hold out --validation-fraction of the training rows and keep the epoch that did best on them "
+                   "(default: on for tables of under 1,500 rows, off for larger ones, pictures and sound).")
+@click.option("--ensemble-size", type=click.IntRange(1, 256), default=None,
+              help="Tables: MLPs sharing their hidden layers, whose mean answers (default: 8 for 1-3 hidden layers).")
+@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Share of each label spread over the other classes in the loss (default: 0.1 for tables, else 0).")
+@click.option("--numeric-scaling", type=click.Choice(["robust", "standard"]), default=None,
+              help="Tables: median/IQR with a smooth clip of outliers (robust, the default) or mean/std (standard).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Share of the rows held out to measure the model (0: train on everything).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
@@ -65,7 +72,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @delimiter_option
 @encoding_option
 def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
-          dropout, patience, validation_fraction, early_stopping, test_fraction, seed, device, transfer_from,
+          dropout, patience, validation_fraction, early_stopping, ensemble_size, label_smoothing, numeric_scaling,
+          test_fraction, seed, device, transfer_from,
           freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, resume,
           checkpoint_every, devices, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
@@ -109,7 +117,8 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         features, labels, target, groups = _read_training_table(data, target, delimiter, encoding)
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
-                   validation_fraction=validation_fraction, early_stopping=early_stopping)
+                   validation_fraction=validation_fraction, early_stopping=early_stopping,
+                   ensemble_size=ensemble_size, label_smoothing=label_smoothing, numeric_scaling=numeric_scaling)
     pictures = dict(augment=augment, transfer_from=source, freeze=freeze)
     if kind == "audio":
         pictures.update(window_seconds=window_seconds, sample_rate=features.sample_rate)

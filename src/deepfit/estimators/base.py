@@ -185,7 +185,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         when there is enough data."""
         x = torch.as_tensor(encoded, dtype=None if encoded.dtype == np.uint8 else torch.float32, device=self.device_)
         y = torch.as_tensor(y_index, dtype=torch.long, device=self.device_)
-        validation_rows = _validation_rows(y_index, self._validation_fraction(), seed, groups)
+        validation_rows = _validation_rows(y_index, self._validation_fraction(len(y_index)), seed, groups)
         if validation_rows is None:
             return TensorData(x, y), 0
         keep = np.ones(len(y_index), dtype=bool)
@@ -194,7 +194,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         val_index = torch.as_tensor(validation_rows, device=self.device_)
         return TensorData(x[train_index], y[train_index], x[val_index], y[val_index]), len(validation_rows)
 
-    def _validation_fraction(self) -> float:
+    def _validation_fraction(self, n_rows: int) -> float:
         return 0.0
 
     def _standardizes_inputs(self) -> bool:

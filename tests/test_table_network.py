@@ -1,0 +1,147 @@
+"""The default table network: robust scaling with a smooth clip, the ensemble inside one network, label
+smoothing and keeping the best epoch by validation accuracy; saved, loaded and exported like the rest."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import deepfit
+from deepfit import DeepClassifier
+from deepfit.data.encoder import TableEncoder
+from deepfit.models import build, parameter_count
+from deepfit.models.ensemble import EnsembleMLP
+from deepfit.modelfile import read_model, write_model
+from deepfit.training.loop import LoopSettings, loss_for
+
+
+def test_robust_scaling_keeps_the_bulk_of_a_column_apart_from_one_huge_outlier():
+    values = np.r_[np.linspace(0, 1, 99), 1e9][:, None]
+    standard = TableEncoder.fit(values, scaling="standard").transform(values)[:99, 0]
+    robust = TableEncoder.fit(values, scaling="robust").transform(values)[:, 0]
+    assert np.ptp(standard) < 1e-6  # the outlier squeezes 99 rows into a sliver: the network cannot tell them apart
+    assert np.ptp(robust[:99]) > 1.5 and np.all(np.diff(robust[:99]) > 0)  # order and spread kept
+    assert 2.9 < robust[99] <= 3.0  # the outlier bent back to the clip's radius, not dropped
+
+
+def test_robust_encoder_round_trips_and_agrees_on_arrays_and_frames():
+    rng = np.random.default_rng(0)
+    values = rng.standard_cauchy((50, 3))
+    values[4, 2] = np.nan
+    encoder = TableEncoder.fit(values, scaling="robust")
+    restored = TableEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
+    assert np.array_equal(restored.transform(values), encoder.transform(values))
+    frame = pd.DataFrame(values, columns=["a", "b", "c"]).assign(kind=["x", "y"] * 25)
+    mixed = TableEncoder.fit(frame, scaling="robust").transform(frame)  # per-column path (a text column)
+    assert np.allclose(mixed[:, :4], encoder.transform(values), atol=1e-6)
+
+
+def test_an_encoder_from_before_the_clip_still_loads_as_standard_scaling():
+    values = np.random.default_rng(1).normal(size=(30, 2))
+    saved = TableEncoder.fit(values).to_dict()
+    for column in saved["columns"]:
+        column.pop("clip")  # what model files written before robust scaling hold
+    assert np.array_equal(TableEncoder.from_dict(saved).transform(values), TableEncoder.fit(values).transform(values))
+
+
+def test_the_ensemble_answers_with_the_mean_of_its_members_probabilities():
+    torch.manual_seed(0)
+    net = EnsembleMLP(n_inputs=5, n_outputs=3, hidden_layers=2, width=16, members=4)
+    inputs = torch.randn(7, 5)
+    members = net.train().member_scores(inputs)
+    assert members.shape == (7, 4, 3)
+    mean_probability = torch.softmax(members, dim=-1).mean(dim=1)
+    answer = torch.softmax(net.eval()(inputs), dim=1)
+    assert torch.allclose(answer, mean_probability, atol=1e-6)
+    assert len({tuple(row) for row in net.body[0].scales.sign().tolist()}) > 1  # members start from other views
+
+
+def test_the_ensemble_architecture_is_counted_and_built_from_data():
+    architecture = {"name": "ensemble_mlp", "n_inputs": 6, "n_outputs": 2, "members": 8, "hidden_layers": 3,
+                    "width": 32, "dropout": 0.0}
+    module = build(architecture)
+    assert parameter_count(architecture) == sum(t.numel() for t in module.state_dict().values())
+    with pytest.raises(ValueError, match="implausible"):
+        parameter_count({**architecture, "members": 10**6})
+
+
+def test_each_member_has_its_own_label_smoothed_loss():
+    scores, y = torch.randn(5, 3, 4), torch.tensor([0, 1, 2, 3, 0])
+    loss = loss_for(LoopSettings(label_smoothing=0.1))(scores, y)
+    per_member = [torch.nn.functional.cross_entropy(scores[:, m], y, label_smoothing=0.1) for m in range(3)]
+    assert torch.allclose(loss, torch.stack(per_member).mean(), atol=1e-6)
+
+
+def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_every_row():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(600, 10, n_informative=4, flip_y=0.2, random_state=0)
+    small = DeepClassifier(random_state=0).fit(X, y)
+    assert small.architecture_["name"] == "ensemble_mlp" and small.architecture_["members"] == 8
+    assert small.training_summary_["n_validation"] == 60
+    assert "has not improved" in small.training_summary_["stop_reason"]
+    X, y = make_classification(1600, 10, n_informative=4, random_state=0)
+    large = DeepClassifier(max_epochs=3, random_state=0).fit(X, y)
+    assert large.training_summary_["n_validation"] == 0 and large.training_summary_["epochs"] == 3
+    deep = DeepClassifier(hidden_layers=5, max_epochs=2, random_state=0).fit(X, y)
+    assert deep.architecture_["name"] == "mlp"  # residual depth: one network, as the guide draws it
+
+
+def test_every_ingredient_can_be_switched_off(blobs):
+    X, y = blobs
+    plain = DeepClassifier(max_epochs=3, ensemble_size=1, early_stopping=False, label_smoothing=0.0,
+                           numeric_scaling="standard", random_state=0).fit(X, y)
+    assert plain.architecture_["name"] == "mlp" and plain.training_summary_["n_validation"] == 0
+    assert all(column.clip == 0 for column in plain.encoder_.columns)
+
+
+def test_an_ensemble_model_file_round_trips_and_an_old_one_still_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.lognormal(size=200), "colour": rng.choice(["red", "blue"], 200)})
+    labels = (frame["size"] > 1).astype(int) + 2 * (frame["colour"] == "red")
+    model = DeepClassifier(max_epochs=4, random_state=0).fit(frame, labels)
+    loaded = deepfit.load(model.save(tmp_path / "m.deepfit"))
+    assert np.array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+    # A file written before this change: a plain MLP, columns without a clip, no new parameters.
+    old = DeepClassifier(max_epochs=4, ensemble_size=1, numeric_scaling="standard", random_state=0).fit(frame, labels)
+    header, tensors = read_model(old.save(tmp_path / "old.deepfit"))
+    for name in ("label_smoothing", "ensemble_size", "numeric_scaling"):
+        header["params"].pop(name)
+    header["params"].update(early_stopping=False, patience=15)
+    for column in header["encoder"]["columns"]:
+        column.pop("clip", None)
+    write_model(tmp_path / "old.deepfit", header, tensors)
+    reloaded = deepfit.load(tmp_path / "old.deepfit")
+    assert np.allclose(reloaded.predict_proba(frame), old.predict_proba(frame), atol=1e-6)
+
+
+def test_periodic_embeddings_give_each_number_as_cosines_beside_the_inputs():
+    from deepfit.models.embeddings import PeriodicEmbeddings
+
+    torch.manual_seed(0)
+    layer = PeriodicEmbeddings(numeric=2, inputs=3, frequencies=5, dims=4)
+    inputs = torch.randn(6, 3)
+    out = layer(inputs)
+    assert out.shape == (6, 3 + 2 * 4) and torch.equal(out[:, :3], inputs)
+    by_hand = torch.cos(2 * np.pi * (inputs[:, 1, None] * layer.frequency[1] + layer.phase[1])) @ layer.mix[1]
+    assert torch.allclose(out[:, 3 + 4:], by_hand + layer.bias[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("embedding", ["none", "periodic"])
+def test_onnx_export_scales_clips_and_pools_the_members_inside_the_file(tmp_path, embedding):
+    import onnxruntime
+
+    from deepfit.export import export_model
+
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(300, 4))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    model = DeepClassifier(max_epochs=5, numeric_embedding=embedding, random_state=0).fit(X, y)
+    X_test = rng.lognormal(size=(50, 4))
+    X_test[0, 0], X_test[1, 2], X_test[2, 3] = 1e30, -1e12, np.nan  # far out on both sides, and a gap
+    result = export_model(model, tmp_path / "m.onnx")
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    produced = session.run(["probabilities"], {"features": X_test.astype(np.float32)})[0]
+    assert np.abs(produced - model.predict_proba(X_test)).max() <= 1e-5 and result.max_difference <= 1e-5

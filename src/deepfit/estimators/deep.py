@@ -131,7 +131,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     --------
     >>> from sklearn.datasets import load_iris
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = DeepClassifier(max_epochs=20, random_state=0).fit(X, y)
+    >>> clf = DeepClassifier(random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
     """

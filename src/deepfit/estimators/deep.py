@@ -300,7 +300,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def _mlp_architecture(self, n_inputs: int, n_classes: int) -> dict:
         members = self._ensemble_members()
         numeric = 0
-        if self.numeric_embedding == "periodic" and self.encoder_.kind == "table" and self.hidden_layers:
+        if self.numeric_embedding == "periodic" and self._on_table() and self.hidden_layers:
             numeric = sum(column.type == "numeric" for column in self.encoder_.columns)
         if members > 1 or numeric:
             return {"name": "ensemble_mlp", "n_inputs": n_inputs, "n_outputs": n_classes, "members": members,
@@ -311,14 +311,15 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
 
     def _ensemble_members(self) -> int:
         """Members of the table ensemble: none for pictures, sound or a network without hidden layers."""
-        if self.encoder_.kind != "table" or self.hidden_layers == 0:
+        if not self._on_table() or self.hidden_layers == 0:
             return 1
         if self.ensemble_size == "auto":
             return AUTO_ENSEMBLE if self.hidden_layers < RESIDUAL_FROM else 1
         return self.ensemble_size
 
     def _on_table(self) -> bool:
-        return getattr(self, "encoder_", None) is not None and self.encoder_.kind == "table"
+        """Whether the fitted encoder is a table's (the table defaults apply)."""
+        return self.encoder_.kind == "table"
 
     def _initial_module(self) -> torch.nn.Module:
         module = models.build(self.architecture_)

@@ -8,8 +8,10 @@ Numbers are scaled one of two ways. ``standard``: (x - mean) / standard deviatio
 choice the linear models keep. ``robust`` (the deep network's default): (x - median) / interquartile
 range, then a smooth clip, z / sqrt(1 + (z / 3)^2), which leaves the bulk of a column as it is but
 bends outliers and heavy tails towards +-3 (as RealMLP does, Holzmueller et al. 2024): one income of
-1e9 or a sensor glitch no longer squeezes every other row of its column into a sliver near 0. The same fitted
-state transforms training, prediction, serving and export inputs, so they cannot drift apart.
+1e9 or a sensor glitch no longer squeezes every other row of its column into a sliver near 0.
+
+The same fitted state transforms training, prediction, serving and export inputs, so they cannot
+drift apart.
 """
 
 from __future__ import annotations

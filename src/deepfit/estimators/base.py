@@ -100,7 +100,7 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_encoder(self, X):
-        return TableEncoder.fit(X, standardize=self._standardizes_inputs())
+        return TableEncoder.fit(X, standardize=self._standardizes_inputs(), scaling=self._numeric_scaling())
 
     def _encoded_training_data(self, X, y_index: np.ndarray):
         """(encoded rows, their class indices, their groups or None): rows of one group (the windows of
@@ -200,6 +200,10 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
     def _standardizes_inputs(self) -> bool:
         return True
 
+    def _numeric_scaling(self) -> str:
+        """How a table's numbers are scaled: "standard" (the textbook models) or "robust"."""
+        return "standard"
+
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         return [cb.ProgressBar(type(self).__name__)] if self.verbose and distributed.current().main else []
 
@@ -261,11 +265,15 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         return self._encoded_for_prediction(X)
 
     def _run_encoded(self, encoded: np.ndarray, network) -> np.ndarray:
-        chunk = PREDICT_CHUNK_ROWS if encoded.ndim == 2 else max(16, 2**22 // max(1, encoded[0].size))
+        chunk = self._chunk_rows(encoded)
         with torch.inference_mode():
             chunks = [_forward(network, encoded[i:i + chunk], self.device_)
                       for i in range(0, max(1, len(encoded)), chunk)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def _chunk_rows(self, encoded: np.ndarray) -> int:
+        """Rows the network is given at once when predicting: memory stays bounded however many come."""
+        return PREDICT_CHUNK_ROWS if encoded.ndim == 2 else max(16, 2**22 // max(1, encoded[0].size))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "module_"):

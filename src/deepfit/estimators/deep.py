@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from deepfit import models
 from deepfit.data.audio import Clips, warn_if_silent
 from deepfit.data.audio_encoder import AudioEncoder
-from deepfit.data.encoder import TableEncoder
 from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
@@ -28,6 +27,7 @@ from deepfit.training.loop import LoopSettings
 AUTO_STEPS = 3000
 AUTO_ENSEMBLE = 8  # members of a shallow table network
 AUTO_LABEL_SMOOTHING = 0.1  # tables
+ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble predicts (2 MB of float32)
 # Tables of fewer rows hold out a validation split and stop early (early_stopping="auto"): on the small,
 # noisy tables of our suite that was 2-8 points more accurate; on larger ones, training the whole
 # schedule on every row was better (benchmarks/compare_tables_suite.py).
@@ -249,7 +249,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
                 X, sample_rate=self.sample_rate, window_seconds=self.window_seconds)
             return encoder
         if kind == "table":
-            return TableEncoder.fit(X, scaling=self.numeric_scaling)
+            return super()._fit_encoder(X)
         channels = 3 if self._source is not None else None  # ImageNet weights expect colour
         return ImageEncoder.fit(X, size=self.image_size, channels=channels)
 
@@ -337,6 +337,17 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         return train_transferred(self.module_, data, settings, lambda phase: [*self._callbacks(phase, validating),
                                                                            *callbacks],
                                  freeze=self.freeze, checkpointing=checkpointing)
+
+    def _chunk_rows(self, encoded: np.ndarray) -> int:
+        """A table ensemble's hidden layers hold members x width values a row: its chunks are smaller, so
+        each layer's activations stay near 2 MB (at 65,536 rows they would be 512 MB a layer)."""
+        members = self.architecture_.get("members", 1)
+        if encoded.ndim != 2 or members == 1:
+            return super()._chunk_rows(encoded)
+        return max(64, ENSEMBLE_CHUNK_VALUES // (members * self.architecture_["width"]))
+
+    def _numeric_scaling(self) -> str:
+        return self.numeric_scaling
 
     def _validation_fraction(self, n_rows: int) -> float:
         stopping = self.early_stopping

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import selectors
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from suite import cell, run_worker, summarise  # benchmarks/suite.py
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -37,7 +35,6 @@ TABLES = ["wine_quality", "bank_marketing", "image_segment", "magic_gamma", "car
 MODELS = ["deepfit", "hgb", "lightgbm", "mlp", "logreg", "realmlp", "tabm"]
 BUDGET = {"realmlp": 300.0, "tabm": 60.0}  # seconds per fit; others get DEFAULT_BUDGET
 DEFAULT_BUDGET = 300.0
-STARTUP_SECONDS = 30.0  # a worker's imports and data loading, on top of the first fit's budget
 # Each deepfit ingredient switched off in turn (parameters of DeepClassifier).
 ABLATION = {
     "standard scaling (mean/std), no clip": {"numeric_scaling": "standard"},
@@ -144,46 +141,10 @@ def worker(model: str, table: str, seeds: list[int], params: dict) -> None:
 
 
 # ------------------------------------------------------------------ parent
-def run_worker(model: str, table: str, seeds: list[int], params: dict, budget: float) -> dict:
+def run_model(model: str, table: str, seeds: list[int], params: dict, budget: float) -> dict:
     """Runs one model on one table's splits in a subprocess; a fit past `budget` seconds ends it."""
-    env = dict(os.environ)
-    if model in ("logreg", "mlp"):
-        env["OPENBLAS_NUM_THREADS"] = "1"  # two BLAS threads fighting over two cores slow scikit-learn 25x
     command = [sys.executable, __file__, "--worker", model.split("[")[0], table, json.dumps(seeds), json.dumps(params)]
-    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty peer cannot fill it and stall
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    splits, deadline, timed_out = [], time.monotonic() + budget + STARTUP_SECONDS, False
-    while len(splits) < len(seeds):
-        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-            timed_out = True
-            break
-        line = process.stdout.readline()
-        if not line:
-            break
-        if line.startswith("{"):
-            splits.append(json.loads(line))
-            deadline = time.monotonic() + budget
-    if timed_out:
-        process.kill()
-    process.wait()
-    entry = {"splits": splits, "budget_seconds": budget}
-    if timed_out:
-        entry["ran_out_of_budget"] = f"a fit took over {budget:.0f} s after {len(splits)} of {len(seeds)} splits"
-    elif len(splits) < len(seeds):
-        errors.seek(0)
-        entry["error"] = (errors.read().strip().splitlines() or ["no output"])[-1][:300]
-    errors.close()
-    return entry
-
-
-def summarise(entry: dict) -> dict | None:
-    accuracies = [s["accuracy"] for s in entry.get("splits", [])]
-    if not accuracies:
-        return None
-    return {"mean": statistics.mean(accuracies), "sd": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
-            "seconds": statistics.mean(s["seconds"] for s in entry["splits"]), "n": len(accuracies)}
+    return run_worker(command, len(seeds), budget, single_blas_thread=model in ("logreg", "mlp"))
 
 
 def report(results: dict, models: list[str]) -> str:
@@ -195,14 +156,10 @@ def report(results: dict, models: list[str]) -> str:
         cells, scores = [], {}
         for model in models:
             entry = results.get(model, {}).get(table)
+            cells.append(cell(entry))
             summary = summarise(entry) if entry else None
-            if summary is None:
-                cells.append("out of budget" if entry and "ran_out_of_budget" in entry else "-")
-                continue
-            scores[model] = summary["mean"]
-            note = f" ({summary['n']} split{'s' * (summary['n'] > 1)})" if summary["n"] < 5 else ""
-            note += "*" if "ran_out_of_budget" in entry else ""
-            cells.append(f"{summary['mean']:.4f} ±{summary['sd']:.3f}, {summary['seconds']:.1f} s{note}")
+            if summary is not None:
+                scores[model] = summary["mean"]
         order = sorted(scores.values(), reverse=True)
         for model, score in scores.items():
             ranks[model].append(1 + order.index(score))
@@ -289,7 +246,7 @@ def main() -> None:
         runs = [(model, {}) for model in args.models]
     for table in args.tables:
         for model, params in runs:  # interleaved: a slow minute of the machine hits every model alike
-            entry = run_worker(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET))
+            entry = run_model(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET))
             results.setdefault(model, {})[table] = entry
             summary = summarise(entry)
             shown = f"{summary['mean']:.4f} ±{summary['sd']:.3f} {summary['seconds']:.2f} s" if summary else ""

@@ -1,0 +1,70 @@
+"""What the suite benchmarks share: one model's splits run in a subprocess with a time budget, and the
+summary of its accuracies (compare_tables_suite.py, compare_picture_suite.py).
+
+A worker prints one JSON line per split (``{"seed", "accuracy", "seconds"}``); a fit that runs past its
+budget ends that model on that set, and the entry says so instead of dropping it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import statistics
+import subprocess
+import tempfile
+import time
+
+STARTUP_SECONDS = 30.0  # a worker's imports and data loading, on top of the first fit's budget
+
+
+def run_worker(command: list[str], n_splits: int, budget: float, single_blas_thread: bool = False) -> dict:
+    """Runs `command` (a worker) until it has printed `n_splits` results; a fit past `budget` seconds ends it."""
+    env = dict(os.environ)
+    if single_blas_thread:
+        env["OPENBLAS_NUM_THREADS"] = "1"  # two BLAS threads fighting over two cores slow scikit-learn 25x
+    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty peer cannot fill it and stall
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    splits, deadline, timed_out = [], time.monotonic() + budget + STARTUP_SECONDS, False
+    while len(splits) < n_splits:
+        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            timed_out = True
+            break
+        line = process.stdout.readline()
+        if not line:
+            break
+        if line.startswith("{"):
+            splits.append(json.loads(line))
+            deadline = time.monotonic() + budget
+    if timed_out:
+        process.kill()
+    process.wait()
+    entry = {"splits": splits, "budget_seconds": budget}
+    if timed_out:
+        entry["ran_out_of_budget"] = f"a fit took over {budget:.0f} s after {len(splits)} of {n_splits} splits"
+    elif len(splits) < n_splits:
+        errors.seek(0)
+        entry["error"] = (errors.read().strip().splitlines() or ["no output"])[-1][:300]
+    errors.close()
+    return entry
+
+
+def summarise(entry: dict) -> dict | None:
+    """Mean and standard deviation of the accuracies, mean fit seconds, number of splits; None without any."""
+    accuracies = [s["accuracy"] for s in entry.get("splits", [])]
+    if not accuracies:
+        return None
+    return {"mean": statistics.mean(accuracies), "sd": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+            "seconds": statistics.mean(s["seconds"] for s in entry["splits"]), "n": len(accuracies)}
+
+
+def cell(entry: dict | None) -> str:
+    """One table cell: "mean ±sd, seconds" with the number of splits when fewer than 5, or why there is none."""
+    summary = summarise(entry) if entry else None
+    if summary is None:
+        return "out of budget" if entry and "ran_out_of_budget" in entry else "-"
+    note = f" ({summary['n']} split{'s' * (summary['n'] > 1)})" if summary["n"] < 5 else ""
+    note += "*" if "ran_out_of_budget" in entry else ""
+    return f"{summary['mean']:.4f} ±{summary['sd']:.3f}, {summary['seconds']:.1f} s{note}"

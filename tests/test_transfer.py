@@ -30,16 +30,16 @@ def few_high_digits(per_class: int, seed: int = 0):
     return digits.images[train], digits.target[train], digits.images[test], digits.target[test]
 
 
-def test_a_model_of_digits_0_to_4_helps_learn_5_to_9_from_20_pictures_each(digits_0_to_4):
+def test_a_model_of_digits_0_to_4_learns_5_to_9_from_20_pictures_each(digits_0_to_4):
     source, path = digits_0_to_4
     X, y, X_test, y_test = few_high_digits(per_class=20)
-    scratch = DeepClassifier(random_state=0).fit(X, y)
     transferred = DeepClassifier(random_state=0, transfer_from=path).fit(X, y)
     assert list(transferred.classes_) == [5, 6, 7, 8, 9]
     assert transferred.architecture_["stages"] == source.architecture_["stages"]
-    print(f"from scratch {scratch.score(X_test, y_test):.3f}, transferred {transferred.score(X_test, y_test):.3f}")
-    # Measured: 0.974 against 0.962 (seeds 1 and 2 of the split: 0.974 vs 0.961, 0.957 vs 0.956).
-    assert transferred.score(X_test, y_test) > scratch.score(X_test, y_test)
+    # Measured: 0.984. With the small-set picture defaults (issue 17) a network trained from scratch on
+    # the same 100 pictures scores 0.991, so transfer no longer beats it on this pair (it did, 0.974
+    # against 0.962, with the earlier defaults); see the README's transfer notes.
+    assert transferred.score(X_test, y_test) >= 0.97
 
 
 def test_freeze_trains_only_the_new_head(digits_0_to_4):

@@ -30,7 +30,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               help="Passes over the data (default: about 3,000 steps' worth for deep models).")
 @click.option("--batch-size", default="auto", show_default=True, help="Rows per step, or 'auto'.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
-              help="Peak learning rate (default: 2e-3 deep, 0.05 logistic, 1 perceptron).")
+              help="Peak learning rate (default: 5e-3 deep on pictures, 2e-3 deep otherwise, 0.05 logistic, "
+                   "1 perceptron).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=None,
               help="Epochs without improvement before early stopping (default: 15).")
@@ -53,8 +54,10 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               help="Transfer learning: start from this model (.deepfit, or a ResNet-18/34/50 .pth/.safetensors "
                    "state_dict), keeping every layer but the output head.")
 @click.option("--freeze", is_flag=True, help="With --from: train only the new output head.")
-@click.option("--augment", type=click.Choice(["auto", "none", "shift", "shift+flip"]), default="auto",
-              show_default=True, help="Augmentation of training pictures (auto: flips only where they make sense).")
+@click.option("--augment", type=click.Choice(["auto", "none", "shift", "shift+flip", "affine", "affine+flip"]),
+              default="auto", show_default=True,
+              help="Augmentation of training pictures: shifts, or small turns, scalings and shifts (affine); auto: "
+                   "affine, with flips only where they make sense. Sound: shifts in time.")
 @with_options(picture_options)
 @click.option("--window-seconds", type=click.FloatRange(0, 600, min_open=True), default=None,
               help="Sound: cut clips into windows this long (default: as long as nine clips in ten, at most 3).")

@@ -18,13 +18,14 @@ from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import _NetworkClassifier, pool_rows
 from deepfit.estimators.transfer import load_body, train_transferred, transfer_source
-from deepfit.models.cnn import cnn_architecture, stem_stride_for_area
+from deepfit.models.cnn import BASE_CHANNELS, cnn_architecture, stem_stride_for_area
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
 from deepfit.training.loop import LoopSettings
 
 AUTO_STEPS = 3000
+AUTO_LEARNING_RATE = 2e-3
 AUTO_ENSEMBLE = 8  # members of a shallow table network
 AUTO_LABEL_SMOOTHING = 0.1  # tables
 ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble predicts (2 MB of float32)
@@ -33,6 +34,17 @@ ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble p
 # schedule on every row was better (benchmarks/compare_tables_suite.py).
 AUTO_STOPPING_BELOW = 1500
 AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and each step costs more
+# Picture augmentation (augment="affine"): turns of up to 10 degrees, scalings of up to 10%, shifts of
+# up to an eighth of a side.
+AFFINE_DEGREES, AFFINE_SCALE, AFFINE_SHIFT = 10.0, 0.1, 0.125
+# Small picture sets (benchmarks/compare_picture_suite.py): a narrower CNN, brightness and contrast
+# jittered by up to 50% (faces lit from one side, then the other), and many epochs within a budget
+# of pixels through the first stage (about 15 s on 2 cores).
+PICTURE_BASE_CHANNELS = 16
+PICTURE_LEARNING_RATE = 5e-3
+PICTURE_LIGHTING = 0.5
+PICTURE_PIXEL_PASSES = 20e6
+PICTURE_MAX_EPOCHS = 300
 STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
 SECONDS_PER_PREDICT_SLICE = 1800  # sound is predicted half an hour of clips at a time (about 10 MB of windows)
 
@@ -42,8 +54,10 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
 
     Pictures -- arrays of shape (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 or float, e.g. from
     `deepfit.read_images` -- get a residual convolutional network sized to the picture (`model="auto"`),
-    with batch normalisation and augmentation on the device: random shifts always, left-right flips
-    only when the classes look alike in a mirror (faces and photos, never digits or letters).
+    with batch normalisation and augmentation on the device: random shifts and changes of brightness
+    and contrast always, left-right flips only when the classes look alike in a mirror (faces and
+    photos, never digits or letters). A small set is seen many times (up to 300 epochs, within a
+    budget of pixels through the first stage), at a learning rate of 5e-3, with label smoothing.
 
     Sound -- `deepfit.Clips` (waveforms and their sample rate), e.g. ``read_audio(folder).clips`` --
     becomes log-mel spectrograms (`deepfit.data.audio_encoder`), cut into windows; the same CNN
@@ -69,9 +83,10 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         Passes over the training data. None: enough for about 3,000 optimizer steps (10 to 200
         epochs), which is what the tables we tried needed for the schedule to anneal.
     batch_size : int or "auto", default="auto"
-        Rows per gradient step; "auto" scales it with the data (32 to 512).
-    learning_rate : float, default=2e-3
-        Peak learning rate of AdamW.
+        Rows per gradient step; "auto" scales it with the data (32 to 512; 16 to 512 for pictures).
+    learning_rate : float or "auto", default="auto"
+        Peak learning rate of AdamW. "auto": 5e-3 for pictures trained from scratch (a small picture
+        set needs fewer steps to fit at it), 2e-3 for tables, sound and transfer learning.
     early_stopping : bool or "auto", default="auto"
         Hold out `validation_fraction` of the rows, stop when their loss has not improved for
         `patience` epochs, and keep the weights of the best epoch. "auto": on for tables of fewer
@@ -104,9 +119,11 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         MNIST network).
     image_size : int, (int, int) or None, default=None
         Resize pictures to this size; None keeps the size they come in.
-    augment : {"auto", "none", "shift", "shift+flip"}, default="auto"
-        Augmentation of training pictures; "auto" shifts, and flips when the data suggest it. Sound
-        is shifted in time ("auto", "shift") or not at all ("none").
+    augment : {"auto", "none", "shift", "shift+flip", "affine", "affine+flip"}, default="auto"
+        Augmentation of training pictures: "shift" moves them by up to an eighth of a side; "affine"
+        also turns them by up to 10 degrees and scales them by up to 10%; "+flip" mirrors half of
+        them left to right. "auto": "affine", with flips when the data suggest it. Sound is shifted in
+        time ("auto", "shift") or not at all ("none"); "affine" does not apply to it.
     window_seconds : float or None, default=None
         Sound: the length of the windows clips are cut into (shorter clips are padded); None: as
         long as nine training clips in ten, at most 3 s.
@@ -141,6 +158,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         "hidden_layers": [Interval(Integral, 0, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
@@ -152,7 +170,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         "numeric_embedding": [StrOptions({"periodic", "none"})],
         "model": [StrOptions({"auto", "mlp", "cnn"})],
         "image_size": [Interval(Integral, 1, 4096, closed="both"), tuple, list, None],
-        "augment": [StrOptions({"auto", "none", "shift", "shift+flip"})],
+        "augment": [StrOptions({"auto", "none", "shift", "shift+flip", "affine", "affine+flip"})],
         "window_seconds": [Interval(Real, 0, 600, closed="right"), None],
         "sample_rate": [Interval(Integral, 1000, 192_000, closed="both"), None],
         "transfer_from": "no_validation",
@@ -160,7 +178,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     }
 
     def __init__(self, *, hidden_layers=3, width=256, max_epochs=None, batch_size="auto",
-                 learning_rate=2e-3, early_stopping="auto", validation_fraction=0.1, patience=15,
+                 learning_rate="auto", early_stopping="auto", validation_fraction=0.1, patience=15,
                  dropout=0.0, weight_decay=1e-4, label_smoothing="auto", ensemble_size="auto",
                  numeric_scaling="robust", numeric_embedding="none", model="auto", image_size=None, augment="auto",
                  window_seconds=None, sample_rate=None, transfer_from=None, freeze=False, random_state=None,
@@ -243,6 +261,9 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             if self.augment == "shift+flip":
                 raise InvalidInputError("augment='shift+flip' does not suit sound (a clip played backwards is "
                                         "another sound); use 'shift' (in time) or 'none'.")
+            if self.augment.startswith("affine"):
+                raise InvalidInputError(f"augment='{self.augment}' does not suit sound (a spectrogram turned or "
+                                        "scaled is another pitch); use 'shift' (in time) or 'none'.")
             if X.paths is None:
                 warn_if_silent(X)
             encoder, *self._training_windows = AudioEncoder.fit_encode(
@@ -292,8 +313,9 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             encoder = self.encoder_
             if self.model != "mlp":
                 stride = stem_stride_for_area(encoder.height, encoder.width) if encoder.kind == "audio" else None
+                base = PICTURE_BASE_CHANNELS if encoder.kind == "image" else BASE_CHANNELS
                 return cnn_architecture(encoder.height, encoder.width, encoder.channels, n_classes, self.dropout,
-                                        stem_stride=stride)
+                                        stem_stride=stride, base_channels=base)
             return {**self._mlp_architecture(encoder.n_inputs, n_classes), "image_channels": encoder.channels}
         return self._mlp_architecture(n_inputs, n_classes)
 
@@ -359,27 +381,45 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         batch_size = self.batch_size
         if batch_size == "auto":
             # About 50 steps an epoch on small data; 512 rows a step (where the CPU is efficient) on big data.
-            batch_size = int(min(512, max(32, 2 ** round(math.log2(max(1, n_rows / 50))))))
-        max_epochs = self.max_epochs
-        if max_epochs is None:
-            # Enough epochs for about 3,000 optimizer steps (1,200 for a CNN): what the data sets we tried
-            # needed for the schedule to anneal.
-            steps_per_epoch = math.ceil(n_rows / batch_size)
-            pictures = self.encoder_.kind in ("image", "audio")
-            steps, most = (AUTO_STEPS_PICTURES, 50) if pictures else (AUTO_STEPS, 200)
-            max_epochs = int(min(most, max(10, round(steps / steps_per_epoch))))
+            smallest = 16 if self.encoder_.kind == "image" else 32  # a few hundred pictures get more steps
+            batch_size = int(min(512, max(smallest, 2 ** round(math.log2(max(1, n_rows / 50))))))
+        max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, batch_size)
         augment = None
-        if getattr(self, "augmentation_", "none") != "none":
+        if getattr(self, "augmentation_", "none").startswith("affine"):
+            augment = aug.RandomAffine(AFFINE_SHIFT, AFFINE_DEGREES, AFFINE_SCALE,
+                                       flip=self.augmentation_ == "affine+flip", seed=seed)
+        elif getattr(self, "augmentation_", "none") != "none":
             pad, fill = aug.shift_for(self.encoder_.height, self.encoder_.width), None
             if self.encoder_.kind == "audio":  # in time only (a shift in frequency is another pitch), into silence
                 pad = (0, aug.shift_for(self.encoder_.width, self.encoder_.width))
                 fill = torch.as_tensor(self.encoder_.silence, dtype=torch.float32).reshape(1, 1, -1, 1)
-            augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed, fill=fill)
+            lighting = PICTURE_LIGHTING if self.encoder_.kind == "image" else 0.0
+            augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed, fill=fill,
+                                    lighting=lighting)
         smoothing = self.label_smoothing
         if smoothing == "auto":
-            smoothing = AUTO_LABEL_SMOOTHING if self._on_table() else 0.0
-        return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=self.learning_rate,
+            smoothing = AUTO_LABEL_SMOOTHING if self.encoder_.kind in ("table", "image") else 0.0
+        learning_rate = self.learning_rate
+        if learning_rate == "auto":
+            fresh_pictures = self.encoder_.kind == "image" and getattr(self, "_source", None) is None
+            learning_rate = PICTURE_LEARNING_RATE if fresh_pictures else AUTO_LEARNING_RATE
+        return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=augment, label_smoothing=smoothing)
+
+    def _auto_epochs(self, n_rows: int, batch_size: int) -> int:
+        """Tables: enough epochs for about 3,000 optimizer steps (10 to 200), what the tables we tried
+        needed for the schedule to anneal. Sound: 1,200 steps (10 to 50). Pictures: as many epochs as
+        1,200 steps or PICTURE_PIXEL_PASSES pixels through the first stage allow, whichever is fewer
+        (10 to 300): a small set is seen hundreds of times, and a set of 1,000 pictures fits in seconds."""
+        steps_per_epoch = math.ceil(n_rows / batch_size)
+        if self.encoder_.kind == "table":
+            return int(min(200, max(10, round(AUTO_STEPS / steps_per_epoch))))
+        by_steps = AUTO_STEPS_PICTURES / steps_per_epoch
+        if self.encoder_.kind == "audio":
+            return int(min(50, max(10, round(by_steps))))
+        stride = self.architecture_.get("stem_stride", 1)
+        area = self.encoder_.height * self.encoder_.width / stride ** 2
+        return int(min(PICTURE_MAX_EPOCHS, max(10, round(min(by_steps, PICTURE_PIXEL_PASSES / (n_rows * area))))))
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]

@@ -22,24 +22,28 @@ from deepfit.models.freezing import FreezableBody
 
 BASE_CHANNELS = 32
 MAX_STAGES = 4
+STRIDE_FROM = 48  # pictures at least this high and wide start with a stride-2 convolution (a 60x80 face works at 30x40)
 
 
 def cnn_architecture(height: int, width: int, channels: int, n_outputs: int, dropout: float = 0.0,
-                     stem_stride: int | None = None) -> dict:
-    """The residual CNN for pictures of this size (`stem_stride`: chosen from the shorter side unless given).
+                     stem_stride: int | None = None, base_channels: int = BASE_CHANNELS) -> dict:
+    """The residual CNN for pictures of this size (`stem_stride`: chosen from the shorter side unless given;
+    `base_channels`: the first stage's, doubled at each stage after it).
 
     >>> cnn_architecture(8, 8, 1, 10)["stages"]
     [32, 64]
     >>> cnn_architecture(128, 128, 3, 2)["stem_stride"], cnn_architecture(128, 128, 3, 2)["stages"]
     (4, [32, 64, 128, 256])
+    >>> cnn_architecture(60, 80, 1, 15, base_channels=16)["stem_stride"]
+    2
     """
     side = min(height, width)
     if stem_stride is None:
-        stem_stride = 1 if side < 64 else 2 if side < 128 else 4
+        stem_stride = 1 if side < STRIDE_FROM else 2 if side < 128 else 4
     resolution = side / stem_stride
     n_stages = int(min(MAX_STAGES, 1 + max(0, math.floor(math.log2(max(1.0, resolution / 4))))))
     return {"name": "cnn", "in_channels": channels, "image_size": [height, width], "n_outputs": n_outputs,
-            "stages": [BASE_CHANNELS * 2 ** i for i in range(n_stages)], "blocks_per_stage": 1,
+            "stages": [base_channels * 2 ** i for i in range(n_stages)], "blocks_per_stage": 1,
             "stem_stride": stem_stride, "dropout": dropout}
 
 

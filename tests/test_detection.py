@@ -93,6 +93,30 @@ def test_the_saved_detector_answers_as_the_command_did(folders, trained, detecte
     assert detector.predict_proba(face_patches(4, WINDOW, seed=99))[:, 1].min() > 0.5  # faces never seen
 
 
+def test_the_threshold_is_fitted_on_held_back_pictures_stored_and_can_be_overridden(folders, trained):
+    summary = json.loads((trained.parent / "metrics.json").read_text())["training"]
+    fitted = summary["threshold"]
+    # 20 negative pictures and 150 faces: a fifth and a tenth held back, the rest trained on.
+    assert fitted["given"] is False and fitted["held_back_negatives"] == 4 and fitted["held_back_positives"] == 15
+    assert summary["negative_pictures"] == 16
+    assert fitted["precision"] >= 0.9 and fitted["recall"] >= 0.8 and 0.5 <= fitted["value"] <= 0.99
+    detector = deepfit.load(trained)
+    assert detector.threshold_ == pytest.approx(fitted["value"])
+    scene = np.asarray(Image.open(folders / "scenes" / "000.png"))
+    lenient, fitted_boxes = detector.detect([scene], threshold=0.06)[0], detector.detect([scene])[0]
+    assert len(lenient) >= len(fitted_boxes)
+    assert all(box["score"] >= fitted["value"] for box in fitted_boxes)
+
+
+def test_a_given_threshold_is_kept_and_nothing_is_held_back():
+    rng = np.random.default_rng(3)
+    negatives = [clutter(60, 80, rng) for _ in range(5)]
+    detector = SlidingWindowDetector(threshold=0.7, rounds=1, max_epochs=1, random_state=0).fit(
+        face_patches(20, WINDOW, seed=1), negatives)
+    assert detector.threshold_ == 0.7 and detector.training_summary_["negative_pictures"] == 5
+    assert detector.training_summary_["threshold"] == {"value": 0.7, "given": True}
+
+
 def test_min_size_looks_for_objects_smaller_than_the_window(trained):
     detector = deepfit.load(trained)
     scene, truth = face_scene(60, 80, np.random.default_rng(2), 2, window=16, largest=1.2)  # faces of 16 to 19 px
@@ -286,3 +310,19 @@ def test_the_page_draws_the_boxes_of_an_uploaded_picture(browser, folders, train
     assert first[1] == pytest.approx(expected[0]["width"] * scale, abs=2)
     assert console_errors(browser) == []
     save_screenshot(browser, "page-detector")
+
+
+@pytest.mark.parametrize("given, expected", [(0.3, 0.3), ("auto", 0.5)])
+def test_a_detector_file_from_before_the_fitted_threshold_loads_with_its_threshold(tmp_path, given, expected):
+    from deepfit.modelfile import read_model, write_model
+
+    rng = np.random.default_rng(4)
+    detector = SlidingWindowDetector(threshold=0.7, rounds=1, max_epochs=1, random_state=0).fit(
+        face_patches(20, WINDOW, seed=2), [clutter(60, 80, rng) for _ in range(3)])
+    header, tensors = read_model(detector.save(tmp_path / "new.deepfit"))
+    del header["threshold"]  # files written before the threshold was fitted have none
+    header["params"]["threshold"] = given
+    old = deepfit.load(write_model(tmp_path / "old.deepfit", header, tensors))
+    assert old.threshold_ == expected
+    scene, _ = face_scene(120, 160, np.random.default_rng(1), 2, window=WINDOW)
+    assert all(box["score"] >= expected for box in old.detect([scene])[0])

@@ -31,6 +31,7 @@ from deepfit import models
 from deepfit.detection.pictures import as_channels, check_large_enough, check_patch_sizes, off_scale, random_windows
 from deepfit.detection.scan import (Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress,
                                     windows_of)
+from deepfit.detection.threshold import LOWEST, fit_threshold, held_back
 from deepfit.errors import InvalidInputError, InvalidParameterError, ModelFileError, NotFittedError
 from deepfit.models.detector import detector_architecture
 from deepfit.training import augment as aug
@@ -41,6 +42,7 @@ from deepfit.training.checkpoints import Checkpointing
 from deepfit.training.loop import LoopSettings, TensorData, train
 
 AUTO_STEPS = 600           # optimizer steps in the first round (half of a picture classifier's: two classes, small windows)
+DEFAULT_THRESHOLD = 0.5    # when the threshold cannot be fitted, and to mine false alarms while training
 MINED_PER_ROUND = 2.0      # false alarms kept per round, per positive example (the highest scoring)
 
 
@@ -60,8 +62,12 @@ class SlidingWindowDetector(BaseEstimator):
         The class name of the positives when they come without labels.
     flip : "auto", bool, default="auto"
         Add mirrored positives (auto: when the patches look left-right symmetric, as faces do).
-    threshold : float, default=0.5
-        A window's probability of an object, to report it.
+    threshold : float or "auto", default="auto"
+        A window's probability of an object, to report it. "auto": fitted when training, as the lowest
+        probability (0.5 to 0.99) at which the boxes are expected to be right 9 times in 10, from a
+        fifth of the negative pictures and a tenth of the positives held back
+        (`deepfit.detection.threshold`); 0.5 when there are too few to hold back. The fitted value is `threshold_`; `detect(threshold=)`
+        overrides it.
     overlap : float, default=0.3
         Non-maximum suppression: of two boxes of one class overlapping more than this (IoU), the weaker goes.
     scale_step : float, default=1.2
@@ -78,7 +84,7 @@ class SlidingWindowDetector(BaseEstimator):
         "negatives_per_positive": [Interval(Real, 0, None, closed="neither")],
         "label": [str],
         "flip": ["boolean", StrOptions({"auto"})],
-        "threshold": [Interval(Real, 0, 1, closed="neither")],
+        "threshold": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"})],
         "overlap": [Interval(Real, 0, 1, closed="both")],
         "scale_step": [Interval(Real, 1, 4, closed="neither")],
         "min_size": [Interval(Integral, 1, None, closed="left"), None],
@@ -91,7 +97,7 @@ class SlidingWindowDetector(BaseEstimator):
     }
 
     def __init__(self, *, window=None, rounds=2, negatives_per_positive=3.0, label="object", flip="auto",
-                 threshold=0.5, overlap=0.3, scale_step=1.2, min_size=None, max_epochs=None, batch_size="auto",
+                 threshold="auto", overlap=0.3, scale_step=1.2, min_size=None, max_epochs=None, batch_size="auto",
                  learning_rate=2e-3, random_state=0, device="auto", verbose=False):
         self.window = window
         self.rounds = rounds
@@ -135,6 +141,8 @@ class SlidingWindowDetector(BaseEstimator):
         self.classes_, y_positive = np.unique(labels, return_inverse=True)
         negatives = self._negative_pictures(negatives, negative_names)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        patches, labels, negatives, held = self._held_back(patches, labels, negatives, seed)
+        y_positive = np.unique(labels, return_inverse=True)[1]  # every class keeps 9 in 10 of its patches or all
         generator = np.random.default_rng(seed)
         self.device_ = resolve_device(self.device)
         device = self.device_
@@ -197,9 +205,11 @@ class SlidingWindowDetector(BaseEstimator):
             if "false_alarms_after" not in rounds[-1]:
                 _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
         self.module_.eval()
+        fitted = self._fitted_threshold(*held)
         self.history_ = history
         self.training_summary_ = {"rounds": rounds, "window": list(self.window_), "channels": self.channels_,
                                   "negative_pictures": len(negatives), "flipped_positives": bool(flip),
+                                  "threshold": fitted,
                                   "seconds": round(time.perf_counter() - started, 3), "device": str(device)}
         return self
 
@@ -230,6 +240,44 @@ class SlidingWindowDetector(BaseEstimator):
             digest.update(f"{picture.shape}".encode())
             digest.update(np.ascontiguousarray(picture).tobytes())
         return digest.hexdigest()
+
+    def _held_back(self, patches: np.ndarray, labels: np.ndarray, negatives: list, seed: int):
+        """(patches, labels, negatives to train on; (patches, negatives) held back to fit the threshold),
+        nothing held back when the threshold is given."""
+        if self.threshold != "auto":
+            return patches, labels, negatives, (patches[:0], [])
+        patch_rows, picture_rows = held_back(labels, len(negatives), seed + 1)
+        keep = np.setdiff1d(np.arange(len(patches)), patch_rows)
+        kept_pictures = np.setdiff1d(np.arange(len(negatives)), picture_rows)
+        return (patches[keep], labels[keep], [negatives[i] for i in kept_pictures],
+                (patches[patch_rows], [negatives[i] for i in picture_rows]))
+
+    def _fitted_threshold(self, patches: np.ndarray, pictures: list) -> dict:
+        """Sets `threshold_`: the given threshold, or one fitted on the held-back patches and pictures."""
+        if self.threshold != "auto":
+            self.threshold_ = float(self.threshold)
+            return {"value": self.threshold_, "given": True}
+        if len(patches) == 0 or not pictures:
+            self.threshold_ = DEFAULT_THRESHOLD
+            return {"value": DEFAULT_THRESHOLD, "given": False,
+                    "why": "too few positives (10 of a class) or negative pictures (2) to hold some back"}
+        positive_scores = self._object_scores_off_grid(patches)
+        settings = replace(self._scan_settings(), threshold=LOWEST)
+        alarms = [candidates.scores[suppress(candidates, settings.overlap)]
+                  for candidates, _ in (scan(self.module_, p, self.window_, settings, self.device_) for p in pictures)]
+        fitted = fit_threshold(positive_scores, np.concatenate(alarms), len(pictures))
+        self.threshold_ = fitted.value
+        return {**fitted.to_dict(), "given": False}
+
+    def _object_scores_off_grid(self, patches: np.ndarray) -> np.ndarray:
+        """Each patch's probability of an object, seen as the scan sees an object: moved by up to half
+        its stride and scaled by up to half a pyramid step (the nearest window is seldom a perfect fit)."""
+        shift = self.module_.stride / 2 / min(self.window_)
+        jitter = aug.RandomAffine(shift, 0.0, (self.scale_step - 1) / 2, flip=False, seed=0)
+        x = torch.as_tensor(patches, device=self.device_).permute(0, 3, 1, 2).float()
+        with torch.inference_mode():
+            probabilities = torch.softmax(self.module_(jitter(x)), dim=1)
+        return (1 - probabilities[:, 0]).cpu().numpy().astype(np.float64)
 
     def _first_background(self, negatives, positive_x: torch.Tensor, generator) -> torch.Tensor:
         """The first round's background examples: random windows of the negatives, and half the
@@ -285,7 +333,7 @@ class SlidingWindowDetector(BaseEstimator):
         """(up to `keep` of the windows the detector takes for objects on the negative pictures, the
         highest scoring first, as patches; how many boxes it reports there in all)."""
         self.module_.eval()
-        mining = ScanSettings(threshold=self.threshold, overlap=0.5, scale_step=self.scale_step, min_size=self.min_size)
+        mining = ScanSettings(threshold=DEFAULT_THRESHOLD if self.threshold == "auto" else self.threshold, overlap=0.5, scale_step=self.scale_step, min_size=self.min_size)
         reporting = self._scan_settings()
         patches, scores, reported = [], [], 0
         for picture in negatives:
@@ -305,7 +353,8 @@ class SlidingWindowDetector(BaseEstimator):
     # -------------------------------------------------------------- detecting
     def _scan_settings(self, **overrides) -> ScanSettings:
         given = {k: v for k, v in overrides.items() if v is not None}
-        return ScanSettings(**{"threshold": self.threshold, "overlap": self.overlap, "scale_step": self.scale_step,
+        threshold = getattr(self, "threshold_", DEFAULT_THRESHOLD if self.threshold == "auto" else self.threshold)
+        return ScanSettings(**{"threshold": threshold, "overlap": self.overlap, "scale_step": self.scale_step,
                                "min_size": self.min_size, **given})
 
     def detect(self, pictures, *, threshold=None, overlap=None, min_size=None, names=None) -> list[list[dict]]:
@@ -357,6 +406,7 @@ class SlidingWindowDetector(BaseEstimator):
                              if k != "window" and (v is None or isinstance(v, (bool, int, float, str)))},
                   "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
                   "window": list(self.window_), "channels": self.channels_, "architecture": self.architecture_,
+                  "threshold": self.threshold_,
                   "training": {"summary": self.training_summary_, "history": self.history_},
                   "metadata": {**getattr(self, "metadata_", {}), **(metadata or {})}}
         return write_model(path, header, self.module_.state_dict())
@@ -368,6 +418,10 @@ class SlidingWindowDetector(BaseEstimator):
         detector.classes_ = np.array(header["classes"], dtype=object)
         detector.window_ = tuple(int(v) for v in header["window"])
         detector.channels_ = int(header["channels"])
+        given = header["params"].get("threshold", DEFAULT_THRESHOLD)  # files from before the fitted threshold
+        detector.threshold_ = float(header.get("threshold", DEFAULT_THRESHOLD if given == "auto" else given))
+        if not 0 < detector.threshold_ < 1:
+            raise ValueError("a detector's threshold must lie between 0 and 1")
         detector.architecture_ = dict(header["architecture"])
         if detector.architecture_.get("name") != "detector":
             raise ValueError("a detector's architecture must be 'detector'")

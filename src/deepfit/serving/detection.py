@@ -70,5 +70,5 @@ def detector_description(detector) -> dict:
     return {"estimator": type(detector).__name__, "kind": "detector", "classes": [plain(c) for c in detector.classes_],
             "input": {"files": {"window": [detector.window_[1], detector.window_[0]], "channels": detector.channels_,
                                 "suffixes": list(IMAGE_SUFFIXES)}},
-            "threshold": detector.threshold, "training": detector.training_summary_,
+            "threshold": detector.threshold_, "training": detector.training_summary_,
             "metadata": getattr(detector, "metadata_", {})}

@@ -39,11 +39,11 @@ AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and 
 AFFINE_DEGREES, AFFINE_SCALE, AFFINE_SHIFT = 10.0, 0.1, 0.125
 # Small picture sets (benchmarks/compare_picture_suite.py): a narrower CNN, brightness and contrast
 # jittered by up to 50% (faces lit from one side, then the other), and many epochs within a budget
-# of pixels through the first stage (about 15 s on 2 cores).
+# of pixels through the first stage (at most about 20 s on 2 cores).
 PICTURE_BASE_CHANNELS = 16
 PICTURE_LEARNING_RATE = 5e-3
 PICTURE_LIGHTING = 0.5
-PICTURE_PIXEL_PASSES = 20e6
+PICTURE_PIXEL_PASSES = 30e6
 PICTURE_MAX_EPOCHS = 300
 STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
 SECONDS_PER_PREDICT_SLICE = 1800  # sound is predicted half an hour of clips at a time (about 10 MB of windows)

@@ -122,8 +122,9 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     augment : {"auto", "none", "shift", "shift+flip", "affine", "affine+flip"}, default="auto"
         Augmentation of training pictures: "shift" moves them by up to an eighth of a side; "affine"
         also turns them by up to 10 degrees and scales them by up to 10%; "+flip" mirrors half of
-        them left to right. "auto": "affine", with flips when the data suggest it. Sound is shifted in
-        time ("auto", "shift") or not at all ("none"); "affine" does not apply to it.
+        them left to right. Both change brightness and contrast by up to 50%. "auto": "shift", with
+        flips when the data suggest it. Sound is shifted in time ("auto", "shift") or not at all
+        ("none"); "affine" does not apply to it.
     window_seconds : float or None, default=None
         Sound: the length of the windows clips are cut into (shorter clips are padded); None: as
         long as nine training clips in ten, at most 3 s.
@@ -387,7 +388,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         augment = None
         if getattr(self, "augmentation_", "none").startswith("affine"):
             augment = aug.RandomAffine(AFFINE_SHIFT, AFFINE_DEGREES, AFFINE_SCALE,
-                                       flip=self.augmentation_ == "affine+flip", seed=seed)
+                                       flip=self.augmentation_ == "affine+flip", seed=seed, lighting=PICTURE_LIGHTING)
         elif getattr(self, "augmentation_", "none") != "none":
             pad, fill = aug.shift_for(self.encoder_.height, self.encoder_.width), None
             if self.encoder_.kind == "audio":  # in time only (a shift in frequency is another pitch), into silence

@@ -72,11 +72,13 @@ def relit(pictures: torch.Tensor, amount: float, generator: torch.Generator) -> 
 
 class RandomAffine:
     """Each picture of an (N, C, H, W) batch turned by up to `degrees`, scaled by up to 1 +- `scale`, moved
-    by up to `shift` of its height and width, and mirrored left to right half the time when `flip`;
-    bilinear, with zeros coming in at the edges (as `ShiftFlip`'s margin). Floats out."""
+    by up to `shift` of its height and width, mirrored left to right half the time when `flip`, and
+    relit as `ShiftFlip` does when `lighting`; bilinear, with zeros coming in at the edges (as
+    `ShiftFlip`'s margin). Floats out."""
 
-    def __init__(self, shift: float, degrees: float, scale: float, flip: bool, seed: int):
+    def __init__(self, shift: float, degrees: float, scale: float, flip: bool, seed: int, lighting: float = 0.0):
         self.shift, self.degrees, self.scale, self.flip = shift, degrees, scale, flip
+        self.lighting = lighting  # as ShiftFlip's
         self.generator = torch.Generator().manual_seed(seed)
 
     def __call__(self, pictures: torch.Tensor) -> torch.Tensor:
@@ -91,7 +93,11 @@ class RandomAffine:
                              torch.stack([sin * width / height * mirror, cos, uniform[4] * self.shift * 2], 1)], 1)
         theta = theta.to(device=pictures.device, dtype=torch.float32)
         grid = F.affine_grid(theta, [n, 1, height, width], align_corners=False)
-        return F.grid_sample(pictures.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        out = F.grid_sample(pictures.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if self.lighting:
+            out = relit(out, self.lighting, self.generator)
+            out = out.clamp(0, 255) if pictures.dtype == torch.uint8 else out
+        return out
 
 
 def shift_for(height: int, width: int) -> int:

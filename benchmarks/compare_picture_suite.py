@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
-from suite import cell, run_worker, summarise  # benchmarks/suite.py
+from suite import ablation_report, cell, planned_runs, run_worker, summarise  # benchmarks/suite.py
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -242,24 +241,6 @@ def report(results: dict, models: list[str]) -> str:
     return "\n".join(lines)
 
 
-def ablation_report(results: dict) -> str:
-    """Each variant of deepfit against the defaults on the same sets and seeds."""
-    lines = ["| deepfit | mean accuracy | change | mean fit time | sets |", "|---|---|---|---|---|"]
-    default = results.get("deepfit", {})
-    for variant in [m for m in results if m.startswith("deepfit[")]:
-        pairs = []
-        for name, entry in results[variant].items():
-            seeds = {s["seed"]: s for s in default.get(name, {}).get("splits", [])}
-            pairs += [(s, seeds[s["seed"]]) for s in entry.get("splits", []) if s["seed"] in seeds]
-        if pairs:
-            ours = statistics.mean(p[0]["accuracy"] for p in pairs)
-            base = statistics.mean(p[1]["accuracy"] for p in pairs)
-            lines.append(f"| {variant[8:-1]} | {ours:.4f} | {100 * (ours - base):+.2f} points | "
-                         f"{statistics.mean(p[0]['seconds'] for p in pairs):.1f} s "
-                         f"(defaults {statistics.mean(p[1]['seconds'] for p in pairs):.1f} s) | {len(results[variant])} |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
@@ -276,15 +257,9 @@ def main() -> None:
         model, name, seeds, params = args.worker
         return worker(model, name, json.loads(seeds), json.loads(params))
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
-    runs = []
+    runs = planned_runs(args, ABLATION)
     if args.ablation:
-        runs = [(f"deepfit[{label}]", params) for label, params in ABLATION.items()]
         args.sets = [name for name in args.sets if name in ABLATION_SETS]
-    elif args.set:
-        runs = [("deepfit[" + ",".join(args.set) + "]",
-                 {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)})]
-    elif not args.report_only:
-        runs = [(model, {}) for model in args.models]
     for name in args.sets:
         for model, params in runs:
             entry = run_model(model, name, args.seeds, params)
@@ -297,7 +272,7 @@ def main() -> None:
             args.results.write_text(json.dumps(results, indent=1))
     print(report(results, [m for m in MODELS if m in results]))
     if any(m.startswith("deepfit[") for m in results):
-        print(ablation_report(results))
+        print(ablation_report(results, "sets"))
 
 
 if __name__ == "__main__":

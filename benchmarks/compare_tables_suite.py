@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from suite import cell, run_worker, summarise  # benchmarks/suite.py
+from suite import ablation_report, cell, planned_runs, run_worker, summarise  # benchmarks/suite.py
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -180,26 +180,6 @@ def median_seconds(results: dict, model: str) -> float:
     return statistics.median(summarise(results[model][t])["seconds"] for t in TABLES)
 
 
-def ablation_report(results: dict) -> str:
-    """Each variant of deepfit against the defaults on the same tables and seeds: mean accuracy, mean fit time."""
-    lines = ["| deepfit | mean accuracy | change | mean fit time | tables |", "|---|---|---|---|---|"]
-    default = results.get("deepfit", {})
-    for variant in [m for m in results if m.startswith("deepfit[")]:
-        pairs = []
-        for table, entry in results[variant].items():
-            seeds = {s["seed"]: s for s in default.get(table, {}).get("splits", [])}
-            pairs += [(s, seeds[s["seed"]]) for s in entry.get("splits", []) if s["seed"] in seeds]
-        if not pairs:
-            continue
-        tables = len(results[variant])
-        ours = statistics.mean(p[0]["accuracy"] for p in pairs)
-        base = statistics.mean(p[1]["accuracy"] for p in pairs)
-        lines.append(f"| {variant[8:-1]} | {ours:.4f} | {100 * (ours - base):+.2f} points | "
-                     f"{statistics.mean(p[0]['seconds'] for p in pairs):.1f} s "
-                     f"(defaults {statistics.mean(p[1]['seconds'] for p in pairs):.1f} s) | {tables} |")
-    return "\n".join(lines)
-
-
 def targets(results: dict) -> list[str]:
     """The issue's targets for deepfit, each said as met or missed with its numbers."""
     def mean_of(model, table):
@@ -236,14 +216,7 @@ def main() -> None:
         model, table, seeds, params = args.worker
         return worker(model, table, json.loads(seeds), json.loads(params))
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
-    runs = []
-    if args.ablation:
-        runs = [(f"deepfit[{label}]", params) for label, params in ABLATION.items()]
-    elif args.set:
-        params = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
-        runs = [("deepfit[" + ",".join(args.set) + "]", params)]
-    elif not args.report_only:
-        runs = [(model, {}) for model in args.models]
+    runs = planned_runs(args, ABLATION)
     for table in args.tables:
         for model, params in runs:  # interleaved: a slow minute of the machine hits every model alike
             entry = run_model(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET))
@@ -258,7 +231,7 @@ def main() -> None:
     for line in targets(results):
         print("-", line)
     if any(m.startswith("deepfit[") for m in results):
-        print(ablation_report(results))
+        print(ablation_report(results, "tables"))
 
 
 if __name__ == "__main__":

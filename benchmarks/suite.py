@@ -68,3 +68,34 @@ def cell(entry: dict | None) -> str:
     note = f" ({summary['n']} split{'s' * (summary['n'] > 1)})" if summary["n"] < 5 else ""
     note += "*" if "ran_out_of_budget" in entry else ""
     return f"{summary['mean']:.4f} ±{summary['sd']:.3f}, {summary['seconds']:.1f} s{note}"
+
+
+def ablation_report(results: dict, unit: str) -> str:
+    """Each variant of deepfit ("deepfit[...]") against the defaults on the same sets and seeds: mean
+    accuracy, its change, mean fit time; `unit` names the sets in the last column ("tables", "sets")."""
+    lines = [f"| deepfit | mean accuracy | change | mean fit time | {unit} |", "|---|---|---|---|---|"]
+    default = results.get("deepfit", {})
+    for variant in [m for m in results if m.startswith("deepfit[")]:
+        pairs = []
+        for name, entry in results[variant].items():
+            seeds = {s["seed"]: s for s in default.get(name, {}).get("splits", [])}
+            pairs += [(s, seeds[s["seed"]]) for s in entry.get("splits", []) if s["seed"] in seeds]
+        if not pairs:
+            continue
+        ours = statistics.mean(p[0]["accuracy"] for p in pairs)
+        base = statistics.mean(p[1]["accuracy"] for p in pairs)
+        lines.append(f"| {variant[8:-1]} | {ours:.4f} | {100 * (ours - base):+.2f} points | "
+                     f"{statistics.mean(p[0]['seconds'] for p in pairs):.1f} s "
+                     f"(defaults {statistics.mean(p[1]['seconds'] for p in pairs):.1f} s) | {len(results[variant])} |")
+    return "\n".join(lines)
+
+
+def planned_runs(args, ablation: dict) -> list[tuple[str, dict]]:
+    """(model name, DeepClassifier parameters) to run: the ablation's variants, one --set variant, the
+    --models, or none (--report-only)."""
+    if args.ablation:
+        return [(f"deepfit[{label}]", params) for label, params in ablation.items()]
+    if args.set:
+        return [("deepfit[" + ",".join(args.set) + "]",
+                 {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)})]
+    return [] if args.report_only else [(model, {}) for model in args.models]

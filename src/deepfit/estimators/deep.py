@@ -385,17 +385,17 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             smallest = 16 if self.encoder_.kind == "image" else 32  # a few hundred pictures get more steps
             batch_size = int(min(512, max(smallest, 2 ** round(math.log2(max(1, n_rows / 50))))))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, batch_size)
-        augment = None
-        if getattr(self, "augmentation_", "none").startswith("affine"):
+        augment, augmentation = None, getattr(self, "augmentation_", "none")
+        if augmentation.startswith("affine"):
             augment = aug.RandomAffine(AFFINE_SHIFT, AFFINE_DEGREES, AFFINE_SCALE,
-                                       flip=self.augmentation_ == "affine+flip", seed=seed, lighting=PICTURE_LIGHTING)
-        elif getattr(self, "augmentation_", "none") != "none":
+                                       flip=augmentation == "affine+flip", seed=seed, lighting=PICTURE_LIGHTING)
+        elif augmentation != "none":
             pad, fill = aug.shift_for(self.encoder_.height, self.encoder_.width), None
             if self.encoder_.kind == "audio":  # in time only (a shift in frequency is another pitch), into silence
                 pad = (0, aug.shift_for(self.encoder_.width, self.encoder_.width))
                 fill = torch.as_tensor(self.encoder_.silence, dtype=torch.float32).reshape(1, 1, -1, 1)
             lighting = PICTURE_LIGHTING if self.encoder_.kind == "image" else 0.0
-            augment = aug.ShiftFlip(pad, flip=self.augmentation_ == "shift+flip", seed=seed, fill=fill,
+            augment = aug.ShiftFlip(pad, flip=augmentation == "shift+flip", seed=seed, fill=fill,
                                     lighting=lighting)
         smoothing = self.label_smoothing
         if smoothing == "auto":

@@ -84,3 +84,20 @@ def test_same_random_state_gives_the_same_model(estimator):
     first = estimator(random_state=3).fit(X, y).decision_function(X)
     second = estimator(random_state=3).fit(X, y).decision_function(X)
     assert np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression(max_epochs=5, random_state=0),
+                                       Perceptron(max_epochs=5, random_state=0)], ids=["logistic", "perceptron"])
+def test_linear_scores_are_the_weighted_sum_whichever_rows_come_together(estimator):
+    # Scores are w·x + b in float64, so a row scores the same alone, in a batch or in any subset, on
+    # any CPU (a float32 product sums in an order set by the batch's shape and the BLAS kernel).
+    X, y = make_blobs(n_samples=300, n_features=200, centers=3, cluster_std=8.0, random_state=0)
+    X = X * np.logspace(-2, 3, 200)  # columns on very different scales, as a real table's
+    model = estimator.fit(X, y)
+    by_hand = X @ model.coef_.T + model.intercept_  # the inputs are standardised in float32: ~1e-7 apart
+    batch = model.decision_function(X)
+    np.testing.assert_allclose(batch, by_hand, rtol=1e-5, atol=1e-5 * np.abs(by_hand).max())
+    rows = [0, 7, 150, 299]
+    alone = np.stack([model.decision_function(X[i:i + 1])[0] for i in rows])
+    np.testing.assert_allclose(model.decision_function(X[rows]), alone, rtol=1e-12, atol=1e-12 * np.abs(batch).max())
+    np.testing.assert_allclose(alone, batch[rows], rtol=1e-12, atol=1e-12 * np.abs(batch).max())

@@ -19,7 +19,9 @@ What deepfit does when torchrun starts it (``WORLD_SIZE`` > 1 in the environment
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from datetime import timedelta
@@ -94,7 +96,17 @@ def start(device: torch.device) -> Ranks:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(backend, timeout=TIMEOUT, device_id=device if device.type == "cuda" else None)
+    atexit.register(_leave_at_exit)
     return current()
+
+
+def _leave_at_exit() -> None:
+    """Leave the group deepfit joined before the interpreter shuts down. A user's script that fits under
+    torchrun never calls `stop`; left alone, gloo's worker threads outlive Python and abort the process
+    as it exits (SIGABRT, 'terminate called without an active exception'). After an unhandled error
+    the group is left as it is: tearing it down while another rank waits in a collective can hang."""
+    if getattr(sys, "last_value", None) is None:
+        stop()
 
 
 def stop() -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_server import LiveServer
+from reliability import record
 
 import deepfit
 from deepfit import Clips, DeepClassifier
@@ -59,7 +60,13 @@ def models(tmp_path_factory):
 
 def test_the_corpus_holds_at_least_fifty_bad_inputs():
     requests = json.loads((CORPUS / "requests.json").read_text())
-    assert sum(len(corpus(f)) for f in ("pictures", "sounds", "tables", "models")) + len(requests) >= 50
+    files = {folder: len(corpus(folder)) for folder in ("pictures", "sounds", "tables", "models")}
+    record("corpus", **files, requests=len(requests), hypothesis_examples=JUNK.max_examples * _hypothesis_tests())
+    assert sum(files.values()) + len(requests) >= 50
+
+
+def _hypothesis_tests() -> int:
+    return sum(1 for value in globals().values() if getattr(value, "is_hypothesis_test", False))
 
 
 @pytest.mark.parametrize("model, bad", [("pictures.deepfit", p) for p in corpus("pictures")]

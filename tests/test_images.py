@@ -102,7 +102,7 @@ def test_decoded_pictures_are_cached_so_a_second_read_decodes_nothing(tmp_path, 
     def no_decoding(*args, **kwargs):
         raise AssertionError("a cached picture was decoded again")
 
-    monkeypatch.setattr(image_io, "_decode", no_decoding)
+    monkeypatch.setattr(image_io, "decode_picture", no_decoding)
     second = read_images(tmp_path / "data")
     assert np.array_equal(first.images, second.images)
 

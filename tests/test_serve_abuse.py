@@ -14,6 +14,7 @@ import time
 import httpx
 import numpy as np
 import pandas as pd
+from reliability import record
 from sklearn.datasets import load_digits
 
 import deepfit
@@ -59,6 +60,8 @@ def test_five_thousand_requests_with_abuse_mixed_in(tmp_path):
     assert outcome["wrong"] == [] and outcome["server_errors"] == [], outcome
     assert outcome["good"] >= 0.6 * REQUESTS and outcome["refused"] >= 0.25 * REQUESTS
     first, last = outcome["memory"]
+    record("abuse", requests=REQUESTS, concurrency=CONCURRENCY, good=outcome["good"], refused=outcome["refused"],
+           server_errors=len(outcome["server_errors"]), memory_growth_percent=round(100 * (last / first - 1), 1))
     assert last <= first * 1.10, f"resident memory grew from {first} kB to {last} kB"
 
 

@@ -22,17 +22,25 @@ from deepfit.cli import cli
               help="Refuse request bodies larger than this (HTTP 413).")
 @click.option("--max-batch", type=click.IntRange(1, 65536), default=256, show_default=True,
               help="Most examples joined into one batch from concurrent requests.")
-def serve(model_path, host, port, token, max_body_mb, max_batch):
+@click.option("--max-picture-mp", type=click.FloatRange(0.001, 100), default=50, show_default=True,
+              help="Refuse an uploaded picture of more megapixels than this (HTTP 413), from its header; "
+              "at most 100.")
+@click.option("--max-request-mp", type=click.FloatRange(0.001, 10000), default=100, show_default=True,
+              help="Refuse a request whose pictures hold more megapixels together (HTTP 413).")
+def serve(model_path, host, port, token, max_body_mb, max_batch, max_picture_mp, max_request_mp):
     """Answer predictions for MODEL over HTTP: GET /health, GET /model, POST /predict (JSON rows for
     table models, file uploads for picture and sound models and for detectors, which answer boxes),
     a page at / to try it, and the OpenAPI schema at /openapi.json. Concurrent requests are batched
-    together."""
+    together. Uploads are measured from their headers and refused over the budgets before anything
+    is decoded, then decoded off the event loop."""
     import uvicorn
 
     from deepfit.serving import create_app
+    from deepfit.serving.decoding import UploadBudget
 
+    budget = UploadBudget(picture_pixels=int(max_picture_mp * 1e6), request_pixels=int(max_request_mp * 1e6))
     app = create_app(model_path, token=token or None, max_body_bytes=int(max_body_mb * 1024 * 1024),
-                     max_batch=max_batch)
+                     max_batch=max_batch, budget=budget)
     if not _is_loopback(host) and not token:
         click.echo(f"warning: listening on {host} without --token: anyone who can reach this machine can use "
                    "the model.", err=True)

@@ -13,6 +13,7 @@ Keras' ``image_dataset_from_directory`` does) to a square of the median shorter 
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pg
                   ".webp")
 MAX_PIXELS = 100_000_000      # a picture larger than this is refused (a decompression bomb, or a mistake)
 MIN_AUTO_SIDE, MAX_AUTO_SIDE = 16, 128
+EIGHT_BIT_BAND_VALUES = 2_000_000  # pixels converted at once from 16-bit or float greyscale (16 MB of float64)
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 
 
@@ -162,9 +164,12 @@ def _choose_channels(probes, paths, channels) -> int:
 
 
 # ------------------------------------------------------------------------------------ decoding
-def _decode(path: Path, size: tuple[int, int], channels: int):
+def decode_picture(path, size: tuple[int, int], channels: int):
+    """(uint8 array (H, W, C) at `size` (height, width) and `channels`, None) or (None, why it cannot be
+    decoded), for a path or a binary file object. JPEGs decode at a reduced scale when that suffices."""
     from PIL import Image
 
+    quiet_pillow_size_warning()
     height, width = size
     try:
         with Image.open(path) as image:
@@ -182,15 +187,43 @@ def _convert(image, channels: int):
     from PIL import Image
 
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greyscale: scale to 0..255
-        values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
-        image = Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+        image = _eight_bit(image)
     if "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")  # transparent areas shown on white, as a viewer shows them
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
     return image.convert("L" if channels == 1 else "RGB")
+
+
+@functools.cache
+def quiet_pillow_size_warning() -> None:
+    """deepfit checks every picture's size against its own limit (`MAX_PIXELS`) before decoding it;
+    Pillow's warning for pictures above its 89 megapixels would only repeat that, on stderr, in the
+    middle of a run. Pillow's limit is raised to ours (never lowered, and left off if a user turned it off)."""
+    from PIL import Image
+
+    if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def _eight_bit(image):
+    """A 16-bit or float greyscale picture stretched to 0..255 as 8-bit ('L'), converted one band of
+    rows at a time: a 100-megapixel 16-bit picture needs 100 MB more, not gigabytes of float64."""
+    from PIL import Image
+
+    low, high = (float(v) for v in image.getextrema())
+    if not (np.isfinite(low) and np.isfinite(high)):  # a float picture holding NaN or infinity
+        values = np.asarray(image, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    width, height = image.size
+    out = np.zeros((height, width), dtype=np.uint8)
+    band = max(1, EIGHT_BIT_BAND_VALUES // max(1, width))
+    for top in range(0, height, band) if high > low else ():
+        values = np.asarray(image.crop((0, top, width, min(height, top + band))), dtype=np.float64)
+        scaled = np.nan_to_num((values - low) * (255.0 / (high - low)), nan=0.0, posinf=255.0, neginf=0.0)
+        out[top:top + len(values)] = np.clip(scaled, 0, 255).round().astype(np.uint8)
+    return Image.fromarray(out, mode="L")
 
 
 def _decode_all(paths, probes, size, channels, cache: bool):
@@ -204,7 +237,7 @@ def _decode_all(paths, probes, size, channels, cache: bool):
     bad = []
 
     def decode_into(index):
-        array, why = _decode(paths[index], size, channels)
+        array, why = decode_picture(paths[index], size, channels)
         if array is None:
             bad.append((str(paths[index]), why))
         else:

@@ -4,6 +4,7 @@ never written to disk, never under a name the sender chose."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import PurePath
 
 import numpy as np
@@ -12,41 +13,61 @@ from deepfit.errors import InvalidInputError
 
 
 MIN_RATE, MAX_RATE = 1000, 192_000  # as deepfit.Clips takes them
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 class UnsupportedFileType(InvalidInputError):
     """A file of a kind the model does not take (HTTP 415)."""
 
 
+class UploadTooLarge(InvalidInputError):
+    """An upload over one of the server's budgets: pixels of a picture or of a request, seconds or
+    samples of sound (HTTP 413). Checked from the files' headers, before anything is decoded."""
+
+
 def suffix_of(name: str) -> str:
     return PurePath(name or "").suffix.lower()
 
 
-def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int] | None, channels: int) -> np.ndarray:
-    """One upload as a (H, W, C) uint8 picture at the model's size (None: its own) and channels."""
+def picture_size(payload: bytes, name: str) -> tuple[int, int]:
+    """(width, height) of one uploaded picture, from its header alone: nothing is decoded."""
     from PIL import Image
 
-    from deepfit.data.images import IMAGE_SUFFIXES, MAX_PIXELS, _decode
+    from deepfit.data.images import IMAGE_SUFFIXES, quiet_pillow_size_warning
 
     _check_suffix(name, IMAGE_SUFFIXES, "pictures")
+    quiet_pillow_size_warning()
     if not payload:
         raise InvalidInputError(f"{name}: the file is empty (0 bytes).")
     try:
         with Image.open(io.BytesIO(payload)) as image:
-            width, height = image.size
+            return image.size
+    except Image.UnidentifiedImageError:
+        raise InvalidInputError(f"{name}: not a readable picture (its bytes match no picture format "
+                                f"Pillow reads: {', '.join(IMAGE_SUFFIXES)}).") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise InvalidInputError(f"{name}: not a readable picture ({str(error).splitlines()[0][:120]}).") from None
-    if width * height > MAX_PIXELS:
-        raise InvalidInputError(f"{name}: {width} x {height} pixels is larger than the {MAX_PIXELS // 1_000_000} "
-                                "megapixels deepfit reads; shrink it first.")
-    array, why = _decode(io.BytesIO(payload), size or (height, width), channels)
+        raise InvalidInputError(f"{name}: not a readable picture ({reason(error)}).") from None
+
+
+def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int] | None, channels: int,
+                       max_pixels: int | None = None) -> np.ndarray:
+    """One upload as a (H, W, C) uint8 picture at the model's size (None: its own) and channels.
+    A picture of more than `max_pixels` (default: `images.MAX_PIXELS`) is refused before decoding."""
+    from deepfit.data.images import MAX_PIXELS, decode_picture
+
+    width, height = picture_size(payload, name)
+    limit = MAX_PIXELS if max_pixels is None else min(max_pixels, MAX_PIXELS)
+    if width * height > limit:
+        raise UploadTooLarge(f"{name}: {width} x {height} pixels is more than the {limit / 1e6:g} megapixels a "
+                             "picture may hold here; shrink it first.")
+    array, why = decode_picture(io.BytesIO(payload), size or (height, width), channels)
     if array is None:
         raise InvalidInputError(f"{name}: {why}.")
     return array
 
 
-def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
-    """One upload as (mono float32 waveform, its sample rate), cut to `max_seconds`."""
+def clip_length(payload: bytes, name: str) -> tuple[int, int]:
+    """(frames, sample rate) of one uploaded sound file, from its header alone."""
     import soundfile
 
     from deepfit.data.audio import AUDIO_SUFFIXES
@@ -56,23 +77,39 @@ def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.n
         raise InvalidInputError(f"{name}: the file is empty (0 bytes).")
     try:
         with soundfile.SoundFile(io.BytesIO(payload)) as sound:
-            if sound.frames <= 0 or sound.samplerate <= 0:
-                raise InvalidInputError(f"{name}: holds no samples (0 frames).")
-            if not MIN_RATE <= sound.samplerate <= MAX_RATE:
-                raise InvalidInputError(f"{name}: its header says {sound.samplerate} samples per second; deepfit "
-                                        f"reads {MIN_RATE} to {MAX_RATE}.")
-            samples = sound.read(frames=int(min(sound.frames, max_seconds * sound.samplerate)), dtype="float32",
-                                 always_2d=True)
-            rate = int(sound.samplerate)
+            frames, rate = int(sound.frames), int(sound.samplerate)
     except (OSError, RuntimeError, ValueError) as error:  # LibsndfileError is a RuntimeError
-        if isinstance(error, InvalidInputError):
-            raise
-        reason = str(error).split(": ", 1)[-1].splitlines()[0][:120]
-        raise InvalidInputError(f"{name}: not a readable sound file ({reason}).") from None
+        raise InvalidInputError(f"{name}: not a readable sound file ({reason(error)}).") from None
+    if frames <= 0 or rate <= 0:
+        raise InvalidInputError(f"{name}: holds no samples (0 frames).")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise InvalidInputError(f"{name}: its header says {rate} samples per second; deepfit reads {MIN_RATE} to "
+                                f"{MAX_RATE}.")
+    return frames, rate
+
+
+def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
+    """One upload as (mono float32 waveform, its sample rate), cut to `max_seconds`."""
+    import soundfile
+
+    frames, rate = clip_length(payload, name)
+    try:
+        with soundfile.SoundFile(io.BytesIO(payload)) as sound:
+            samples = sound.read(frames=int(min(frames, max_seconds * rate)), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise InvalidInputError(f"{name}: not a readable sound file ({reason(error)}).") from None
     if len(samples) == 0:
         raise InvalidInputError(f"{name}: holds no samples.")
     mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
     return np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32), rate
+
+
+def reason(error: BaseException) -> str:
+    """A library's error as a short reason for the sender: its first line, without the library's
+    prefix or any Python object it names (``<_io.BytesIO object at 0x...>`` says nothing to a user)."""
+    text = str(error).split(": ", 1)[-1] if isinstance(error, RuntimeError) else str(error)
+    text = _OBJECT_REPR.sub("the upload", text.splitlines()[0] if text else type(error).__name__)
+    return text[:120]
 
 
 def _check_suffix(name: str, suffixes, noun: str) -> None:

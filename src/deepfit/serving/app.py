@@ -2,14 +2,17 @@
 at `/`, and the OpenAPI schema at `/openapi.json`.
 
 Table models take ``{"rows": [{column: value, ...}, ...]}`` (the schema lists the columns); picture
-and sound models take a multipart upload of one or more files in the field ``files``. Bad input is a
-4xx with one clear message, never a 500: 400 malformed JSON, 422 a body of the wrong shape or values
-the model cannot take, 413 a body over the size limit, 415 a file of the wrong type, 401 a missing
-or wrong bearer token.
+and sound models take a multipart upload of one or more files in the field ``files``, decoded off the
+event loop within budgets (`deepfit.serving.decoding`). Bad input is a 4xx with one clear message,
+never a 500: 400 malformed JSON, 422 a body of the wrong shape or values the model cannot take, 413 a
+body over the size limit or uploads over a budget, 415 a file of the wrong type, 401 a missing or
+wrong bearer token; 503 when too many requests wait to be decoded. The OpenAPI schema documents each
+(`deepfit.serving.contract`).
 """
 
 
 import hmac
+import json
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -22,49 +25,58 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from deepfit.data.uploads import UnsupportedFileType
+from deepfit.data.uploads import UnsupportedFileType, UploadTooLarge
 from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.json_values import plain
 from deepfit.serving.batcher import Batcher
+from deepfit.serving.contract import FILE_ERRORS, ROW_ERRORS, SERVICE_ERRORS, float32_number, strict_category
+from deepfit.serving.decoding import (DECODE_WORKERS, MAX_WAITING, Decoder, ServerBusy, UploadBudget, decode_clips,
+                                      decode_pictures)
 from deepfit.serving.limits import BodySizeLimit
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_FILES = 256
-MAX_CLIP_SECONDS = 600
-MAX_REQUEST_SECONDS = 1800
 
 
 def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
-               max_batch: int = 256) -> FastAPI:
-    """The API for `model` (a fitted deepfit estimator or a .deepfit path)."""
+               max_batch: int = 256, budget: UploadBudget | None = None, decode_workers: int = DECODE_WORKERS,
+               max_waiting: int = MAX_WAITING) -> FastAPI:
+    """The API for `model` (a fitted deepfit estimator or a .deepfit path). `budget` bounds what one
+    request may ask to decode (pixels, seconds and samples of uploads); uploads are decoded by
+    `decode_workers` threads, and a request finding `max_waiting` others already waiting gets 503."""
     if not hasattr(model, "classes_"):
         from deepfit.modelfile import load
 
         model = load(model)
+    budget = budget or UploadBudget()
     if not hasattr(model, "encoder_"):  # a SlidingWindowDetector
         from deepfit.serving.detection import create_detection_app
 
-        return create_detection_app(model, token=token, max_body_bytes=max_body_bytes)
-    batcher = Batcher(model, max_batch=max_batch)
+        return create_detection_app(model, token=token, max_body_bytes=max_body_bytes, budget=budget,
+                                    decoder=Decoder(decode_workers, max_waiting))
+    batcher, decoder = Batcher(model, max_batch=max_batch), Decoder(decode_workers, max_waiting)
+    files = model.encoder_.kind != "table"
 
     @asynccontextmanager
     async def lifespan(_app):
         await batcher.start()
         yield
         await batcher.stop()
+        decoder.shutdown()
 
     app, guard = service_app(
         "deepfit model", f"Predictions of a {type(model).__name__} over {model.encoder_.kind} input.",
         lifespan=lifespan, token=token, max_body_bytes=max_body_bytes,
         health=lambda: {"requests": batcher.counters.requests, "batches": batcher.counters.batches,
-                        "largest_batch": batcher.counters.largest_batch},
+                        "largest_batch": batcher.counters.largest_batch,
+                        **({"decoding": decoder.taken} if files else {})},
         describe=lambda: model_description(model), described="What the model takes and answers")
     app.state.batcher = batcher
     if model.encoder_.kind == "table":
         _add_table_route(app, model, batcher, guard)
     else:
-        _add_file_route(app, model, batcher, guard)
+        _add_file_route(app, model, batcher, guard, decoder, budget)
     return app
 
 
@@ -83,7 +95,7 @@ def service_app(title: str, description: str, *, lifespan, token: str | None, ma
     async def health_route() -> dict:
         return {"status": "ok", **health()}
 
-    @app.get("/model", summary=described, tags=["model"], dependencies=[Depends(guard)])
+    @app.get("/model", summary=described, tags=["model"], dependencies=[Depends(guard)], responses=SERVICE_ERRORS)
     async def describe_route() -> dict:
         return describe()
 
@@ -104,7 +116,8 @@ def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
     kinds = [(c.name, str(c.name), c.type == "numeric") for c in model.encoder_.columns]
     all_numeric = all(numeric for _, _, numeric in kinds)
 
-    @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)])
+    @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)],
+              responses=ROW_ERRORS)
     async def predict(body: Rows) -> dict:
         rows = [row.model_dump(by_alias=True) for row in body.rows]
         if all_numeric:  # one float array in training order (None is NaN, missing): no DataFrame to build
@@ -117,17 +130,20 @@ def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
         return {"predictions": _predictions(model, labels, probabilities)}
 
 
-def _add_file_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
+def _add_file_route(app: FastAPI, model, batcher: Batcher, guard, decoder: Decoder, budget: UploadBudget) -> None:
     encoder = model.encoder_
     noun = "sound files" if encoder.kind == "audio" else "pictures"
 
     @app.post("/predict", summary=f"Predict the label of each uploaded file ({noun})", tags=["model"],
-              dependencies=[Depends(guard)])
+              dependencies=[Depends(guard)], responses=FILE_ERRORS)
     async def predict(files: list[UploadFile] = File(..., description=f"one or more {noun}")) -> dict:
-        if len(files) > MAX_FILES:
-            raise InvalidInputError(f"{len(files)} files in one request; send at most {MAX_FILES}.")
-        payloads = [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
-        inputs = _decode_uploads(encoder, payloads)
+        payloads = await read_uploads(files)
+        if encoder.kind == "audio":
+            inputs = await decoder.run(decode_clips, payloads, encoder.sample_rate, budget)
+        else:
+            pictures = await decoder.run(decode_pictures, payloads, (encoder.height, encoder.width), encoder.channels,
+                                         budget)
+            inputs = np.stack(pictures)
         labels, probabilities = await batcher.predict(inputs)
         _refuse_unanswerable(probabilities, "files")
         answers = _predictions(model, labels, probabilities)
@@ -136,27 +152,12 @@ def _add_file_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
         return {"predictions": answers}
 
 
-def _decode_uploads(encoder, payloads):
-    from deepfit.data.uploads import clip_from_bytes, picture_from_bytes
-
-    if encoder.kind == "audio":
-        import soxr
-
-        from deepfit.data.audio import Clips
-
-        waveforms, seconds = [], 0.0
-        for name, payload in payloads:
-            waveform, rate = clip_from_bytes(payload, name, MAX_CLIP_SECONDS)
-            seconds += len(waveform) / rate
-            if seconds > MAX_REQUEST_SECONDS:
-                raise InvalidInputError(f"{name}: the files of this request last more than {MAX_REQUEST_SECONDS // 60} "
-                                        "minutes together; send fewer per request.")
-            if rate != encoder.sample_rate:
-                waveform = soxr.resample(waveform, rate, encoder.sample_rate, quality="HQ").astype(np.float32)
-            waveforms.append(waveform)
-        return Clips(waveforms, encoder.sample_rate)
-    size = (encoder.height, encoder.width)
-    return np.stack([picture_from_bytes(payload, name, size, encoder.channels) for name, payload in payloads])
+async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each uploaded file, at most `MAX_FILES` of them; a file sent without a name is
+    called 'file N'."""
+    if len(files) > MAX_FILES:
+        raise UploadTooLarge(f"{len(files)} files in one request; send at most {MAX_FILES}.")
+    return [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
 
 
 def model_description(model) -> dict:
@@ -204,12 +205,12 @@ def _predictions(model, labels, probabilities) -> list[dict]:
 
 
 def _rows_schema(encoder):
-    """A request model naming every column: numbers (or null for missing) and text categories."""
+    """A request model naming every column: numbers within float32's range (or null for missing), and
+    categories as text or numbers. Booleans and numbers written as text are refused, as the schema says."""
     fields = {}
     for index, column in enumerate(encoder.columns):
-        kind = (float | None) if column.type == "numeric" else (str | float | None)
-        extra = {"allow_inf_nan": False} if column.type == "numeric" else {}
-        fields[f"c{index}"] = (kind, Field(..., alias=str(column.name), **extra))
+        kind = (float32_number() if column.type == "numeric" else strict_category()) | None
+        fields[f"c{index}"] = (kind, Field(..., alias=str(column.name)))
     Row = create_model("Row", __config__=ConfigDict(extra="ignore", populate_by_name=False), **fields)
     return create_model("Rows", rows=(list[Row], Field(..., min_length=1, max_length=MAX_ROWS)))
 
@@ -222,9 +223,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         if any(p.get("type") == "json_invalid" for p in problems):
             return _error(400, "the body is not valid JSON; send {\"rows\": [{column: value, ...}]}.")
         first = problems[0]
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        return _error(422, f"{where or 'body'}: {first.get('msg', 'is not valid')}",
-                      [{"where": ".".join(map(str, p.get("loc", ()))), "problem": p.get("msg")} for p in problems[:20]])
+        return _error(422, f"{_where(first) or 'body'}: {_problem(first)}",
+                      [{"where": _where(p) or "body", "problem": _problem(p)} for p in problems[:20]])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -236,9 +236,37 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def unsupported(_request: Request, error: UnsupportedFileType) -> JSONResponse:
         return _error(415, str(error))
 
+    @app.exception_handler(UploadTooLarge)
+    async def too_large(_request: Request, error: UploadTooLarge) -> JSONResponse:
+        return _error(413, str(error))
+
+    @app.exception_handler(ServerBusy)
+    async def busy(_request: Request, error: ServerBusy) -> JSONResponse:
+        response = _error(503, str(error))
+        response.headers["Retry-After"] = "1"
+        return response
+
     @app.exception_handler(DeepfitError)
     async def refused(_request: Request, error: DeepfitError) -> JSONResponse:
         return _error(422 if isinstance(error, InvalidInputError) else 400, str(error))
+
+
+def _where(problem: dict) -> str:
+    """The problem's place in the body: ``rows.3.colour`` (without pydantic's name for the member of a
+    union that was tried, as in ``rows.3.colour.str``)."""
+    parts = [str(part) for part in problem.get("loc", ()) if part != "body"]
+    return ".".join(parts[:3] if parts[:1] == ["rows"] else parts)
+
+
+def _problem(problem: dict) -> str:
+    """Pydantic's words for one problem, with the value that was sent and the float32 limit said as a
+    person would say it."""
+    if problem.get("type") in ("less_than_equal", "greater_than_equal"):
+        return "is beyond float32's range (about ±3.4e38), which the model computes in"
+    given = problem.get("input")
+    if problem.get("type") in ("float_type", "string_type") and isinstance(given, (bool, str)):
+        return f"{problem.get('msg')}, not {json.dumps(given)[:40]}"
+    return problem.get("msg", "is not valid")
 
 
 def _error(status: int, message: str, details=None) -> JSONResponse:

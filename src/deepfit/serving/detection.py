@@ -11,51 +11,42 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, File, Query, UploadFile
 
-from deepfit.errors import InvalidInputError
 from deepfit.json_values import plain
-from deepfit.serving.app import MAX_FILES, service_app
+from deepfit.serving.app import read_uploads, service_app
+from deepfit.serving.contract import FILE_ERRORS
+from deepfit.serving.decoding import Decoder, UploadBudget, decode_pictures
 
-MAX_REQUEST_PIXELS = 100_000_000  # decoded, per request: a small compressed body can unpack to gigabytes
 
-
-def create_detection_app(detector, *, token: str | None, max_body_bytes: int) -> FastAPI:
+def create_detection_app(detector, *, token: str | None, max_body_bytes: int, budget: UploadBudget,
+                         decoder: Decoder) -> FastAPI:
+    """The detector's API. Pictures are checked against `budget` from their headers, decoded at their
+    own size by the decoding pool, then scanned on one model thread; a request's pictures are held
+    in memory together, so `budget.request_pixels` bounds that memory (3 bytes a pixel)."""
     model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepfit-detector")  # one at a time
     served = {"requests": 0, "pictures": 0}
 
     @asynccontextmanager
     async def lifespan(_app):
         yield
+        decoder.shutdown()
         model_thread.shutdown(wait=True)
 
     app, guard = service_app(
         "deepfit detector", f"Boxes around {', '.join(map(str, detector.classes_))} in pictures.",
-        lifespan=lifespan, token=token, max_body_bytes=max_body_bytes, health=lambda: dict(served),
+        lifespan=lifespan, token=token, max_body_bytes=max_body_bytes,
+        health=lambda: {**served, "decoding": decoder.taken},
         describe=lambda: detector_description(detector), described="What the detector takes and answers")
 
     @app.post("/predict", summary="Find the objects in each uploaded picture", tags=["model"],
-              dependencies=[Depends(guard)])
+              dependencies=[Depends(guard)], responses=FILE_ERRORS)
     async def predict(files: list[UploadFile] = File(..., description="one or more pictures, any size from the "
                                                                         "window up"),
                       threshold: float | None = Query(None, gt=0, lt=1, description="probability to report a box")
                       ) -> dict:
-        from deepfit.data.uploads import picture_from_bytes
-
-        if len(files) > MAX_FILES:
-            raise InvalidInputError(f"{len(files)} files in one request; send at most {MAX_FILES}.")
-        named = [(upload.filename or f"file {i + 1}", await upload.read()) for i, upload in enumerate(files)]
-
-        def decode_and_detect():  # off the event loop: decoding a large picture takes a while too
-            pictures, pixels = [], 0
-            for name, payload in named:
-                pictures.append(picture_from_bytes(payload, name, None, detector.channels_))
-                pixels += pictures[-1].shape[0] * pictures[-1].shape[1]
-                if pixels > MAX_REQUEST_PIXELS:
-                    raise InvalidInputError(f"{name}: the pictures of this request hold more than "
-                                            f"{MAX_REQUEST_PIXELS // 1_000_000} megapixels together; send fewer per "
-                                            "request, or smaller ones.")
-            return pictures, detector.detect(pictures, threshold=threshold, names=[name for name, _ in named])
-
-        pictures, boxes = await asyncio.get_running_loop().run_in_executor(model_thread, decode_and_detect)
+        named = await read_uploads(files)
+        pictures = await decoder.run(decode_pictures, named, None, detector.channels_, budget)
+        boxes = await asyncio.get_running_loop().run_in_executor(
+            model_thread, lambda: detector.detect(pictures, threshold=threshold, names=[name for name, _ in named]))
         served["requests"] += 1
         served["pictures"] += len(pictures)
         return {"predictions": [{"file": name, "width": picture.shape[1], "height": picture.shape[0], "boxes": found}

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_cli
+from reliability import record
 from PIL import Image
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -209,6 +210,7 @@ def test_a_detector_killed_in_its_second_round_resumes_to_the_uninterrupted_dete
     assert rounds[1]["mined"] > 0
     for key in ("mined", "background", "epochs", "train_loss", "false_alarms_after"):  # the summary, as if never stopped
         assert [r[key] for r in rounds] == [r[key] for r in first], key
+    record("kills: a detector in its second round", killed=1, resumed_bit_for_bit=1)
 
 
 def test_resuming_a_run_stopped_after_its_last_checkpoint_keeps_the_summary(tmp_path):

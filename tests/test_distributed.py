@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
+from reliability import record
 
 import deepfit
 
@@ -93,6 +94,7 @@ def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digit
     expected = deepfit.load(two_processes / "model.deepfit").predict_proba(frame)
     # Every rank's generators (dropout here) come back: the same model as the run that was never stopped.
     np.testing.assert_array_equal(deepfit.load(out / "model.deepfit").predict_proba(frame), expected)
+    record("kills: one rank of two under torchrun", killed=1, resumed_exactly=1)
 
 
 @pytest.mark.parametrize("processes", ["2", "1"])

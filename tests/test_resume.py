@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
+from reliability import record
 from sklearn.datasets import load_digits
 
 import deepfit
@@ -110,6 +111,7 @@ def test_killed_at_random_moments_and_resumed_it_gives_the_uninterrupted_model(d
         produced = deepfit.load(out / "model.deepfit").predict_proba(X)
         assert np.array_equal(produced, expected), f"attempt {attempt}: differs by {np.abs(produced - expected).max()}"
         assert not (out / "checkpoint.safetensors").exists() and not list(out.glob(".checkpoint*"))
+    record("kills: training at random moments", killed=killed, attempts=3)
     assert killed >= 2, "the kills came too late to test anything"
 
 

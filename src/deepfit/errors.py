@@ -12,10 +12,11 @@
 Every message says what was wrong, what was received, and how to fix it, in one line.
 """
 
+import re
 import threading
 
 __all__ = ["DeepfitError", "InvalidInputError", "InvalidParameterError", "ModelFileError", "NotFittedError",
-           "OutputError"]
+           "OutputError", "short_reason"]
 
 _BUILDING = threading.Lock()
 
@@ -38,6 +39,22 @@ class ModelFileError(InvalidInputError):
 
 class OutputError(DeepfitError, OSError):
     """An output file or folder cannot be written; any earlier file is left as it was."""
+
+
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def short_reason(error: BaseException) -> str:
+    """A library's error as a short reason to put in one of our messages: its first line, without a
+    library prefix ("Error : ") or any Python object it names (``<_io.BytesIO object at 0x...>``
+    says nothing to a user, and an address is nobody's business).
+
+    >>> short_reason(OSError("cannot identify image file <_io.BytesIO object at 0x7f00deadbeef>"))
+    'cannot identify image file the file'
+    """
+    text = str(error).split(": ", 1)[-1] if isinstance(error, RuntimeError) else str(error)
+    text = text.splitlines()[0] if text.strip() else type(error).__name__
+    return _OBJECT_REPR.sub("the file", text)[:120]
 
 
 def __getattr__(name):

@@ -24,7 +24,7 @@ import numpy as np
 from deepfit.data.idx import is_idx_name, read_idx
 from deepfit.data.listing import list_source, refuse_or_skip
 from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
-from deepfit.errors import InvalidInputError
+from deepfit.errors import InvalidInputError, short_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",
                   ".webp")
@@ -179,7 +179,7 @@ def decode_picture(path, size: tuple[int, int], channels: int):
                 image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
             array = np.asarray(image, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        return None, f"cannot be decoded ({str(error).splitlines()[0][:120]})"
+        return None, f"cannot be decoded ({short_reason(error)})"
     return (array[:, :, None] if array.ndim == 2 else array), None
 
 

@@ -4,16 +4,14 @@ never written to disk, never under a name the sender chose."""
 from __future__ import annotations
 
 import io
-import re
 from pathlib import PurePath
 
 import numpy as np
 
-from deepfit.errors import InvalidInputError
+from deepfit.errors import InvalidInputError, short_reason
 
 
 MIN_RATE, MAX_RATE = 1000, 192_000  # as deepfit.Clips takes them
-_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 class UnsupportedFileType(InvalidInputError):
@@ -46,7 +44,7 @@ def picture_size(payload: bytes, name: str) -> tuple[int, int]:
         raise InvalidInputError(f"{name}: not a readable picture (its bytes match no picture format "
                                 f"Pillow reads: {', '.join(IMAGE_SUFFIXES)}).") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise InvalidInputError(f"{name}: not a readable picture ({reason(error)}).") from None
+        raise InvalidInputError(f"{name}: not a readable picture ({short_reason(error)}).") from None
 
 
 def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int] | None, channels: int,
@@ -79,7 +77,7 @@ def clip_length(payload: bytes, name: str) -> tuple[int, int]:
         with soundfile.SoundFile(io.BytesIO(payload)) as sound:
             frames, rate = int(sound.frames), int(sound.samplerate)
     except (OSError, RuntimeError, ValueError) as error:  # LibsndfileError is a RuntimeError
-        raise InvalidInputError(f"{name}: not a readable sound file ({reason(error)}).") from None
+        raise InvalidInputError(f"{name}: not a readable sound file ({short_reason(error)}).") from None
     if frames <= 0 or rate <= 0:
         raise InvalidInputError(f"{name}: holds no samples (0 frames).")
     if not MIN_RATE <= rate <= MAX_RATE:
@@ -97,19 +95,11 @@ def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.n
         with soundfile.SoundFile(io.BytesIO(payload)) as sound:
             samples = sound.read(frames=int(min(frames, max_seconds * rate)), dtype="float32", always_2d=True)
     except (OSError, RuntimeError, ValueError) as error:
-        raise InvalidInputError(f"{name}: not a readable sound file ({reason(error)}).") from None
+        raise InvalidInputError(f"{name}: not a readable sound file ({short_reason(error)}).") from None
     if len(samples) == 0:
         raise InvalidInputError(f"{name}: holds no samples.")
     mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
     return np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32), rate
-
-
-def reason(error: BaseException) -> str:
-    """A library's error as a short reason for the sender: its first line, without the library's
-    prefix or any Python object it names (``<_io.BytesIO object at 0x...>`` says nothing to a user)."""
-    text = str(error).split(": ", 1)[-1] if isinstance(error, RuntimeError) else str(error)
-    text = _OBJECT_REPR.sub("the upload", text.splitlines()[0] if text else type(error).__name__)
-    return text[:120]
 
 
 def _check_suffix(name: str, suffixes, noun: str) -> None:

@@ -4,6 +4,7 @@ never written to disk, never under a name the sender chose."""
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from pathlib import PurePath
 
 import numpy as np
@@ -47,18 +48,12 @@ def picture_size(payload: bytes, name: str) -> tuple[int, int]:
         raise InvalidInputError(f"{name}: not a readable picture ({short_reason(error)}).") from None
 
 
-def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int] | None, channels: int,
-                       max_pixels: int | None = None) -> np.ndarray:
-    """One upload as a (H, W, C) uint8 picture at the model's size (None: its own) and channels.
-    A picture of more than `max_pixels` (default: `images.MAX_PIXELS`) is refused before decoding."""
-    from deepfit.data.images import MAX_PIXELS, decode_picture
+def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int], channels: int) -> np.ndarray:
+    """One upload as a (H, W, C) uint8 picture at `size` (height, width) and `channels`. The caller has
+    read its header with `picture_size` and checked it against its budget."""
+    from deepfit.data.images import decode_picture
 
-    width, height = picture_size(payload, name)
-    limit = MAX_PIXELS if max_pixels is None else min(max_pixels, MAX_PIXELS)
-    if width * height > limit:
-        raise UploadTooLarge(f"{name}: {width} x {height} pixels is more than the {limit / 1e6:g} megapixels a "
-                             "picture may hold here; shrink it first.")
-    array, why = decode_picture(io.BytesIO(payload), size or (height, width), channels)
+    array, why = decode_picture(io.BytesIO(payload), size, channels)
     if array is None:
         raise InvalidInputError(f"{name}: {why}.")
     return array
@@ -66,6 +61,24 @@ def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int] | None, 
 
 def clip_length(payload: bytes, name: str) -> tuple[int, int]:
     """(frames, sample rate) of one uploaded sound file, from its header alone."""
+    with _opened_clip(payload, name) as (_, frames, rate):
+        return frames, rate
+
+
+def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
+    """One upload as (mono float32 waveform, its sample rate), cut to `max_seconds`."""
+    with _opened_clip(payload, name) as (sound, frames, rate):
+        samples = sound.read(frames=int(min(frames, max_seconds * rate)), dtype="float32", always_2d=True)
+    if len(samples) == 0:
+        raise InvalidInputError(f"{name}: holds no samples.")
+    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    return np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32), rate
+
+
+@contextmanager
+def _opened_clip(payload: bytes, name: str):
+    """(the open sound file, its frames, its sample rate), its header checked; every libsndfile error,
+    opening or reading, becomes one line naming the file."""
     import soundfile
 
     from deepfit.data.audio import AUDIO_SUFFIXES
@@ -76,30 +89,16 @@ def clip_length(payload: bytes, name: str) -> tuple[int, int]:
     try:
         with soundfile.SoundFile(io.BytesIO(payload)) as sound:
             frames, rate = int(sound.frames), int(sound.samplerate)
+            if frames <= 0 or rate <= 0:
+                raise InvalidInputError(f"{name}: holds no samples (0 frames).")
+            if not MIN_RATE <= rate <= MAX_RATE:
+                raise InvalidInputError(f"{name}: its header says {rate} samples per second; deepfit reads "
+                                        f"{MIN_RATE} to {MAX_RATE}.")
+            yield sound, frames, rate
+    except InvalidInputError:
+        raise
     except (OSError, RuntimeError, ValueError) as error:  # LibsndfileError is a RuntimeError
         raise InvalidInputError(f"{name}: not a readable sound file ({short_reason(error)}).") from None
-    if frames <= 0 or rate <= 0:
-        raise InvalidInputError(f"{name}: holds no samples (0 frames).")
-    if not MIN_RATE <= rate <= MAX_RATE:
-        raise InvalidInputError(f"{name}: its header says {rate} samples per second; deepfit reads {MIN_RATE} to "
-                                f"{MAX_RATE}.")
-    return frames, rate
-
-
-def clip_from_bytes(payload: bytes, name: str, max_seconds: float) -> tuple[np.ndarray, int]:
-    """One upload as (mono float32 waveform, its sample rate), cut to `max_seconds`."""
-    import soundfile
-
-    frames, rate = clip_length(payload, name)
-    try:
-        with soundfile.SoundFile(io.BytesIO(payload)) as sound:
-            samples = sound.read(frames=int(min(frames, max_seconds * rate)), dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, ValueError) as error:
-        raise InvalidInputError(f"{name}: not a readable sound file ({short_reason(error)}).") from None
-    if len(samples) == 0:
-        raise InvalidInputError(f"{name}: holds no samples.")
-    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
-    return np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32), rate
 
 
 def _check_suffix(name: str, suffixes, noun: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepfit.data.images import MAX_PIXELS
 from deepfit.data.uploads import UploadTooLarge, clip_from_bytes, clip_length, picture_from_bytes, picture_size
 from deepfit.errors import DeepfitError
 
@@ -69,11 +70,11 @@ class Decoder:
 
 def check_pictures(payloads: list[tuple[str, bytes]], budget: UploadBudget) -> list[tuple[int, int]]:
     """Every picture's (width, height) from its header, refused (UploadTooLarge) over a budget."""
-    sizes, total = [], 0
+    sizes, total, limit = [], 0, min(budget.picture_pixels, MAX_PIXELS)
     for name, payload in payloads:
         width, height = picture_size(payload, name)
-        if width * height > budget.picture_pixels:
-            raise UploadTooLarge(f"{name}: {width} x {height} pixels is more than the {_mega(budget.picture_pixels)} "
+        if width * height > limit:
+            raise UploadTooLarge(f"{name}: {width} x {height} pixels is more than the {_mega(limit)} "
                                  "megapixels a picture may hold on this server; shrink it first.")
         total += width * height
         if total > budget.request_pixels:
@@ -86,9 +87,9 @@ def check_pictures(payloads: list[tuple[str, bytes]], budget: UploadBudget) -> l
 
 def decode_pictures(payloads, size: tuple[int, int] | None, channels: int, budget: UploadBudget) -> list[np.ndarray]:
     """The pictures as (H, W, C) uint8 arrays at `size` (None: their own), after `check_pictures`."""
-    check_pictures(payloads, budget)
-    return [picture_from_bytes(payload, name, size, channels, max_pixels=budget.picture_pixels)
-            for name, payload in payloads]
+    sizes = check_pictures(payloads, budget)
+    return [picture_from_bytes(payload, name, size or (height, width), channels)
+            for (name, payload), (width, height) in zip(payloads, sizes)]
 
 
 def check_clips(payloads: list[tuple[str, bytes]], budget: UploadBudget) -> None:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.deepfit-installed
 BENCH_VENV := benchmarks/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup demo test benchmark benchmark-env clean
+.PHONY: setup demo test lint benchmark benchmark-env clean
 
 setup: $(STAMP)
 
@@ -22,8 +22,11 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt
 demo: $(STAMP)
 	$(VENV)/bin/deepfit demo
 
-test: $(STAMP)
+test: lint
 	$(PYTHON) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --quiet src tests benchmarks
 
 # The peers (skorch, Keras 3 on torch) live in their own environment, never in deepfit's.
 benchmark-env: $(BENCH_STAMP)

@@ -54,7 +54,7 @@ def main() -> None:
     for table, load in TABLES.items():
         X, y = load()
         cells = []
-        for name, make in MODELS.items():
+        for make in MODELS.values():
             scores, seconds = [], []
             for seed in range(args.seeds):
                 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed,

@@ -13,8 +13,8 @@ For each set and seed, the clips are split 75/25 *by recording* (stratified); th
 The sets are made by `deepfit.data.synthetic_sound` (nothing is downloaded): four "genres" (OGG
 Vorbis at 22,050 Hz, read at 16 kHz; 2-6 s, each recording cut into two pieces as GTZAN's are) and
 ten spoken "digits" by eight voices (WAV at 8 kHz, well under a second), and 100 genre "songs" of
-30 s in AU files at 22,050 Hz, as GTZAN's are (ten windows a song, pooled). Reading is timed twice: the first read decodes and resamples every
-file, the second comes from deepfit's cache; training then works on the spectrograms in memory.
+30 s in AU files at 22,050 Hz, as GTZAN's are (ten windows a song, pooled). Reading is timed twice: the
+first read decodes and resamples every file, the second comes from deepfit's cache; training then works on the spectrograms in memory.
 Keras' ``audio_dataset_from_directory`` needs TensorFlow, which cannot be installed beside our
 PyTorch build, so no peer library is timed here.
 """
@@ -88,7 +88,7 @@ def run_set(folder: Path, seed: int) -> dict:
     features = table.drop(columns=["filename"]).to_numpy()
     for name, model in (("logistic_on_features", make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))),
                         ("boosting_on_features", HistGradientBoostingClassifier(random_state=seed))):
-        fitted, row[f"{name}_s"] = timed(lambda: model.fit(features[train], labels[train]))
+        fitted, row[f"{name}_s"] = timed(lambda model=model: model.fit(features[train], labels[train]))
         row[name] = float(fitted.score(features[test], labels[test]))
     return row
 

@@ -57,7 +57,6 @@ def load_table(name: str):
 
 
 def make_model(name: str, seed: int, params: dict, X):
-    import numpy as np
     from sklearn.compose import make_column_transformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline

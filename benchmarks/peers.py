@@ -238,7 +238,7 @@ def task_letters(tool, options):
     started = time.perf_counter()
     X_train, X_test = standardise(X_train, X_test)
     predict = None
-    for predict in epochs_of(tool, X_train, y_train, 26, epochs=LETTERS_EPOCHS):
+    for predict in epochs_of(tool, X_train, y_train, 26, epochs=LETTERS_EPOCHS):  # noqa: B007 (the last one is kept)
         pass
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "accuracy": float((predict(X_test) == y_test).mean()), "epochs": LETTERS_EPOCHS}

@@ -26,7 +26,6 @@ import time
 import warnings
 
 import numpy as np
-
 from peers import Clock  # the table benchmark's: training seconds, evaluation left out
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported: Keras 3 on PyTorch

@@ -23,7 +23,7 @@ def run_worker(command: list[str], n_splits: int, budget: float, single_blas_thr
     env = dict(os.environ)
     if single_blas_thread:
         env["OPENBLAS_NUM_THREADS"] = "1"  # two BLAS threads fighting over two cores slow scikit-learn 25x
-    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty peer cannot fill it and stall
+    errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below) a file, not a pipe: a chatty peer cannot stall
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 from conftest import mixed_table, run_cli
+
 from deepfit.evaluation.compare import compare
 
 

@@ -3,13 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import mixed_table
 from sklearn.datasets import load_breast_cancer, load_wine, make_classification
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import mixed_table
 from deepfit import DeepClassifier
 
 

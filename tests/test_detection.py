@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import run_cli
-from reliability import record
 from PIL import Image
+from reliability import record
 from selenium.webdriver.support.ui import WebDriverWait
 
 import deepfit

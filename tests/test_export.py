@@ -12,7 +12,6 @@ import torch
 from conftest import mixed_table, run_cli
 from sklearn.datasets import load_digits
 
-import deepfit
 from deepfit import Clips, DeepClassifier
 from deepfit.data.synthetic_sound import genres
 from deepfit.export import ExportError, export_model

@@ -7,16 +7,15 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import write_digit_pictures
 from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from conftest import write_digit_pictures
 from deepfit import DeepClassifier, load, read_images
-from deepfit.data import images as image_io
 from deepfit.data import decoded_cache
-from deepfit.data.encoder import DataWarning
-from deepfit.errors import InvalidInputError
+from deepfit.data import images as image_io
+from deepfit.errors import DataWarning, InvalidInputError
 
 
 def write_idx(path, array: np.ndarray, compress: bool = False) -> None:
@@ -160,7 +159,10 @@ def test_a_picture_claiming_100000_by_100000_pixels_is_refused_without_decoding(
     import zlib
 
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     (tmp_path / "a" / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
     with pytest.raises(InvalidInputError, match=r"huge\.png.*(megapixels|too large)"):
         read_images(tmp_path)

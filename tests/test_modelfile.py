@@ -8,13 +8,12 @@ import struct
 import numpy as np
 import pytest
 import torch
+from conftest import mixed_table
 
 import deepfit
 from deepfit import DeepClassifier, LogisticRegression, Perceptron
 from deepfit.errors import ModelFileError, OutputError
 from deepfit.modelfile import FORMAT_VERSION, read_model, write_model
-
-from conftest import mixed_table
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 import torch
-
 from conftest import REPO
+
 from deepfit.models.neuron import binary_cross_entropy_of_weights, sigmoid, step, weighted_sum
 
 POINTS = np.array([[2, 3], [1, 4], [-1, -3], [-4, -5]], dtype=float)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import REPO, run_cli, write_digit_pictures
 
 

@@ -156,5 +156,6 @@ def test_memory_stays_flat_with_ten_times_the_rows(table_model):
     run = ("predict", folder / "m.deepfit", "--batch-size", "2000", "-o")
     before = _peak_kilobytes(*run, folder / "small.out.csv", small)
     after = _peak_kilobytes(*run, folder / "large.out.csv", large)
-    assert sum(1 for _ in open(folder / "large.out.csv")) == 200_001
+    with open(folder / "large.out.csv") as written:
+        assert sum(1 for _ in written) == 200_001
     assert after - before < 20_000, f"peak memory grew by {(after - before) / 1000:.0f} MB for 10x the rows"

@@ -24,9 +24,10 @@ REQUESTS, CONCURRENCY = 5000, 32
 
 
 def resident_kilobytes(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
     raise RuntimeError("no VmRSS")
 
 

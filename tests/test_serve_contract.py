@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import mixed_table, write_digit_pictures
 from live_server import LiveServer
 from reliability import record

@@ -20,14 +20,15 @@ import pytest
 import soundfile
 from conftest import write_digit_pictures
 from live_server import LiveServer
-from reliability import record
 from PIL import Image
+from reliability import record
 
 import deepfit
 from deepfit import Clips, DeepClassifier
 from deepfit.data.synthetic_sound import genres
+from deepfit.data.uploads import UploadBudget
 from deepfit.serving import create_app
-from deepfit.serving.decoding import Decoder, ServerBusy, UploadBudget
+from deepfit.serving.decoding import Decoder, ServerBusy
 
 BIG_SIDE = 9_999
 MEMORY_BOUND_MB = 500  # the server's peak resident memory over its idle size while it takes these uploads

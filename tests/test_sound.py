@@ -12,10 +12,9 @@ import soundfile
 from deepfit import Clips, DeepClassifier, load, read_audio
 from deepfit.data import audio as audio_module
 from deepfit.data.audio_encoder import AudioEncoder
-from deepfit.data.encoder import DataWarning
 from deepfit.data.splits import grouped_split
 from deepfit.data.synthetic_sound import genres, write_clips
-from deepfit.errors import InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError
 
 RATE = 8000
 
@@ -166,7 +165,8 @@ def test_early_stopping_holds_out_whole_recordings(genre_split, monkeypatch):
 
     real = base._validation_rows
     monkeypatch.setattr(base, "_validation_rows", watched)
-    clf = DeepClassifier(early_stopping=True, validation_fraction=0.25, max_epochs=2, random_state=0).fit(pieces, np.repeat(train_labels, 2))
+    clf = DeepClassifier(early_stopping=True, validation_fraction=0.25, max_epochs=2, random_state=0)
+    clf.fit(pieces, np.repeat(train_labels, 2))
     (groups, held), = splits
     assert clf.training_summary_["n_validation"] == len(held) > 0
     assert not set(groups[held]) & set(np.delete(groups, held))
@@ -243,14 +243,14 @@ def test_linear_models_point_sound_to_the_deep_classifier():
 
 
 def test_a_folder_of_sound_is_told_from_pictures_and_tables(tmp_path):
-    from deepfit.cli.inputs import data_kind
+    from deepfit.data.kinds import for_source
 
     (tmp_path / "README.txt").write_text("my recordings")
     write_clips(tmp_path / "clips", [tone(0.5, 300), tone(0.5, 600)], ["low", "high"], RATE)
     (tmp_path / "clips" / "notes.txt").write_text("taken in May")
     listing = tmp_path / "files.csv"
     listing.write_text("path,label\nclips/low/low.00000.wav,low\nclips/high/high.00001.wav,high\n")
-    assert [data_kind(p) for p in (tmp_path / "clips", tmp_path / "clips" / "low" / "low.00000.wav", listing)] == \
+    assert [for_source(p).name for p in (tmp_path / "clips", tmp_path / "clips" / "low" / "low.00000.wav", listing)] == \
         ["audio"] * 3
     assert read_audio(listing).labels.tolist() == ["low", "high"]
 
@@ -290,16 +290,16 @@ def test_recordings_are_told_apart_by_folder_or_named_by_a_csv_column(tmp_path):
 
 
 def test_a_listing_with_more_columns_is_still_sound_when_its_files_are_there(tmp_path):
-    from deepfit.cli.inputs import data_kind
+    from deepfit.data.kinds import for_source
 
     write_clips(tmp_path, [tone(0.5, 300), tone(0.5, 900)], ["low", "high"], RATE)
     listing = tmp_path / "meta.csv"
     listing.write_text("filename,fold,target,category,esc10,src_file,take\n"
                        "low/low.00000.wav,1,0,low,True,100,A\nhigh/high.00001.wav,1,1,high,True,101,A\n")
-    assert data_kind(listing) == "audio"
+    assert for_source(listing).name == "audio"
     table = tmp_path / "features.csv"  # names files that are not beside it, and many columns: a table
     table.write_text("filename,length,a,b,c,d,label\nx.00001.0.wav,1,2,3,4,5,rock\nx.00001.1.wav,1,2,3,4,5,rock\n")
-    assert data_kind(table) == "table"
+    assert for_source(table).name == "table"
 
 
 def test_wrong_inputs_for_a_model_are_named():

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 import soundfile
-
 from conftest import REPO, run_cli
+
 from deepfit.data.synthetic_sound import genres, write_clips
 
 RATE = 8000

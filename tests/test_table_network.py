@@ -11,9 +11,9 @@ import torch
 import deepfit
 from deepfit import DeepClassifier
 from deepfit.data.encoder import TableEncoder
+from deepfit.modelfile import read_model, write_model
 from deepfit.models import build, parameter_count
 from deepfit.models.ensemble import EnsembleMLP
-from deepfit.modelfile import read_model, write_model
 from deepfit.training.loop import LoopSettings, loss_for
 
 

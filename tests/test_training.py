@@ -6,11 +6,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from deepfit.errors import InvalidInputError
 from deepfit.training.callbacks import EarlyStopping, StopWhenPerfect, WarmupCosineSchedule
 from deepfit.training.devices import resolve_device
 from deepfit.training.loop import LoopSettings, TensorData, train
 from deepfit.training.optimizers import SGD, AdamW
-from deepfit.errors import InvalidInputError
 
 
 def _twin_networks():

@@ -15,7 +15,7 @@ __all__ = ["Clips", "DeepClassifier", "check_data", "LogisticRegression", "Perce
 _LOCATIONS = {
     "DeepClassifier": "deepfit.estimators", "LogisticRegression": "deepfit.estimators",
     "Perceptron": "deepfit.estimators", "SlidingWindowDetector": "deepfit.estimators",
-    "load": "deepfit.modelfile", "read_images": "deepfit.data.images", "Clips": "deepfit.data.audio",
+    "load": "deepfit.estimators", "read_images": "deepfit.data.images", "Clips": "deepfit.data.clips",
     "read_audio": "deepfit.data.audio", "evaluate": "deepfit.evaluation.report",
     "check_data": "deepfit.evaluation.data_check",
 }

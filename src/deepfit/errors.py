@@ -9,14 +9,16 @@
     ├── NotFittedError                    predict before fit (also scikit-learn's NotFittedError)
     └── OutputError (OSError)             an output that cannot be written: nothing was changed
 
+    DataWarning (UserWarning)         something in the data deepfit handled on its own (a warning)
+
 Every message says what was wrong, what was received, and how to fix it, in one line.
 """
 
 import re
 import threading
 
-__all__ = ["DeepfitError", "InvalidInputError", "InvalidParameterError", "ModelFileError", "NotFittedError",
-           "OutputError", "short_reason"]
+__all__ = ["DataWarning", "DeepfitError", "InvalidInputError", "InvalidParameterError", "ModelFileError",  # noqa: F822
+           "NotFittedError", "OutputError", "short_reason"]  # (NotFittedError is built by __getattr__, below)
 
 _BUILDING = threading.Lock()
 
@@ -39,6 +41,10 @@ class ModelFileError(InvalidInputError):
 
 class OutputError(DeepfitError, OSError):
     """An output file or folder cannot be written; any earlier file is left as it was."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data deepfit handled on its own, and the user should know about."""
 
 
 _OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")

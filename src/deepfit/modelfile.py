@@ -95,113 +95,26 @@ def _sniff_foreign(data: bytes) -> str:
     return ""
 
 
-# ------------------------------------------------------------------ estimators <-> files
-def save_estimator(estimator, path, metadata: dict | None = None) -> Path:
-    """Write a fitted deepfit estimator: its parameters, classes, encoder, architecture and weights."""
-    from deepfit import __version__
+# ------------------------------------------------------------------ names -> estimator classes
+_READERS: dict = {}
 
-    header = {
-        "deepfit_version": __version__,
-        "estimator": type(estimator).__name__,
-        "params": {k: v for k, v in estimator.get_params().items() if _json_safe(v)},
-        "classes": estimator.classes_.tolist(),
-        "classes_dtype": estimator.classes_.dtype.str if estimator.classes_.dtype.kind != "O" else "object",
-        "n_features_in": int(estimator.n_features_in_) if hasattr(estimator, "n_features_in_") else None,
-        "feature_names_in": (estimator.feature_names_in_.tolist()
-                             if hasattr(estimator, "feature_names_in_") else None),
-        "encoder": estimator.encoder_.to_dict(),
-        "architecture": estimator.architecture_,
-        "training": _finite({"summary": estimator.training_summary_, "history": estimator.history_,
-                             **({"recordings": estimator.training_recordings_}
-                                if getattr(estimator, "training_recordings_", None) else {})}),
-        "metadata": {**getattr(estimator, "metadata_", {}), **(metadata or {})},
-    }
-    return write_model(path, header, estimator.module_.state_dict())
+
+def register(name: str, reader) -> None:
+    """Let `load` rebuild the estimators named `name`: ``reader(path, header, tensors)`` returns one.
+    Each estimator class registers itself where it is defined, so this module imports none."""
+    _READERS[name] = reader
 
 
 def load(path):
-    """Load an estimator saved with `save` (or `deepfit train`), ready to predict.
+    """The estimator a model file holds, ready to predict (use `deepfit.load`, which registers them all).
 
     Reading parses JSON and copies tensor bytes; nothing in the file is unpickled or executed.
     """
-    import numpy as np
-
-    from deepfit import models
-    from deepfit.data.audio_encoder import AudioEncoder
-    from deepfit.data.encoder import TableEncoder
-    from deepfit.data.image_encoder import ImageEncoder
-    from deepfit.estimators import DeepClassifier, LogisticRegression, Perceptron
-    from deepfit.training.devices import resolve_device
-
-    known = {cls.__name__: cls for cls in (DeepClassifier, LogisticRegression, Perceptron)}
     header, tensors = read_model(path)
-    if header.get("estimator") == "SlidingWindowDetector":
-        return _load_detector(path, header, tensors)
-    try:
-        estimator = known[header["estimator"]](**header["params"])
-        classes_dtype = header["classes_dtype"]
-        estimator.classes_ = np.array(header["classes"], dtype=object if classes_dtype == "object" else classes_dtype)
-        if header.get("n_features_in") is not None:
-            estimator.n_features_in_ = int(header["n_features_in"])
-        if header.get("feature_names_in") is not None:
-            estimator.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
-        encoders = {"table": TableEncoder, "image": ImageEncoder, "audio": AudioEncoder}
-        estimator.encoder_ = encoders[header["encoder"].get("kind", "table")].from_dict(header["encoder"])
-        estimator.architecture_ = dict(header["architecture"])
-        _check_size(estimator.architecture_, tensors)
-        module = models.build(estimator.architecture_)
-        module.load_state_dict(tensors, strict=True)
-        estimator.history_ = header["training"]["history"]
-        estimator.training_summary_ = header["training"]["summary"]
-        estimator.n_iter_ = int(estimator.training_summary_.get("epochs", 0))
-        estimator.metadata_ = dict(header.get("metadata") or {})
-        if header["training"].get("recordings"):
-            estimator.training_recordings_ = [str(r) for r in header["training"]["recordings"]]
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
-        raise ModelFileError(f"{path}: the model header does not match its weights or is incomplete "
-                             f"({type(error).__name__}: {str(error)[:200]}). The file is damaged or was "
-                             "altered; train or copy it again.") from None
-    try:
-        estimator.device_ = resolve_device(estimator.device)
-    except Exception:
-        estimator.device_ = torch.device("cpu")  # trained on a GPU, loaded where there is none
-    estimator.module_ = module.to(estimator.device_).eval()
-    return estimator
-
-
-def _load_detector(path, header: dict, tensors: dict):
-    from deepfit.estimators.detector import SlidingWindowDetector
-
-    try:
-        _check_size(dict(header["architecture"]), tensors)
-        return SlidingWindowDetector.from_header(header, tensors)
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
-        raise ModelFileError(f"{path}: the detector's header does not match its weights or is incomplete "
-                             f"({type(error).__name__}: {str(error)[:200]}). The file is damaged or was "
-                             "altered; train or copy it again.") from None
-
-
-def _check_size(architecture: dict, tensors: dict) -> None:
-    """Refuse an architecture bigger than the weights stored (a tampered header could ask for terabytes)."""
-    from deepfit.models import parameter_count
-
-    stored = sum(t.numel() for t in tensors.values())
-    if parameter_count(architecture) != stored:
-        raise ValueError(f"the architecture needs {parameter_count(architecture)} weights, the file holds {stored}")
-
-
-def _json_safe(value) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _finite(value):
-    """JSON has no NaN or infinity: write them as null."""
-    import math
-
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    name = header.get("estimator")
+    if name not in _READERS:
+        known = ", ".join(sorted(_READERS)) or "none registered"
+        raise ModelFileError(f"{path}: holds an estimator named {name!r}, which this deepfit cannot rebuild "
+                             f"(it knows {known}). The file is damaged or was altered, or a newer deepfit wrote "
+                             "it: upgrade deepfit, or train the model again.")
+    return _READERS[name](path, header, tensors)

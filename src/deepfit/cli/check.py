@@ -7,11 +7,10 @@ import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import data_kind, display_names, table_row_names
-from deepfit.cli.options import delimiter_option, encoding_option
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.data import kinds
 from deepfit.errors import InvalidInputError
 
 EXIT_PROBLEMS = 1
@@ -37,17 +36,18 @@ def check(data, test_data, target, as_json, limit, seed, delimiter, encoding):
     Exit status: 0 when nothing is found, 1 when problems are listed, 2 when DATA cannot be read."""
     from deepfit.evaluation.data_check import check_data
 
-    kind = data_kind(data)
-    examples = _read(data, kind, target, delimiter, encoding, like=None)
+    kind = kinds.for_source(data)
+    examples = _read(data, target, delimiter, encoding)
     test = None
     if test_data is not None:
-        if data_kind(test_data) != kind:
-            raise InvalidInputError(f"{test_data}: holds {data_kind(test_data)} data but {data} holds {kind}; give a "
-                                    "test set of the same kind.")
-        test_examples = _read(test_data, kind, target or examples["target"], delimiter, encoding, like=examples)
-        test = (test_examples["X"], test_examples["y"], test_examples["names"])
-    report = check_data(examples["X"], examples["y"], names=examples["names"], test=test, groups=examples["groups"],
-                        skipped=examples["skipped"], seed=seed)
+        if kinds.for_source(test_data) is not kind:
+            raise InvalidInputError(f"{test_data}: holds {kinds.for_source(test_data).words.data} but {data} holds "
+                                    f"{kind.words.data}; give a test set of the same kind.")
+        test_examples = _read(test_data, target or examples.target, delimiter, encoding,
+                              **kind.settings_like(examples.X))
+        test = (test_examples.X, test_examples.y, test_examples.names)
+    report = check_data(examples.X, examples.y, names=examples.names, test=test, groups=examples.groups,
+                        skipped=examples.skipped, seed=seed)
     if as_json:
         click.echo(json.dumps({"data": str(data), **report.to_dict()}, indent=2, default=str))
     else:
@@ -55,43 +55,15 @@ def check(data, test_data, target, as_json, limit, seed, delimiter, encoding):
     return 0 if report.ok else EXIT_PROBLEMS
 
 
-def _read(data: Path, kind: str, target, delimiter, encoding, like) -> dict:
-    """X, y, names, groups and skipped files of one data set; a test set (`like`) is read as the
-    training set was (same picture size and channels, same sample rate, same target column)."""
+def _read(data: Path, target, delimiter, encoding, **settings):
+    """One labelled data set, unreadable files kept as findings (not warnings); a test set is read
+    with the training set's `settings` (picture size and channels, sample rate) and target column."""
+    from deepfit.data.labelled import read_labelled
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # unreadable files are findings here, not warnings
-        if kind == "image":
-            from deepfit.data.images import read_images
-
-            shape = None if like is None else like["X"].shape[1:]
-            pictures = read_images(data, size=None if shape is None else shape[:2],
-                                   channels=None if shape is None else shape[2], skip_bad=True, labelled=True)
-            return {"X": pictures.images, "y": pictures.labels, "names": display_names(pictures.paths, data),
-                    "groups": None, "skipped": _relative_pairs(pictures.skipped, data), "target": None}
-        if kind == "audio":
-            from deepfit.data.audio import read_audio
-
-            rate = None if like is None else like["X"].sample_rate
-            sounds = read_audio(data, sample_rate=rate, skip_bad=True, labelled=True)
-            return {"X": sounds.clips, "y": sounds.labels, "names": display_names(sounds.paths, data),
-                    "groups": np.asarray(sounds.clips.recordings, dtype=object),
-                    "skipped": _relative_pairs(sounds.skipped, data), "target": None}
-    from deepfit.cli.options import choose_target, parse_delimiter
-    from deepfit.cli.train import file_name_column
-    from deepfit.data.audio import recording_of
-    from deepfit.data.tabular import read_table, split_target
-
-    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
-    target = choose_target(frame, target, data)
-    features, labels = split_target(frame, target, data)
-    groups, column = None, file_name_column(features)
-    if column is not None:  # a table of pieces of recordings: their files name them, and group the folds
-        groups = np.array([recording_of(name) for name in features[column].astype(str)], dtype=object)
-        features = features.drop(columns=[column])
-    names = table_row_names(len(features))
-    return {"X": features, "y": np.asarray(labels), "names": names, "groups": groups, "skipped": [], "target": target}
-
-
-
-def _relative_pairs(pairs, data: Path) -> list[tuple[str, str]]:
-    return list(zip(display_names([p for p, _ in pairs], data), [why for _, why in pairs]))
+        warnings.simplefilter("ignore")
+        examples = read_labelled(data, target=target, delimiter=parse_delimiter(delimiter), encoding=encoding,
+                                 skip_bad=True, **settings)
+    for note in examples.notes:
+        click.echo(f"note: {note}", err=True)
+    return examples

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import data_kind
-from deepfit.cli.options import delimiter_option, encoding_option
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.data import kinds
 from deepfit.errors import InvalidInputError
 
 
@@ -29,7 +29,7 @@ def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimit
     """Train deepfit and scikit-learn's shallow models (logistic regression, gradient boosting,
     k-nearest neighbours) on growing shares of DATA's training split, score them on the same held-out
     rows, and say which to use. DATA: a table with a label column, or pictures."""
-    from deepfit.cli.train import _read_training_pictures, _read_training_table
+    from deepfit.data.labelled import read_labelled
     from deepfit.evaluation.compare import compare as run_comparison
 
     try:
@@ -39,16 +39,15 @@ def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimit
             from None
     if not shares or not all(0 < share <= 1 for share in shares):
         raise InvalidInputError(f"--fractions must lie between 0 (excluded) and 1, got {fractions!r}.")
-    kind = data_kind(data)
-    groups = None
-    if kind == "audio":
-        raise InvalidInputError(f"{data}: holds sound; compare a table of per-clip features instead "
-                                "(deepfit.data.clip_features.clip_feature_table).")
-    if kind == "image":
-        features, labels, _ = _read_training_pictures(data, None, None, False, None)
-    else:
-        features, labels, _, groups = _read_training_table(data, target, delimiter, encoding)
-    result = run_comparison(features, labels, fractions=shares, test_fraction=test_fraction, seed=seed, groups=groups)
+    kind = kinds.for_source(data)
+    if not kind.fixed_size:
+        raise InvalidInputError(f"{data}: holds {kind.words.data}, whose examples differ in length; compare a table "
+                                "of per-clip features instead (deepfit.data.clip_features.clip_feature_table).")
+    labelled = read_labelled(data, target=target, delimiter=parse_delimiter(delimiter), encoding=encoding)
+    for note in labelled.notes:
+        click.echo(f"note: {note}", err=True)
+    result = run_comparison(labelled.X, labelled.y, fractions=shares, test_fraction=test_fraction, seed=seed,
+                            groups=labelled.groups)
     if as_json:
         click.echo(json.dumps({"n_test": result.n_test, "rows": result.rows, "advice": result.advice()}, indent=2))
     else:

@@ -139,15 +139,16 @@ def detect(model_path, inputs, output, draw_dir, threshold, overlap, min_size, t
     files) with a detector from 'deepfit train-detector'; write their boxes (x, y, width, height,
     score, label, in the picture's pixels) to a JSON file."""
     import deepfit
-    from deepfit.cli.inputs import display_names
-    from deepfit.cli.predict import expand_inputs
+    from deepfit.data.kinds import PICTURES
+    from deepfit.data.labelled import display_names
     from deepfit.detection.pictures import read_pictures
+    from deepfit.streaming import expand_inputs
 
     detector = deepfit.load(model_path)
     if not isinstance(detector, deepfit.SlidingWindowDetector):
         raise InvalidInputError(f"{model_path}: is a classifier, not a detector; use 'deepfit predict' with it, or "
                                 "train a detector with 'deepfit train-detector'.")
-    per_input = [expand_inputs([item], "image") for item in inputs]
+    per_input = [expand_inputs([item], PICTURES) for item in inputs]
     paths = [path for listed in per_input for path in listed]
     names = [name for item, listed in zip(inputs, per_input) for name in display_names(listed, Path(item))]
     expected = _read_truth(truth, names) if truth is not None else None

@@ -8,10 +8,8 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import display_names, read_examples_for, skip_bad_option, table_row_names
-from deepfit.cli.options import choose_target, delimiter_option, encoding_option, parse_delimiter
-from deepfit.cli.predict import model_columns
-from deepfit.cli.train import file_name_column
+from deepfit.cli.inputs import read_labelled_for, skip_bad_option
+from deepfit.cli.options import delimiter_option, encoding_option
 from deepfit.errors import InvalidInputError
 
 
@@ -38,14 +36,10 @@ def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter
     from deepfit.evaluation.report import evaluate as evaluate_model
 
     estimator = load_classifier(model_path)
-    if estimator.encoder_.kind in ("image", "audio"):
-        features, labels, paths = read_examples_for(estimator, data, labelled=True, skip_bad=skip_bad)
-        names = display_names(paths, data)
-        if estimator.encoder_.kind == "audio":
-            warn_if_recordings_leak(estimator, features.recordings, str(data))
-    else:
-        features, labels = _labelled_table(estimator, data, target, delimiter, encoding)
-        names = table_row_names(len(features))
+    labelled = read_labelled_for(estimator, data, target, delimiter, encoding, skip_bad)
+    if labelled.groups is not None:  # pieces of recordings (sound, GTZAN's features_3_sec.csv): seen in training?
+        warn_if_recordings_leak(estimator, labelled.groups, str(data))
+    features, labels, names = labelled.X, labelled.y, labelled.names
     try:
         evaluation = evaluate_model(estimator, features, labels, names)
     except InvalidInputError as error:
@@ -55,21 +49,3 @@ def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter
         click.echo(f"report written to {written} (plots beside it as PNG files)", err=True)
     result = evaluation.metrics
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
-
-
-def _labelled_table(estimator, data, target, delimiter, encoding):
-    from deepfit.data.tabular import read_table, split_target
-
-    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
-    target = target or estimator.metadata_.get("target") or choose_target(frame, None, data)
-    features, labels = split_target(frame, target, data)
-    names = file_name_column(features)
-    if names is not None:  # a table of pieces (GTZAN's features_3_sec.csv): are they from training recordings?
-        from deepfit.data.audio import recording_of
-        from deepfit.data.splits import warn_if_recordings_leak
-
-        warn_if_recordings_leak(estimator, [recording_of(name) for name in features[names].astype(str)], str(data))
-        features = features.drop(columns=[names])
-    return model_columns(estimator, features, data), labels
-
-

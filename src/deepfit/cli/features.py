@@ -9,8 +9,9 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import read_examples_for, skip_bad_option
+from deepfit.cli.inputs import read_examples_for, skip_bad_option, warn_about_ignored
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.data import kinds
 from deepfit.errors import InvalidInputError
 
 
@@ -26,24 +27,25 @@ from deepfit.errors import InvalidInputError
 @encoding_option
 def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
     """Write each example's learned features (the last hidden layer, before the output layer)."""
-    from deepfit.cli.inputs import load_classifier
-    from deepfit.cli.predict import model_columns
     from deepfit.atomic import write_atomically
+    from deepfit.cli.inputs import load_classifier
 
     estimator = load_classifier(model_path)
     if not hasattr(estimator, "transform"):
         raise InvalidInputError(f"{model_path}: a {type(estimator).__name__} has no hidden layer to take features "
                                 "from; use a model trained with --model deep.")
     labels, paths = None, None
-    if estimator.encoder_.kind in ("image", "audio"):
+    if kinds.of(estimator).takes_files:
         inputs, labels, paths = read_examples_for(estimator, data, labelled=False, skip_bad=skip_bad)
     else:
+        from deepfit.data.labelled import model_columns
         from deepfit.data.tabular import read_table
 
         frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
         target = estimator.metadata_.get("target")
         labels = frame[target].to_numpy() if target in frame.columns else None
-        inputs = model_columns(estimator, frame, data)
+        inputs, ignored = model_columns(estimator, frame, data)
+        warn_about_ignored(data, ignored)
     try:
         learned = estimator.transform(inputs)
     except InvalidInputError as error:

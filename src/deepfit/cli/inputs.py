@@ -7,12 +7,9 @@ from pathlib import Path
 
 import click
 
-from deepfit.data.audio import AUDIO_SUFFIXES, is_audio_source
-from deepfit.data.images import IMAGE_SUFFIXES, is_image_source
-from deepfit.data.listing import PATH_COLUMNS
+from deepfit.cli.options import parse_delimiter
+from deepfit.data import kinds
 from deepfit.errors import InvalidInputError
-
-MAX_LIST_COLUMNS = 5  # a CSV listing files: path, label, and perhaps a fold or a speaker
 
 picture_options = [
     click.option("--image-size", type=click.IntRange(1, 4096), default=None,
@@ -35,72 +32,42 @@ def with_options(options):
     return decorate
 
 
-def data_kind(path: Path) -> str:
-    """"audio", "image" or "table": sound files (a folder of them, one, or a CSV listing them), pictures
-    (likewise, or IDX files), or else a table -- a CSV with a column naming files that are not beside
-    it and many other columns (GTZAN's features_30_sec.csv) is a table of features."""
-    if is_audio_source(path):
-        return "audio"
-    if is_image_source(path):
-        return "image"
-    listed = _listed_suffix(path)
-    return "audio" if listed in AUDIO_SUFFIXES else "image" if listed in IMAGE_SUFFIXES else "table"
+def read_labelled_for(estimator, data: Path, target, delimiter, encoding, skip_bad: bool):
+    """DATA's labelled examples, read as `estimator`'s training data was (picture size, sample rate;
+    a table's label column and the columns the model takes)."""
+    from deepfit.data.labelled import model_columns, read_labelled
+
+    kind = check_kind(estimator, data)
+    labelled = read_labelled(data, target=target or estimator.metadata_.get("target"),
+                             delimiter=parse_delimiter(delimiter), encoding=encoding, skip_bad=skip_bad,
+                             like=estimator.encoder_ if kind.takes_files else None)
+    if not kind.takes_files:
+        labelled.X, ignored = model_columns(estimator, labelled.X, data)
+        warn_about_ignored(data, ignored)
+    return labelled
 
 
-def _listed_suffix(path: Path) -> str:
-    """The suffix of the files a CSV's path column lists ('' for an ordinary table)."""
-    if path.suffix.lower() not in (".csv", ".tsv", ".txt") or not path.is_file():
-        return ""
-    import pandas as pd
-
-    try:
-        head = pd.read_csv(path, nrows=5, sep=None, engine="python")
-    except Exception:  # not a readable table: the table reader will say why
-        return ""
-    names = {str(c).lower(): c for c in head.columns}
-    column = next((names[n] for n in PATH_COLUMNS if n in names), None)
-    if column is None:
-        return ""
-    files = [Path(p) for p in head[column].dropna().astype(str)]
-    known = [f.suffix.lower() for f in files if f.suffix.lower() in AUDIO_SUFFIXES + IMAGE_SUFFIXES]
-    if not known:
-        return ""
-    # Files that are there, or a short listing: read them. Many columns naming files that are not
-    # there: a table of features computed per file (GTZAN's features_30_sec.csv).
-    there = any((f if f.is_absolute() else path.parent / f).is_file() for f in files)
-    return known[0] if there or len(head.columns) <= MAX_LIST_COLUMNS else ""
+def read_examples_for(estimator, data: Path, *, labelled: bool | None, skip_bad: bool):
+    """(inputs, labels or None, paths) of files DATA names, read as `estimator`'s training data was."""
+    kind = check_kind(estimator, data)
+    examples = kind.read(data, labelled=labelled, skip_bad=skip_bad, **kind.settings_of(estimator.encoder_))
+    return examples.X, examples.labels, examples.paths
 
 
-def read_examples_for(estimator, data: Path, *, labelled: bool, skip_bad: bool):
-    """(inputs, labels or None, paths) of pictures or sound, read as `estimator` was trained on them."""
-    encoder = estimator.encoder_
-    if encoder.kind == "audio":
-        from deepfit.data.audio import read_audio
-
-        sounds = read_audio(data, sample_rate=encoder.sample_rate, skip_bad=skip_bad, labelled=labelled)
-        return sounds.clips, sounds.labels, sounds.paths
-    from deepfit.data.images import read_images
-
-    pictures = read_images(data, size=(encoder.height, encoder.width), channels=encoder.channels,
-                           skip_bad=skip_bad, labelled=labelled)
-    return pictures.images, pictures.labels, pictures.paths
+def check_kind(estimator, data: Path):
+    """The model's kind. A table for a model of files, or files for a table model, is refused here;
+    files of another kind are left to the model's reader, which says what it looked for."""
+    kind, found = kinds.of(estimator), kinds.for_source(data)
+    if found.takes_files != kind.takes_files:
+        raise InvalidInputError(f"{data}: holds {found.words.data}, but the model takes {kind.words.data}; give it "
+                                f"{kind.words.files}.")
+    return kind
 
 
-def table_row_names(rows: int) -> list[str]:
-    """Rows as a person finds them in the file: row 1 is line 2, under the header."""
-    return [f"row {i} (line {i + 1})" for i in range(1, rows + 1)]
-
-
-def display_names(paths, data: Path) -> list[str]:
-    """Files named as the user knows them: from the folder they gave (3/moved.png), else as listed."""
-    folder = (data if data.is_dir() else data.parent).resolve()
-    named = []
-    for path in paths:
-        try:
-            named.append(str(Path(path).resolve().relative_to(folder)))
-        except ValueError:
-            named.append(str(path))
-    return named
+def warn_about_ignored(source, ignored: list[str]) -> None:
+    if ignored:
+        click.echo(f"warning: {source}: ignoring column(s) the model was not trained on: {', '.join(ignored[:5])}",
+                   err=True)
 
 
 def load_classifier(path: Path):

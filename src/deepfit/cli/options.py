@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from deepfit.errors import InvalidInputError, OutputError
 from deepfit.atomic import write_atomically
+from deepfit.errors import InvalidInputError, OutputError
 
 LIKELY_TARGET_NAMES = ("label", "target", "class", "y")
 CHECKPOINT_NAME = "checkpoint.safetensors"  # in --out, while a run is unfinished

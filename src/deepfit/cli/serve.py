@@ -35,8 +35,8 @@ def serve(model_path, host, port, token, max_body_mb, max_batch, max_picture_mp,
     is decoded, then decoded off the event loop."""
     import uvicorn
 
+    from deepfit.data.uploads import UploadBudget
     from deepfit.serving import create_app
-    from deepfit.serving.decoding import UploadBudget
 
     budget = UploadBudget(picture_pixels=int(max_picture_mp * 1e6), request_pixels=int(max_request_mp * 1e6))
     app = create_app(model_path, token=token or None, max_body_bytes=int(max_body_mb * 1024 * 1024),

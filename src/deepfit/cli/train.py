@@ -8,9 +8,17 @@ import click
 import numpy as np
 
 from deepfit.cli import cli
-from deepfit.cli.inputs import data_kind, picture_options, skip_bad_option, with_options
-from deepfit.cli.options import (CHECKPOINT_NAME, check_run_folder, check_writable, choose_target, delimiter_option,
-                                 encoding_option, parse_delimiter, remove_half_written, write_json)
+from deepfit.cli.inputs import picture_options, skip_bad_option, with_options
+from deepfit.cli.options import (
+    CHECKPOINT_NAME,
+    check_run_folder,
+    check_writable,
+    delimiter_option,
+    encoding_option,
+    parse_delimiter,
+    remove_half_written,
+    write_json,
+)
 from deepfit.errors import InvalidInputError
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
@@ -88,165 +96,135 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
 
     Under torchrun (or with --devices N) every process reads DATA and trains on its share of each
     batch; only rank 0 writes the checkpoint, the model and metrics.json."""
-    from deepfit.training.checkpoints import run_files
     from deepfit.training import distributed
 
     out_dir = out_dir or Path("runs") / data.stem
-    model_path = out_dir / "model.deepfit"
-    checkpoint = out_dir / CHECKPOINT_NAME
-    check_run_folder(model_path, checkpoint, overwrite, resume)
-    writer = distributed.main_process()
-    if writer:
-        check_writable(out_dir)  # before minutes of training, not after
+    writer = _prepare_run_folder(out_dir, overwrite, resume)
     if devices is not None and not distributed.launched():
         from deepfit.cli import ARGUMENTS
         from deepfit.training.launch import run_processes, without_devices
 
         return run_processes(devices, without_devices(ARGUMENTS))
-    if writer:
-        remove_half_written(out_dir)
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)
-    kind, groups = data_kind(data), None
-    _warn_about_unused_options(kind, {"--image-size": image_size, "--channels": channels},
-                               {"--sample-rate": sample_rate, "--window-seconds": window_seconds})
-    if kind == "audio":
-        features, labels, target = _read_training_sound(data, sample_rate, skip_bad, source)
-        groups = features.recordings
-    elif kind == "image":
-        features, labels, target = _read_training_pictures(data, image_size, channels, skip_bad, source)
-    else:
-        features, labels, target, groups = _read_training_table(data, target, delimiter, encoding)
+    labelled = _read_training_data(data, source, target, parse_delimiter(delimiter), encoding, skip_bad,
+                                   {"--image-size": image_size, "--channels": channels,
+                                    "--sample-rate": sample_rate, "--window-seconds": window_seconds})
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping,
                    ensemble_size=ensemble_size, label_smoothing=label_smoothing, numeric_scaling=numeric_scaling)
-    pictures = dict(augment=augment, transfer_from=source, freeze=freeze)
-    if kind == "audio":
-        pictures.update(window_seconds=window_seconds, sample_rate=features.sample_rate)
-    estimator = _make_estimator(model_kind, options, pictures, seed, device, not quiet)
-    train_rows, test_rows = _test_split(labels, test_fraction, seed, data, groups)
-    if not resume and writer:  # a fresh start (--overwrite): no earlier run's checkpoint may be taken for this one's
+    deep_only = dict(augment=augment, transfer_from=source, freeze=freeze,
+                     **labelled.kind.fit_parameters(labelled.X, {"window_seconds": window_seconds}))
+    estimator = _make_estimator(model_kind, options, deep_only, seed, device, not quiet)
+    train_rows, test_rows = _test_split(labelled.y, test_fraction, seed, data, labelled.groups)
+    _fit(estimator, labelled, train_rows, out_dir / CHECKPOINT_NAME, resume, checkpoint_every, data)
+    if writer:  # rank 0 writes the model and the metrics
+        _write_run(out_dir, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from)
+
+
+def _prepare_run_folder(out_dir: Path, overwrite: bool, resume: bool) -> bool:
+    """Refuse to overwrite a model or checkpoint unasked, check that --out can be written (before minutes
+    of training, not after); whether this process writes the run (rank 0)."""
+    from deepfit.training import distributed
+
+    check_run_folder(out_dir / "model.deepfit", out_dir / CHECKPOINT_NAME, overwrite, resume)
+    writer = distributed.main_process()
+    if writer:
+        check_writable(out_dir)
+        remove_half_written(out_dir)
+    return writer
+
+
+def _read_training_data(data: Path, source, target, delimiter, encoding, skip_bad: bool, settings: dict):
+    """DATA's labelled examples, read as a --from model's were (size, channels, sample rate) when there is one."""
+    from deepfit.data import kinds
+    from deepfit.data.labelled import read_labelled
+
+    kind = kinds.for_source(data)
+    _warn_about_unused_options(kind, settings)
+    like, read_settings = None, {SETTING_OF_OPTION[option]: value for option, value in settings.items()}
+    if source is not None and hasattr(source, "encoder_"):
+        if kinds.of(source) is not kind:
+            raise InvalidInputError(f"{data}: holds {kind.words.data}, but the model given with --from was trained "
+                                    f"on {kinds.of(source).words.data}; transfer from a model trained on "
+                                    f"{kind.words.data}.")
+        like = source.encoder_
+    elif source is not None:  # ImageNet ResNet weights: they take pictures, in colour
+        if kind is not kinds.PICTURES:
+            raise InvalidInputError(f"{data}: holds {kind.words.data}; --from takes a model of the same kind "
+                                    "(.deepfit) here, not ImageNet picture weights.")
+        read_settings["channels"] = 3
+    labelled = read_labelled(data, target=target, delimiter=delimiter, encoding=encoding, skip_bad=skip_bad,
+                             like=like, **read_settings)
+    for note in labelled.notes:
+        click.echo(f"note: {note}", err=True)
+    if kind.takes_files:
+        click.echo(f"read {kind.describe(labelled.X)} from {data}", err=True)
+    return labelled
+
+
+# The options that say how examples are read or cut, and the setting each becomes.
+SETTING_OF_OPTION = {"--image-size": "size", "--channels": "channels", "--sample-rate": "sample_rate",
+                     "--window-seconds": "window_seconds"}
+
+
+def _warn_about_unused_options(kind, settings: dict) -> None:
+    applies = set(kind.read_settings) | set(kind.fit_settings)
+    given = [name for name, value in settings.items() if value is not None and SETTING_OF_OPTION[name] not in applies]
+    if given:
+        click.echo(f"warning: {', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to "
+                   f"{kind.words.data}; ignored.", err=True)
+
+
+def _fit(estimator, labelled, train_rows, checkpoint: Path, resume: bool, checkpoint_every: float, data) -> None:
+    from deepfit.training import distributed
+    from deepfit.training.checkpoints import run_files
+
+    if not resume and distributed.main_process():  # a fresh start: no earlier run's checkpoint is taken for it
         for old in run_files(checkpoint):
             old.unlink(missing_ok=True)
     try:
-        estimator.fit(_rows(features, train_rows), labels[train_rows], checkpoint=checkpoint, resume=resume,
+        estimator.fit(_rows(labelled.X, train_rows), labelled.y[train_rows], checkpoint=checkpoint, resume=resume,
                       checkpoint_every=checkpoint_every)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
     finally:
         distributed.stop()
-    if not writer:
-        return None  # rank 0 writes the model and the metrics
-    metrics = {"data": str(data), "target": str(target), "model": model_kind,
+
+
+def _write_run(out_dir: Path, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from) -> None:
+    """The model, metrics.json (with the test split's scores), and no checkpoint left behind."""
+    from deepfit.training.checkpoints import run_files
+
+    metrics = {"data": str(data), "target": str(labelled.target), "model": model_kind,
                "n_train": int(len(train_rows)), "n_test": int(len(test_rows)),
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],
                "training": estimator.training_summary_, "history": estimator.history_}
     if len(test_rows):
         from deepfit.evaluation.metrics import classification_metrics
 
-        test_features, test_labels = _rows(features, test_rows), labels[test_rows]
+        test_features, test_labels = _rows(labelled.X, test_rows), labelled.y[test_rows]
         probabilities = estimator.predict_proba(test_features) if hasattr(estimator, "predict_proba") else None
         metrics["test"] = classification_metrics(test_labels, estimator.predict(test_features), probabilities,
                                                  estimator.classes_)
-    metadata = {"target": str(target), "trained_on": str(data)}
+    metadata = {"target": str(labelled.target), "trained_on": str(data)}
     if transfer_from is not None:
         metadata["transferred_from"] = str(transfer_from)
-    if groups is not None and kind == "table":  # tables of pieces: remember the recordings, as sound models do
-        from deepfit.data.splits import recording_digests
+    if labelled.groups is not None and not labelled.kind.pooled:  # tables of pieces: remember their recordings,
+        from deepfit.data.splits import recording_digests  # as sound models do
 
-        estimator.training_recordings_ = recording_digests(groups[train_rows])
+        estimator.training_recordings_ = recording_digests(labelled.groups[train_rows])
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
+    model_path = out_dir / "model.deepfit"
     estimator.save(model_path, metadata=metadata)
     write_json(out_dir / "metrics.json", metrics)
-    for finished in run_files(checkpoint):
+    for finished in run_files(out_dir / CHECKPOINT_NAME):
         finished.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoints held
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
     click.echo(f"model written to {model_path}")
-
-
-def _warn_about_unused_options(kind: str, picture_only: dict, sound_only: dict) -> None:
-    unused = {**(picture_only if kind != "image" else {}), **(sound_only if kind != "audio" else {})}
-    given = [name for name, value in unused.items() if value is not None]
-    if given:
-        what = {"audio": "sound", "image": "pictures", "table": "a table"}[kind]
-        click.echo(f"warning: {', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to {what}; ignored.",
-                   err=True)
-
-
-def _read_training_table(data: Path, target, delimiter, encoding):
-    from deepfit.data.tabular import read_table, split_target
-
-    frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)
-    target = choose_target(frame, target, data)
-    features, labels = split_target(frame, target, data)
-    groups = None
-    column = file_name_column(features)
-    if column is not None:  # e.g. GTZAN's features CSV: a name per clip, not a feature
-        from deepfit.data.audio import recording_of
-
-        groups = np.array([recording_of(name) for name in features[column].astype(str)], dtype=object)
-        features = features.drop(columns=[column])
-        pieces = len(groups) - len(set(groups))
-        click.echo(f"column {column!r} names the files the rows describe: it is left out of the features"
-                   + (f", and the {len(groups)} rows come from {len(set(groups))} recordings, each kept on one "
-                      f"side of the test split" if pieces else ""), err=True)
-    return features, labels, target, groups
-
-
-def file_name_column(frame):
-    """The column that names a file per row (values ending in a sound or picture suffix), or None."""
-    from deepfit.data.audio import AUDIO_SUFFIXES
-    from deepfit.data.images import IMAGE_SUFFIXES
-
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype.kind in "OU" or str(values.dtype) in ("string", "str"):
-            names = values.dropna().astype(str).str.lower()
-            if len(names) and names.str.endswith(AUDIO_SUFFIXES + IMAGE_SUFFIXES).mean() > 0.9:
-                return column
-    return None
-
-
-def _read_training_pictures(data: Path, image_size, channels, skip_bad: bool, source):
-    from deepfit.data.images import read_images
-
-    size = image_size
-    if source is not None and hasattr(source, "encoder_"):  # read at the size the source model takes
-        if source.encoder_.kind != "image":
-            raise InvalidInputError(f"{data}: holds pictures, but the model given with --from was trained on "
-                                    "a table; transfer from a picture model.")
-        size, channels = (source.encoder_.height, source.encoder_.width), source.encoder_.channels
-    elif source is not None:
-        channels = 3  # ImageNet ResNet weights take colour
-    pictures = read_images(data, size=size, channels=None if channels is None else int(channels),
-                           skip_bad=skip_bad, labelled=True)
-    click.echo(f"read {len(pictures.paths)} pictures of {pictures.images.shape[1]}x{pictures.images.shape[2]} "
-               f"pixels, {pictures.images.shape[3]} channel(s), from {data}", err=True)
-    return pictures.images, pictures.labels, "label"
-
-
-def _read_training_sound(data: Path, sample_rate, skip_bad: bool, source):
-    from deepfit.data.audio import read_audio
-
-    if source is not None and hasattr(source, "encoder_"):  # read at the rate the source model takes
-        if source.encoder_.kind != "audio":
-            raise InvalidInputError(f"{data}: holds sound, but the model given with --from was not trained on "
-                                    "sound; transfer from a sound model.")
-        sample_rate = source.encoder_.sample_rate
-    elif source is not None:
-        raise InvalidInputError(f"{data}: holds sound; --from takes a sound model (.deepfit) here, not "
-                                "ImageNet picture weights.")
-    sounds = read_audio(data, sample_rate=sample_rate, skip_bad=skip_bad, labelled=True)
-    clips = sounds.clips
-    durations = clips.durations()
-    recordings = len(set(clips.recordings))
-    click.echo(f"read {len(clips)} sound clips ({durations.sum() / 60:.1f} minutes, {durations.min():.2f} to "
-               f"{durations.max():.2f} s each, {recordings} recordings) at {clips.sample_rate} Hz from {data}",
-               err=True)
-    return clips, sounds.labels, "label"
 
 
 def _transfer_source(path):
@@ -267,7 +245,7 @@ def _rows(features, rows):
     return features.iloc[rows] if hasattr(features, "iloc") else features[rows]
 
 
-def _make_estimator(kind: str, options: dict, pictures: dict, seed: int, device: str, verbose: bool):
+def _make_estimator(model: str, options: dict, deep_only: dict, seed: int, device: str, verbose: bool):
     from deepfit import DeepClassifier, LogisticRegression, Perceptron
 
     given = {k: v for k, v in options.items() if v is not None}
@@ -277,12 +255,12 @@ def _make_estimator(kind: str, options: dict, pictures: dict, seed: int, device:
             raise InvalidInputError(f"--batch-size must be a positive whole number or 'auto', got {batch_size!r}.")
         given["batch_size"] = int(batch_size)
     common = dict(random_state=seed, device=device, verbose=verbose)
-    if kind in ("deep", "cnn", "mlp"):
-        return DeepClassifier(**given, **pictures, model="auto" if kind == "deep" else kind, **common)
-    if pictures["transfer_from"] is not None:
-        raise InvalidInputError(f"--from works with the deep models; --model {kind} has no hidden layers to reuse.")
+    if model in ("deep", "cnn", "mlp"):
+        return DeepClassifier(**given, **deep_only, model="auto" if model == "deep" else model, **common)
+    if deep_only["transfer_from"] is not None:
+        raise InvalidInputError(f"--from works with the deep models; --model {model} has no hidden layers to reuse.")
     linear = {k: given[k] for k in ("max_epochs", "learning_rate", "batch_size") if k in given}
-    return (LogisticRegression if kind == "logistic" else Perceptron)(**linear, **common)
+    return (LogisticRegression if model == "logistic" else Perceptron)(**linear, **common)
 
 
 def _test_split(labels: np.ndarray, fraction: float, seed: int, source, groups=None):

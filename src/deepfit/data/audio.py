@@ -1,5 +1,5 @@
 """Read labelled sound clips: class folders of WAV, FLAC, OGG, AU, AIFF or MP3 files, a CSV of
-``path,label``, or a list of files; and `Clips`, the way waveforms in memory reach the estimators.
+``path,label``, or a list of files, into `Clips` (`deepfit.data.clips`).
 
 Every file's header is read before anything is decoded, so a bad file is named before training
 starts, never in the middle of an epoch. Each clip is mixed down to mono and resampled (soxr) to one
@@ -13,7 +13,6 @@ recording name (`recording_of`), and every split deepfit makes keeps a recording
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import struct
@@ -24,118 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.data.clips import MAX_SECONDS, Clips, check_rate
 from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
-from deepfit.data.encoder import DataWarning
 from deepfit.data.listing import list_source, refuse_or_skip
-from deepfit.errors import InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".au", ".snd", ".aiff", ".aif", ".mp3")
 DEFAULT_MAX_RATE = 16_000
-MIN_RATE, MAX_RATE = 1000, 192_000
-MIN_SAMPLES = 16     # a 2-D array with fewer columns than this is not a set of clips, one per row
-MAX_SECONDS = 600.0  # longer files are cut to their first ten minutes, with a warning
 SILENCE_RMS = 1e-5   # quieter than this (about -100 dBFS) a clip holds nothing to learn from
 RECORDING_COLUMNS = ("recording", "group", "src_file", "fsid", "speaker_take")  # a CSV's own recording names
 _PIECE = re.compile(r"^(?P<recording>.*[._-]\d+)[._-]\d+$")  # "blues.00042.3" -> "blues.00042"
-
-
-class Clips:
-    """Sound clips in memory: mono waveforms (1-D float arrays of any lengths) at one sample rate.
-
-    The way to give sound to `DeepClassifier.fit` / `predict`:
-
-    >>> import numpy as np
-    >>> clips = Clips([np.zeros(8000), np.ones(4000)], sample_rate=8000)
-    >>> len(clips), clips.durations().tolist()
-    (2, [1.0, 0.5])
-
-    A 2-D array holds equal-length clips, one per row. `recordings` names the recording each clip
-    comes from (pieces of one recording share it); by default every clip is its own recording, known
-    by its file or, for arrays, by its samples.
-    """
-
-    def __init__(self, waveforms, sample_rate: int, *, recordings=None, paths=None):
-        if isinstance(waveforms, np.ndarray) and waveforms.ndim == 1 and waveforms.dtype != object:
-            raise InvalidInputError("Clips takes a list of waveforms (or a 2-D array, one clip per row); for "
-                                    "one clip pass [waveform].")
-        if isinstance(waveforms, np.ndarray) and waveforms.ndim == 2 and waveforms.shape[1] < MIN_SAMPLES:
-            raise InvalidInputError(f"Clips got an array of shape {waveforms.shape}: {waveforms.shape[0]} clips of "
-                                    f"{waveforms.shape[1]} samples. Each row is one clip; for one clip pass "
-                                    "[waveform.ravel()], for (samples, channels) pass [waveform].")
-        self.sample_rate = check_rate(sample_rate)
-        self.waveforms = [_as_waveform(w, i) for i, w in enumerate(waveforms)]
-        long = [i for i, w in enumerate(self.waveforms) if len(w) > MAX_SECONDS * self.sample_rate]
-        if long:
-            warnings.warn(f"clip {long[0]} lasts {len(self.waveforms[long[0]]) / self.sample_rate / 60:.1f} minutes"
-                          f"{f' ({len(long) - 1} more are that long)' if len(long) > 1 else ''}; a spectrogram of it "
-                          "needs a lot of memory. Cut long recordings into clips.", DataWarning, stacklevel=2)
-        self.paths = None if paths is None else [str(p) for p in paths]
-        if recordings is None:  # a file is its own recording; an array is known by its samples
-            recordings = self.paths if self.paths is not None else [
-                "#" + hashlib.sha1(w.tobytes()).hexdigest()[:16] for w in self.waveforms]
-        self.recordings = np.asarray([str(r) for r in recordings], dtype=object)
-        for name, values in (("recordings", self.recordings), ("paths", self.paths)):
-            if values is not None and len(values) != len(self.waveforms):
-                raise InvalidInputError(f"Clips got {len(values)} {name} for {len(self.waveforms)} clips.")
-
-    @classmethod
-    def concatenate(cls, parts) -> "Clips":
-        """The clips of several `Clips` at one rate, in order, as one (for a batch)."""
-        return cls([w for part in parts for w in part.waveforms], parts[0].sample_rate)
-
-    def __len__(self) -> int:
-        return len(self.waveforms)
-
-    def __getitem__(self, rows) -> "Clips":
-        """The clips at `rows` (an index array, a boolean mask or a slice), as new Clips."""
-        try:
-            index = np.atleast_1d(np.arange(len(self))[rows])
-        except IndexError as error:
-            raise InvalidInputError(f"cannot select those clips from {len(self)} clips ({error}).") from None
-        return Clips([self.waveforms[i] for i in index], self.sample_rate, recordings=self.recordings[index],
-                     paths=None if self.paths is None else [self.paths[i] for i in index])
-
-    @property
-    def shape(self) -> tuple[int]:
-        return (len(self),)  # what scikit-learn's splitters and `len`-checks look at
-
-    def durations(self) -> np.ndarray:
-        """Each clip's length in seconds."""
-        return np.array([len(w) for w in self.waveforms], dtype=np.float64) / self.sample_rate
-
-    def names(self) -> list[str]:
-        """How to name each clip in a message: its file, or its position."""
-        return self.paths if self.paths is not None else [f"clip {i}" for i in range(len(self))]
-
-    def __repr__(self) -> str:
-        return f"Clips({len(self)} clips at {self.sample_rate} Hz)"
-
-
-def check_rate(sample_rate) -> int:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or \
-            not MIN_RATE <= sample_rate <= MAX_RATE:
-        raise InvalidInputError(f"sample_rate must be a whole number of samples per second from {MIN_RATE} to "
-                                f"{MAX_RATE}, got {sample_rate!r}.")
-    return int(sample_rate)
-
-
-def _as_waveform(waveform, index: int) -> np.ndarray:
-    array = np.asarray(waveform)
-    if array.dtype.kind not in "fiu":
-        raise InvalidInputError(f"clip {index}: holds {array.dtype} values; a waveform is an array of numbers.")
-    if array.dtype.kind == "u":  # unsigned PCM (8-bit WAV) is centred on the middle of its range
-        middle = np.iinfo(array.dtype).max / 2 + 0.5
-        array = (array.astype(np.float32) - middle) / middle
-    elif array.dtype.kind == "i":  # signed PCM, as scipy.io.wavfile reads it: scale to -1..1
-        array = array.astype(np.float32) / (np.iinfo(array.dtype).max + 1)
-    array = array.astype(np.float32, copy=False)
-    if array.ndim == 2:  # (samples, channels) as soundfile reads it: mix down to mono
-        array = array.mean(axis=1 if array.shape[0] >= array.shape[1] else 0)
-    if array.ndim != 1:
-        raise InvalidInputError(f"clip {index}: a waveform is 1-D (or samples x channels), got shape {array.shape}.")
-    if not np.isfinite(array).all():
-        raise InvalidInputError(f"clip {index}: holds NaN or infinite samples; fix or drop the clip.")
-    return array
 
 
 @dataclass

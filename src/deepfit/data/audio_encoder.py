@@ -24,7 +24,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, Clips, check_rate, rms
+from deepfit.data.audio import DEFAULT_MAX_RATE, SILENCE_RMS, rms
+from deepfit.data.clips import Clips, check_rate
 from deepfit.errors import InvalidInputError
 
 TARGET_RMS = 0.1              # -20 dBFS: every clip is scaled to this level
@@ -53,7 +54,7 @@ class AudioEncoder:
 
     @classmethod
     def fit(cls, clips: Clips, *, sample_rate: int | None = None, window_seconds: float | None = None
-            ) -> "AudioEncoder":
+            ) -> AudioEncoder:
         """Settings from the clips' rate (at most 16 kHz unless `sample_rate` is given) and lengths (unless
         `window_seconds` is given); band statistics from their spectrograms."""
         return cls.fit_encode(clips, sample_rate=sample_rate, window_seconds=window_seconds)[0]
@@ -175,7 +176,7 @@ class AudioEncoder:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AudioEncoder":
+    def from_dict(cls, data: dict) -> AudioEncoder:
         settings = {k: data[k] for k in ("sample_rate", "n_fft", "hop_length", "n_mels", "window_frames",
                                          "band_mean", "band_std")}
         rate, n_fft, hop, n_mels, frames = (int(settings[k]) for k in list(settings)[:5])

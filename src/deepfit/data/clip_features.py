@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from deepfit.data.audio import Clips
+from deepfit.data.clips import Clips
 
 N_MFCC = 20
 

@@ -22,17 +22,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from deepfit.errors import InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError
 
 MAX_CATEGORIES = 64
 SMOOTH_CLIP = 3.0  # robust scaling bends values beyond about this many interquartile ranges
 SCALINGS = ("standard", "robust")
 # A text column with a few non-numbers among mostly numbers is a typo, not a category.
 NUMERIC_SHARE_FOR_TYPO = 0.9
-
-
-class DataWarning(UserWarning):
-    """Something in the data deepfit handled on its own, and the user should know about."""
 
 
 @dataclass
@@ -69,7 +65,7 @@ class TableEncoder:
 
     # ----------------------------------------------------------------- fitting
     @classmethod
-    def fit(cls, X, *, standardize: bool = True, scaling: str = "standard") -> "TableEncoder":
+    def fit(cls, X, *, standardize: bool = True, scaling: str = "standard") -> TableEncoder:
         """Learn the encoding from training data; `scaling` is "standard" or "robust" (module docstring);
         `standardize=False` keeps numbers as they are."""
         if scaling not in SCALINGS:
@@ -163,7 +159,7 @@ class TableEncoder:
                 "columns": [asdict(column) for column in self.columns]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TableEncoder":
+    def from_dict(cls, data: dict) -> TableEncoder:
         kinds = {"numeric": NumericColumn, "categorical": CategoricalColumn}
         columns = [kinds[entry["type"]](**entry) for entry in data["columns"]]
         return cls(columns=columns, from_frame=bool(data["from_frame"]))

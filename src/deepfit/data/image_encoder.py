@@ -28,7 +28,7 @@ class ImageEncoder:
     kind: str = "image"
 
     @classmethod
-    def fit(cls, X, *, size=None, channels: int | None = None) -> "ImageEncoder":
+    def fit(cls, X, *, size=None, channels: int | None = None) -> ImageEncoder:
         images = as_channels_last(X)
         height, width = images.shape[1:3] if size is None else ((size, size) if np.isscalar(size) else size)
         channels = channels or (3 if images.shape[3] == 4 else images.shape[3])
@@ -42,7 +42,7 @@ class ImageEncoder:
             if self.dtype == "uint8" and images.size and float(images.max()) <= 1.0:
                 import warnings
 
-                from deepfit.data.encoder import DataWarning
+                from deepfit.errors import DataWarning
 
                 warnings.warn("these pictures hold values from 0 to 1, but the model was trained on bytes (0 to "
                               "255); multiply them by 255 first.", DataWarning, stacklevel=4)
@@ -61,7 +61,7 @@ class ImageEncoder:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ImageEncoder":
+    def from_dict(cls, data: dict) -> ImageEncoder:
         encoder = cls(**{k: data[k] for k in ("height", "width", "channels", "dtype")})
         if not (0 < encoder.height <= 4096 and 0 < encoder.width <= 4096 and encoder.channels in (1, 3)):
             raise ValueError(f"implausible picture settings {data}")

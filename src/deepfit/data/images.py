@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
 from deepfit.data.idx import is_idx_name, read_idx
 from deepfit.data.listing import list_source, refuse_or_skip
-from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
 from deepfit.errors import InvalidInputError, short_reason
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm",

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.data.encoder import DataWarning
-from deepfit.errors import InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError
 
 PATH_COLUMNS = ("path", "file", "filename", "image", "audio", "file_path")
 LABEL_COLUMNS = ("label", "class", "target", "y", "genre")
+MAX_LIST_COLUMNS = 5  # a CSV listing files: path, label, and perhaps a fold or a speaker
 
 
 def list_source(source, suffixes: tuple[str, ...], noun: str, *, labelled: bool | None, example: str,
@@ -115,3 +115,27 @@ def refuse_or_skip(bad: list[tuple[str, str]], skip_bad: bool, total: int, origi
                                 f"(skip_bad=True) to leave unreadable {noun} out.")
     warnings.warn(f"{origin}: skipped {len(bad)} of {total} files that are not readable {noun}, "
                   f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=3)
+
+
+def listed_suffix(path: Path, suffixes: tuple[str, ...], max_columns: int = MAX_LIST_COLUMNS) -> str:
+    """The suffix (one of `suffixes`) of the files a CSV's path column lists ('' for an ordinary table)."""
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt") or not path.is_file():
+        return ""
+    import pandas as pd  # loaded only for a CSV
+
+    try:
+        head = pd.read_csv(path, nrows=5, sep=None, engine="python")
+    except Exception:  # not a readable table: the table reader will say why
+        return ""
+    names = {str(c).lower(): c for c in head.columns}
+    column = next((names[n] for n in PATH_COLUMNS if n in names), None)
+    if column is None:
+        return ""
+    files = [Path(p) for p in head[column].dropna().astype(str)]
+    known = [f.suffix.lower() for f in files if f.suffix.lower() in suffixes]
+    if not known:
+        return ""
+    # Files that are there, or a short listing: read them. Many columns naming files that are not
+    # there: a table of features computed per file (GTZAN's features_30_sec.csv).
+    there = any((f if f.is_absolute() else path.parent / f).is_file() for f in files)
+    return known[0] if there or len(head.columns) <= max_columns else ""

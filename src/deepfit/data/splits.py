@@ -62,7 +62,7 @@ def warn_if_recordings_leak(estimator, recordings, source: str = "") -> int:
     digests = [hashlib.sha1(str(r).encode()).hexdigest()[:12] for r in recordings]
     leaked = [str(r) for r, d in zip(recordings, digests) if d in trained]
     if leaked:
-        from deepfit.data.encoder import DataWarning
+        from deepfit.errors import DataWarning
 
         where = f"{source}: " if source else ""
         warnings.warn(f"{where}{len(leaked)} of {len(digests)} examples come from recordings the model was trained "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepfit.data.tabular import EXTRA_MISSING_MARKERS, _guess_delimiter
+from deepfit.data.tabular import EXTRA_MISSING_MARKERS, guess_delimiter
 from deepfit.errors import InvalidInputError
 
 
@@ -40,7 +40,7 @@ def iter_table_chunks(path, *, rows: int = 10_000, delimiter: str | None = None,
             header_line = handle.readline().lstrip("\ufeff")
             if not header_line.strip():
                 raise InvalidInputError(f"{path}: the file is empty. A table needs a header line and rows.")
-            delimiter = delimiter or _guess_delimiter(header_line, path)
+            delimiter = delimiter or guess_delimiter(header_line, path)
             header = next(csv.reader([header_line], delimiter=delimiter, skipinitialspace=True))
             reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
             pending, bad, row_number, first = [], [], 0, 1

@@ -42,7 +42,7 @@ def read_table(path, *, delimiter: str | None = None, encoding: str = "utf-8") -
         raise InvalidInputError(f"{path}: the file is empty. A table needs a header line and at least one row.")
     text = _decode(path, raw, encoding)
     if delimiter is None:
-        delimiter = _guess_delimiter(text, path)
+        delimiter = guess_delimiter(text, path)
     _check_rows(path, text, delimiter)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, na_values=EXTRA_MISSING_MARKERS,
@@ -84,7 +84,7 @@ def _decode(path: Path, raw: bytes, encoding: str) -> str:
         raise InvalidInputError(f"unknown text encoding {encoding!r}; use e.g. utf-8 or latin-1.") from None
 
 
-def _guess_delimiter(text: str, path: Path) -> str:
+def guess_delimiter(text: str, path: Path) -> str:
     header = text.split("\n", 1)[0]
     if path.suffix.lower() == ".tsv":
         return "\t"

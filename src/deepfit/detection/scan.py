@@ -20,7 +20,6 @@ import torch
 from deepfit.detection.pictures import resized, to_tensor, windows_at
 from deepfit.errors import InvalidInputError
 
-
 MAX_LEVEL_PIXELS = 64_000_000  # the largest pyramid level scanned (an enlarged picture's)
 CONTAINED = 0.8  # a weaker box this much inside a kept one (a part of the object, or the object in a
                  # larger window) goes too, whatever their IoU: as dlib's detectors suppress

@@ -7,7 +7,6 @@ Subclasses say which network (`_architecture`) and how to train it (`_loop_setti
 
 from __future__ import annotations
 
-import math
 import time
 from numbers import Integral, Real
 
@@ -22,10 +21,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_random_state, column_or_1d, validate_data
 
 from deepfit import models
-from deepfit.data.audio import Clips
+from deepfit.data import kinds
+from deepfit.data.clips import Clips
 from deepfit.data.encoder import TableEncoder
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
-from deepfit.modelfile import save_estimator
+from deepfit.estimators import saved
+from deepfit.modelfile import write_model
 from deepfit.training import callbacks as cb
 from deepfit.training import distributed
 from deepfit.training.devices import resolve_device
@@ -292,7 +293,12 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
         `metadata` (JSON-safe) is kept in the header and comes back as `metadata_` after `deepfit.load`.
         """
         self._check_fitted()
-        return save_estimator(self, path, metadata=metadata)
+        return write_model(path, saved.network_header(self, metadata), self.module_.state_dict())
+
+    @classmethod
+    def from_model_file(cls, path, header: dict, tensors: dict):
+        """The estimator a model file holds (`deepfit.load` calls this; nothing is unpickled)."""
+        return saved.restore_network_classifier(cls, kinds.encoder_from_dict, path, header, tensors)
 
 
 def _forward(network, encoded: np.ndarray, device) -> np.ndarray:

@@ -11,42 +11,25 @@ from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from deepfit import models
-from deepfit.data.audio import Clips, warn_if_silent
-from deepfit.data.audio_encoder import AudioEncoder
-from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
+from deepfit.data import kinds
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import _NetworkClassifier, pool_rows
 from deepfit.estimators.transfer import load_body, train_transferred, transfer_source
-from deepfit.models.cnn import BASE_CHANNELS, cnn_architecture, stem_stride_for_area
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
 from deepfit.training.loop import LoopSettings
 
-AUTO_STEPS = 3000
-AUTO_LEARNING_RATE = 2e-3
+# What "auto" means for each kind of input (steps, epochs, learning rate, label smoothing, early
+# stopping, augmentation strength, the default network) is the kind's: `deepfit.data.kinds`.
+AUTO_LEARNING_RATE = 2e-3  # a transferred network, fine-tuned whatever its kind
 AUTO_ENSEMBLE = 8  # members of a shallow table network
-AUTO_LABEL_SMOOTHING = 0.1  # tables
 ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble predicts (2 MB of float32)
-# Tables of fewer rows hold out a validation split and stop early (early_stopping="auto"): on the small,
-# noisy tables of our suite that was 2-8 points more accurate; on larger ones, training the whole
-# schedule on every row was better (benchmarks/compare_tables_suite.py).
-AUTO_STOPPING_BELOW = 1500
-AUTO_STEPS_PICTURES = 1200  # CNNs with batch norm converge in fewer steps, and each step costs more
 # Picture augmentation (augment="affine"): turns of up to 10 degrees, scalings of up to 10%, shifts of
 # up to an eighth of a side.
 AFFINE_DEGREES, AFFINE_SCALE, AFFINE_SHIFT = 10.0, 0.1, 0.125
-# Small picture sets (benchmarks/compare_picture_suite.py): a narrower CNN, brightness and contrast
-# jittered by up to 50% (faces lit from one side, then the other), and many epochs within a budget
-# of pixels through the first stage (at most about 20 s on 2 cores).
-PICTURE_BASE_CHANNELS = 16
-PICTURE_LEARNING_RATE = 5e-3
-PICTURE_LIGHTING = 0.5
-PICTURE_PIXEL_PASSES = 30e6
-PICTURE_MAX_EPOCHS = 300
 STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
-SECONDS_PER_PREDICT_SLICE = 1800  # sound is predicted half an hour of clips at a time (about 10 MB of windows)
 
 
 class DeepClassifier(TransformerMixin, _NetworkClassifier):
@@ -215,93 +198,78 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             return super().fit(X, y, callbacks=callbacks, checkpoint=checkpoint, resume=resume,
                                checkpoint_every=checkpoint_every)
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
-            for name in ("_source", "_pixel_statistics", "_training_windows"):
+            for name in ("_source", "_pixel_statistics", "_training_encoding"):
                 self.__dict__.pop(name, None)
 
     fit.__doc__ = _NetworkClassifier.fit.__doc__
 
     # ------------------------------------------------------------------ inputs
     def _validated_features(self, X, reset: bool):
-        if isinstance(X, Clips) and not reset and self.encoder_.kind != "audio":
-            raise InvalidInputError(f"this model takes {_KIND_NAMES[self.encoder_.kind]}, not sound clips.")
-        if isinstance(X, Clips) or (not reset and self.encoder_.kind == "audio"):
-            if reset:
-                for name in ("n_features_in_", "feature_names_in_"):
-                    self.__dict__.pop(name, None)
-                if len(X) == 0:
-                    raise InvalidInputError("no clips were given; pass at least one.")
-                return X
-            return self.encoder_.check(X)
-        pictures = is_image_array(X) if reset else self.encoder_.kind == "image"
-        if not pictures:
+        """Checked examples of `X`, of the kind they are (fit) or of the model's kind (predict)."""
+        given = kinds.for_data(X)
+        kind = given if reset else self._kind()
+        if given is not kind and given is not kinds.TABLE:  # a table's checks below say what else is wrong
+            raise InvalidInputError(f"this model takes {kind.words.data}, not {given.words.data}.")
+        if kind is kinds.TABLE:  # scikit-learn's checks of a table, shared with the linear models
             if reset and self.model == "cnn":
                 raise InvalidInputError("model='cnn' needs pictures: an array of shape (N, H, W) or (N, H, W, C).")
             return super()._validated_features(X, reset)
-        if not reset and not is_image_array(X):
-            raise InvalidInputError(f"this model takes pictures ({self.encoder_.describe()}) as an array of shape "
-                                    f"(N, H, W) or (N, H, W, C); got {getattr(X, 'shape', type(X).__name__)}.")
-        images = as_channels_last(X)
         if reset:
             for name in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(name, None)
-        return images
+        return kind.validate(X, None if reset else self.encoder_)
+
+    def _kind(self) -> kinds.Kind:
+        return kinds.of(self.encoder_)
 
     def _fit_encoder(self, X):
         self._source = transfer_source(self.transfer_from) if self.transfer_from is not None else None
-        kind = _kind_of(X)
+        kind = kinds.for_data(X)
         if self._source is not None and self._source.encoder is not None:
-            if self._source.encoder.kind != kind:
-                raise InvalidInputError(f"{self._source.description} was trained on {_KIND_NAMES[self._source.encoder.kind]}"
-                                        f"; transfer it to data of the same kind, not {_KIND_NAMES[kind]}.")
+            trained_on = kinds.of(self._source.encoder)
+            if trained_on is not kind:
+                raise InvalidInputError(f"{self._source.description} was trained on {trained_on.words.data}; "
+                                        f"transfer it to data of the same kind, not {kind.words.data}.")
             return self._source.encoder  # the new data are encoded as the source's were
-        if self._source is not None and kind != "image":
+        if self._source is not None and kind is not kinds.PICTURES:  # ImageNet weights: pictures only
             raise InvalidInputError(f"{self._source.description} holds picture weights (ImageNet-style, colour); "
-                                    f"they cannot start a network for {_KIND_NAMES[kind]}. Transfer from a "
+                                    f"they cannot start a network for {kind.words.data}. Transfer from a "
                                     "deepfit model trained on the same kind of data.")
-        if kind == "audio":
-            if self.augment == "shift+flip":
-                raise InvalidInputError("augment='shift+flip' does not suit sound (a clip played backwards is "
-                                        "another sound); use 'shift' (in time) or 'none'.")
-            if self.augment.startswith("affine"):
-                raise InvalidInputError(f"augment='{self.augment}' does not suit sound (a spectrogram turned or "
-                                        "scaled is another pitch); use 'shift' (in time) or 'none'.")
-            if X.paths is None:
-                warn_if_silent(X)
-            encoder, *self._training_windows = AudioEncoder.fit_encode(
-                X, sample_rate=self.sample_rate, window_seconds=self.window_seconds)
-            return encoder
-        if kind == "table":
-            return super()._fit_encoder(X)
-        channels = 3 if self._source is not None else None  # ImageNet weights expect colour
-        return ImageEncoder.fit(X, size=self.image_size, channels=channels)
+        kind.check_augmentation(self.augment)
+        encoder, self._training_encoding = kind.fit_encoder(
+            X, image_size=self.image_size, channels=3 if self._source is not None else None,  # ImageNet: colour
+            sample_rate=self.sample_rate, window_seconds=self.window_seconds,
+            standardize=self._standardizes_inputs(), scaling=self._numeric_scaling())
+        return encoder
 
     def _encoded_training_data(self, X, y_index):
-        if self.encoder_.kind != "audio":
-            return super()._encoded_training_data(X, y_index)
-        stashed = self.__dict__.pop("_training_windows", None)  # encoded while fitting the encoder
-        windows, clip_of_window = stashed if stashed is not None else self.encoder_.encode(X)
-        self.training_recordings_ = recording_digests(X.recordings)
-        return windows, y_index[clip_of_window], X.recordings[clip_of_window]
+        """Encoded rows, their classes, and their recordings where rows are windows of recordings."""
+        stashed = self.__dict__.pop("_training_encoding", None)  # encoded while fitting the encoder
+        rows, example_of_row = stashed if stashed is not None else self._kind().encode(self.encoder_, X)
+        groups = self._kind().groups_of(X)
+        if groups is not None:
+            self.training_recordings_ = recording_digests(groups)
+        if example_of_row is None:
+            return rows, y_index, groups
+        return rows, y_index[example_of_row], None if groups is None else groups[example_of_row]
 
     def _encoded_for_prediction(self, X):
-        if self.encoder_.kind != "audio":
-            return super()._encoded_for_prediction(X)
-        return self.encoder_.encode(X)
+        return self._kind().encode(self.encoder_, X)
 
     def _learn_from_data(self, encoded, y_index, seed) -> None:
-        """Pictures and spectrograms: each channel's mean and spread (for the input layer) and the
+        """Grids (pictures, spectrograms): each channel's mean and spread (for the input layer) and the
         augmentation to use."""
         self.augmentation_ = "none"
         if encoded.ndim != 4:
             return
         rows = np.sort(np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE])
         self._pixel_statistics = _channel_statistics(encoded, rows)
-        if self.encoder_.kind == "audio":
-            self.augmentation_ = "shift" if self.augment == "auto" else self.augment
-        elif self.augment != "auto":
+        if self.augment != "auto":
             self.augmentation_ = self.augment
+        elif self._kind().defaults.flips and aug.flips_make_sense(encoded, y_index):
+            self.augmentation_ = "shift+flip"
         else:
-            self.augmentation_ = "shift+flip" if aug.flips_make_sense(encoded, y_index) else "shift"
+            self.augmentation_ = "shift"
 
     # ----------------------------------------------------------------- network
     def _architecture(self, n_inputs: int, n_classes: int) -> dict:
@@ -310,20 +278,19 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             if architecture["name"] == "resnet":
                 architecture["image_size"] = [self.encoder_.height, self.encoder_.width]
             return architecture
-        if self.encoder_.kind in ("image", "audio"):
-            encoder = self.encoder_
-            if self.model != "mlp":
-                stride = stem_stride_for_area(encoder.height, encoder.width) if encoder.kind == "audio" else None
-                base = PICTURE_BASE_CHANNELS if encoder.kind == "image" else BASE_CHANNELS
-                return cnn_architecture(encoder.height, encoder.width, encoder.channels, n_classes, self.dropout,
-                                        stem_stride=stride, base_channels=base)
-            return {**self._mlp_architecture(encoder.n_inputs, n_classes), "image_channels": encoder.channels}
+        kind = self._kind()
+        network = kind.default_network(self.encoder_, n_classes, self.dropout) if self.model != "mlp" else None
+        if network is not None:
+            return network
+        if kind.grid:  # model="mlp" on pictures: the beginner's MNIST network, on flattened pixels
+            return {**self._mlp_architecture(self.encoder_.n_inputs, n_classes),
+                    "image_channels": self.encoder_.channels}
         return self._mlp_architecture(n_inputs, n_classes)
 
     def _mlp_architecture(self, n_inputs: int, n_classes: int) -> dict:
         members = self._ensemble_members()
         numeric = 0
-        if self.numeric_embedding == "periodic" and self._on_table() and self.hidden_layers:
+        if self.numeric_embedding == "periodic" and self._kind().columns and self.hidden_layers:
             numeric = sum(column.type == "numeric" for column in self.encoder_.columns)
         if members > 1 or numeric:
             return {"name": "ensemble_mlp", "n_inputs": n_inputs, "n_outputs": n_classes, "members": members,
@@ -334,15 +301,11 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
 
     def _ensemble_members(self) -> int:
         """Members of the table ensemble: none for pictures, sound or a network without hidden layers."""
-        if not self._on_table() or self.hidden_layers == 0:
+        if not self._kind().columns or self.hidden_layers == 0:
             return 1
         if self.ensemble_size == "auto":
             return AUTO_ENSEMBLE if self.hidden_layers < RESIDUAL_FROM else 1
         return self.ensemble_size
-
-    def _on_table(self) -> bool:
-        """Whether the fitted encoder is a table's (the table defaults apply)."""
-        return self.encoder_.kind == "table"
 
     def _initial_module(self) -> torch.nn.Module:
         module = models.build(self.architecture_)
@@ -350,7 +313,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             load_body(module, self._source)
         elif getattr(module, "input", None) is not None:
             module.input.set_statistics(*self._pixel_statistics)
-        if self.device_.type == "cuda" and self.encoder_.kind in ("image", "audio"):
+        if self.device_.type == "cuda" and self._kind().grid:
             module = module.to(memory_format=torch.channels_last)
         return module
 
@@ -375,52 +338,47 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     def _validation_fraction(self, n_rows: int) -> float:
         stopping = self.early_stopping
         if stopping == "auto":
-            stopping = self._on_table() and n_rows < AUTO_STOPPING_BELOW
+            stopping = n_rows < self._kind().defaults.early_stopping_below
         return self.validation_fraction if stopping else 0.0
 
     def _loop_settings(self, n_rows: int, seed: int) -> LoopSettings:
+        defaults = self._kind().defaults
         batch_size = self.batch_size
-        if batch_size == "auto":
-            # About 50 steps an epoch on small data; 512 rows a step (where the CPU is efficient) on big data.
-            smallest = 16 if self.encoder_.kind == "image" else 32  # a few hundred pictures get more steps
-            batch_size = int(min(512, max(smallest, 2 ** round(math.log2(max(1, n_rows / 50))))))
+        if batch_size == "auto":  # about 50 steps an epoch on small data; 512 rows a step on big data
+            batch_size = int(min(512, max(defaults.smallest_batch, 2 ** round(math.log2(max(1, n_rows / 50))))))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, batch_size)
-        augment, augmentation = None, getattr(self, "augmentation_", "none")
-        if augmentation.startswith("affine"):
-            augment = aug.RandomAffine(AFFINE_SHIFT, AFFINE_DEGREES, AFFINE_SCALE,
-                                       flip=augmentation == "affine+flip", seed=seed, lighting=PICTURE_LIGHTING)
-        elif augmentation != "none":
-            pad, fill = aug.shift_for(self.encoder_.height, self.encoder_.width), None
-            if self.encoder_.kind == "audio":  # in time only (a shift in frequency is another pitch), into silence
-                pad = (0, aug.shift_for(self.encoder_.width, self.encoder_.width))
-                fill = torch.as_tensor(self.encoder_.silence, dtype=torch.float32).reshape(1, 1, -1, 1)
-            lighting = PICTURE_LIGHTING if self.encoder_.kind == "image" else 0.0
-            augment = aug.ShiftFlip(pad, flip=augmentation == "shift+flip", seed=seed, fill=fill,
-                                    lighting=lighting)
-        smoothing = self.label_smoothing
-        if smoothing == "auto":
-            smoothing = AUTO_LABEL_SMOOTHING if self.encoder_.kind in ("table", "image") else 0.0
+        smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
         learning_rate = self.learning_rate
-        if learning_rate == "auto":
-            fresh_pictures = self.encoder_.kind == "image" and getattr(self, "_source", None) is None
-            learning_rate = PICTURE_LEARNING_RATE if fresh_pictures else AUTO_LEARNING_RATE
+        if learning_rate == "auto":  # a transferred network is fine-tuned gently
+            learning_rate = defaults.learning_rate if getattr(self, "_source", None) is None else AUTO_LEARNING_RATE
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
-                            weight_decay=self.weight_decay, seed=seed, augment=augment, label_smoothing=smoothing)
+                            weight_decay=self.weight_decay, seed=seed, augment=self._augmentation(seed),
+                            label_smoothing=smoothing)
+
+    def _augmentation(self, seed: int):
+        """The augmentation `augmentation_` names, on the device: affine, or shifts (with flips)."""
+        augmentation, defaults = getattr(self, "augmentation_", "none"), self._kind().defaults
+        if augmentation.startswith("affine"):
+            return aug.RandomAffine(AFFINE_SHIFT, AFFINE_DEGREES, AFFINE_SCALE, flip=augmentation == "affine+flip",
+                                    seed=seed, lighting=defaults.lighting)
+        if augmentation == "none":
+            return None
+        height, width = self.encoder_.height, self.encoder_.width
+        pad = aug.shift_for(height, width) if defaults.shift_rows else (0, aug.shift_for(width, width))
+        return aug.ShiftFlip(pad, flip=augmentation == "shift+flip", seed=seed,
+                             fill=self._kind().margin_fill(self.encoder_), lighting=defaults.lighting)
 
     def _auto_epochs(self, n_rows: int, batch_size: int) -> int:
-        """Tables: enough epochs for about 3,000 optimizer steps (10 to 200), what the tables we tried
-        needed for the schedule to anneal. Sound: 1,200 steps (10 to 50). Pictures: as many epochs as
-        1,200 steps or PICTURE_PIXEL_PASSES pixels through the first stage allow, whichever is fewer
-        (10 to 300): a small set is seen hundreds of times, and a set of 1,000 pictures fits in seconds."""
-        steps_per_epoch = math.ceil(n_rows / batch_size)
-        if self.encoder_.kind == "table":
-            return int(min(200, max(10, round(AUTO_STEPS / steps_per_epoch))))
-        by_steps = AUTO_STEPS_PICTURES / steps_per_epoch
-        if self.encoder_.kind == "audio":
-            return int(min(50, max(10, round(by_steps))))
-        stride = self.architecture_.get("stem_stride", 1)
-        area = self.encoder_.height * self.encoder_.width / stride ** 2
-        return int(min(PICTURE_MAX_EPOCHS, max(10, round(min(by_steps, PICTURE_PIXEL_PASSES / (n_rows * area))))))
+        """Enough epochs for the kind's optimizer steps (tables 3,000, pictures and sound 1,200), within
+        10 to its most epochs (200, 300, 50); pictures also within a budget of pixels through the first
+        stage, so a small set is seen hundreds of times and 1,000 pictures fit in seconds."""
+        defaults = self._kind().defaults
+        epochs = defaults.steps / math.ceil(n_rows / batch_size)
+        if defaults.pixel_passes:
+            stride = self.architecture_.get("stem_stride", 1)
+            area = self.encoder_.height * self.encoder_.width / stride ** 2
+            epochs = min(epochs, defaults.pixel_passes / (n_rows * area))
+        return int(min(defaults.max_epochs, max(10, round(epochs))))
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]
@@ -428,17 +386,16 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
         return schedule + stopping + super()._callbacks(settings, validating)
 
     def _run_network(self, X, network) -> np.ndarray:
-        """Sound: clips are encoded and run a slice of clips at a time, so memory stays bounded however
-        many clips there are; one row of outputs per clip."""
-        if getattr(getattr(self, "encoder_", None), "kind", None) != "audio":
+        """Examples cut into windows (sound) are encoded and run a slice at a time, so memory stays
+        bounded however many there are; one row of outputs per example."""
+        if not hasattr(self, "encoder_") or not self._kind().pooled:
             return super()._run_network(X, network)
-        clips = self._validated_features(X, reset=False)
-        seconds = np.cumsum(clips.durations())
-        slice_of_clip = (seconds // SECONDS_PER_PREDICT_SLICE).astype(np.intp)
+        kind = self._kind()
+        examples = self._validated_features(X, reset=False)
         outputs = []
-        for part in np.split(np.arange(len(clips)), np.flatnonzero(np.diff(slice_of_clip)) + 1):
-            windows, clip_of_window = self.encoder_.encode(clips[part])
-            outputs.append(pool_rows(self._run_encoded(windows, network), clip_of_window))
+        for part in kind.prediction_slices(examples):
+            rows, example_of_row = kind.encode(self.encoder_, examples[part])
+            outputs.append(pool_rows(self._run_encoded(rows, network), example_of_row))
         return np.concatenate(outputs)
 
     # ---------------------------------------------------------------- features
@@ -464,16 +421,10 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on `X`, `y`; for sound, a warning when clips come from recordings seen in training."""
-        if isinstance(X, Clips):
-            warn_if_recordings_leak(self, X.recordings)
+        groups = kinds.for_data(X).groups_of(X)
+        if groups is not None:
+            warn_if_recordings_leak(self, groups)
         return super().score(X, y, sample_weight=sample_weight)
-
-
-_KIND_NAMES = {"table": "a table", "image": "pictures", "audio": "sound"}
-
-
-def _kind_of(X) -> str:
-    return "audio" if isinstance(X, Clips) else "image" if is_image_array(X) else "table"
 
 
 def _channel_statistics(pictures: np.ndarray, rows: np.ndarray, chunk: int = 256):

@@ -29,16 +29,17 @@ from sklearn.utils.validation import check_random_state
 
 from deepfit import models
 from deepfit.detection.pictures import as_channels, check_large_enough, check_patch_sizes, off_scale, random_windows
-from deepfit.detection.scan import (Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress,
-                                    windows_of)
+from deepfit.detection.scan import Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress, windows_of
 from deepfit.detection.threshold import LOWEST, fit_threshold, held_back
 from deepfit.errors import InvalidInputError, InvalidParameterError, ModelFileError, NotFittedError
+from deepfit.estimators import saved
+from deepfit.modelfile import write_model
 from deepfit.models.detector import detector_architecture
 from deepfit.training import augment as aug
-from deepfit.training import checkpoints
 from deepfit.training import callbacks as cb
-from deepfit.training.devices import resolve_device
+from deepfit.training import checkpoints
 from deepfit.training.checkpoints import Checkpointing
+from deepfit.training.devices import resolve_device
 from deepfit.training.loop import LoopSettings, TensorData, train
 
 AUTO_STEPS = 600           # optimizer steps in the first round (half of a picture classifier's: two classes, small windows)
@@ -333,7 +334,8 @@ class SlidingWindowDetector(BaseEstimator):
         """(up to `keep` of the windows the detector takes for objects on the negative pictures, the
         highest scoring first, as patches; how many boxes it reports there in all)."""
         self.module_.eval()
-        mining = ScanSettings(threshold=DEFAULT_THRESHOLD if self.threshold == "auto" else self.threshold, overlap=0.5, scale_step=self.scale_step, min_size=self.min_size)
+        threshold = DEFAULT_THRESHOLD if self.threshold == "auto" else self.threshold
+        mining = ScanSettings(threshold=threshold, overlap=0.5, scale_step=self.scale_step, min_size=self.min_size)
         reporting = self._scan_settings()
         patches, scores, reported = [], [], 0
         for picture in negatives:
@@ -397,23 +399,28 @@ class SlidingWindowDetector(BaseEstimator):
     # ---------------------------------------------------------------- saving
     def save(self, path, *, metadata: dict | None = None):
         """Write the fitted detector to one `.deepfit` file (JSON header + safetensors weights), atomically."""
-        from deepfit import __version__
-        from deepfit.modelfile import write_model
-
         self._check_fitted()
-        header = {"deepfit_version": __version__, "estimator": type(self).__name__,
-                  "params": {k: v for k, v in self.get_params().items()
-                             if k != "window" and (v is None or isinstance(v, (bool, int, float, str)))},
+        params = {k: v for k, v in self.get_params().items() if k != "window"}
+        header = {**saved.common_header(self, metadata, params),
                   "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
                   "window": list(self.window_), "channels": self.channels_, "architecture": self.architecture_,
                   "threshold": self.threshold_,
-                  "training": {"summary": self.training_summary_, "history": self.history_},
-                  "metadata": {**getattr(self, "metadata_", {}), **(metadata or {})}}
+                  "training": {"summary": self.training_summary_, "history": self.history_}}
         return write_model(path, header, self.module_.state_dict())
 
     @classmethod
-    def from_header(cls, header: dict, tensors: dict) -> SlidingWindowDetector:
+    def from_model_file(cls, path, header: dict, tensors: dict) -> SlidingWindowDetector:
         """The detector a model file holds (`deepfit.load` calls this; nothing is unpickled)."""
+        try:
+            detector = cls._from_header(header, tensors)
+        except saved.READ_ERRORS as error:
+            raise saved.damaged(path, "detector's", error) from None
+        saved.place_module(detector, detector._module)
+        del detector._module
+        return detector
+
+    @classmethod
+    def _from_header(cls, header: dict, tensors: dict) -> SlidingWindowDetector:
         detector = cls(**header["params"])
         detector.classes_ = np.array(header["classes"], dtype=object)
         detector.window_ = tuple(int(v) for v in header["window"])
@@ -425,14 +432,8 @@ class SlidingWindowDetector(BaseEstimator):
         detector.architecture_ = dict(header["architecture"])
         if detector.architecture_.get("name") != "detector":
             raise ValueError("a detector's architecture must be 'detector'")
-        module = models.build(detector.architecture_)
-        module.load_state_dict(tensors, strict=True)
+        detector._module = saved.build_module(detector.architecture_, tensors)
         detector.history_ = header["training"]["history"]
         detector.training_summary_ = header["training"]["summary"]
         detector.metadata_ = dict(header.get("metadata") or {})
-        try:
-            detector.device_ = resolve_device(detector.device)
-        except Exception:
-            detector.device_ = torch.device("cpu")
-        detector.module_ = module.to(detector.device_).eval()
         return detector

@@ -39,7 +39,7 @@ def transfer_source(source) -> TransferSource:
             raise InvalidInputError(f"{path}: no such model file to transfer from. Check the path.")
         if path.suffix.lower() in STATE_DICT_SUFFIXES:
             return _resnet_source(path)
-        from deepfit.modelfile import load
+        from deepfit.modelfile import load  # the estimators, this one's package, are registered
 
         return _estimator_source(load(path), str(path))
     if hasattr(source, "get_params"):

@@ -8,12 +8,14 @@ confidently disagrees with (confident learning, as cleanlab does it).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from deepfit.data import kinds
 from deepfit.evaluation import similarity
 from deepfit.json_values import plain
 
@@ -223,39 +225,34 @@ class _View:
     encoder: object = None          # fitted on the training set; a test set is encoded with it
     columns: list | None = None     # the table columns the encoder takes
     dtypes: object = None           # every training column and its type (tables)
+    similarity: float | None = None  # near copies correlate at least this much (None: rows close in every column)
+    similar_what: str = ""           # what is correlated, for the message
 
     @property
     def near_rule(self) -> str:
-        return {"table": "every column within 1% of its standard deviation, found by rounding, so a few such "
-                         "pairs can be missed",
-                "image": f"16x16 grey thumbnails correlate at least {PICTURE_SIMILARITY}",
-                "audio": f"coarse spectrograms correlate at least {SOUND_SIMILARITY}"}[self.kind]
+        if self.similarity is None:
+            return ("every column within 1% of its standard deviation, found by rounding, so a few such pairs can "
+                    "be missed")
+        return f"{self.similar_what} correlate at least {self.similarity}"
 
-    def comparable(self, other: "_View") -> bool:
+    def comparable(self, other: _View) -> bool:
         return self.kind == other.kind and self.shape == other.shape
 
-    def near_pairs(self, other: "_View | None" = None) -> np.ndarray:
+    def near_pairs(self, other: _View | None = None) -> np.ndarray:
         if self.vectors is None or (other is not None and (other.vectors is None or
                                                            other.vectors.shape[1] != self.vectors.shape[1])):
             return np.empty((0, 2), dtype=int)
-        if self.kind == "table":
+        if self.similarity is None:  # rows: close in every column
             pairs = similarity.close_rows(self.vectors if other is None else other.vectors, TABLE_TOLERANCE,
                                           None if other is None else self.vectors)
             return pairs if other is None else pairs[:, ::-1]  # (training row, test row)
-        threshold = PICTURE_SIMILARITY if self.kind == "image" else SOUND_SIMILARITY
-        return similarity.similar_pairs(self.vectors, threshold, None if other is None else other.vectors)
+        return similarity.similar_pairs(self.vectors, self.similarity, None if other is None else other.vectors)
 
 
 def _summaries(X, report: DataCheck | None, like: _View | None = None) -> _View:
     """The training set's view (`like` None), or a test set's, encoded as the training set was."""
-    from deepfit.data.audio import Clips
-    from deepfit.data.image_encoder import is_image_array
-
-    if isinstance(X, Clips):
-        return _sound_view(X, like)
-    if is_image_array(X):
-        return _picture_view(X)
-    return _table_view(X, report, like)
+    view = _VIEWS.get(kinds.for_data(X).name, _table_view)
+    return view(X, report, like)
 
 
 def _table_view(X, report: DataCheck | None, like: _View | None = None) -> _View:
@@ -301,10 +298,9 @@ def _test_table_view(frame: pd.DataFrame, like: _View) -> _View:
         raise InvalidInputError(f"the test table lacks column {', '.join(map(repr, raise_for))} of the training "
                                 "table; give both sets the same columns.")
     frame = frame[list(training.index)]
-    try:
+    # a column that does not convert simply hashes differently: no copies found there
+    with contextlib.suppress(TypeError, ValueError):
         frame = frame.astype(training.to_dict())
-    except (TypeError, ValueError):
-        pass  # a column that does not convert simply hashes differently: no copies found there
     keys = similarity.exact_keys(frame)
     if like.encoder is None:
         return _View("table", keys, None, None, (frame.shape[1],))
@@ -314,17 +310,18 @@ def _test_table_view(frame: pd.DataFrame, like: _View) -> _View:
     return _View("table", keys, encoded, encoded, (frame.shape[1],))
 
 
-def _picture_view(X) -> _View:
+def _picture_view(X, report=None, like=None) -> _View:
     from deepfit.data.image_encoder import as_channels_last, resize_batch
 
     pictures = as_channels_last(X)
     grey = resize_batch(pictures, THUMBNAIL, 1).astype(np.float32)
     small = resize_batch(pictures, THUMBNAIL, min(pictures.shape[3], 3)).astype(np.float32)
     return _View("image", similarity.exact_keys(pictures), similarity.unit_rows(grey),
-                 small.reshape(len(small), -1), pictures.shape[1:])
+                 small.reshape(len(small), -1), pictures.shape[1:], similarity=PICTURE_SIMILARITY,
+                 similar_what="16x16 grey thumbnails")
 
 
-def _sound_view(clips, like: _View | None = None) -> _View:
+def _sound_view(clips, report=None, like: _View | None = None) -> _View:
     from deepfit.data.audio_encoder import AudioEncoder
 
     encoder = like.encoder if like is not None and like.encoder is not None else AudioEncoder.fit(clips)
@@ -332,7 +329,11 @@ def _sound_view(clips, like: _View | None = None) -> _View:
     coarse = np.stack([_resample_frames(s, 32) for s in spectrograms])
     summary = np.stack([np.concatenate([s.mean(axis=1), s.std(axis=1)]) for s in spectrograms])
     return _View("audio", similarity.exact_keys(list(clips.waveforms)), similarity.unit_rows(coarse), summary,
-                 (clips.sample_rate,), encoder)
+                 (clips.sample_rate,), encoder, similarity=SOUND_SIMILARITY, similar_what="coarse spectrograms")
+
+
+# Each kind's view of its examples for the checks, by kind name; a kind not listed is read as a table.
+_VIEWS = {kinds.PICTURES.name: _picture_view, kinds.SOUND.name: _sound_view}
 
 
 def _resample_frames(spectrogram: np.ndarray, frames: int) -> np.ndarray:

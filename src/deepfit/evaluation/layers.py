@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepfit.data import kinds
+
 
 def linear_separation(features: np.ndarray, labels: np.ndarray, folds: int = 3) -> float:
     """Cross-validated accuracy of logistic regression on standardised `features` (a linear probe).
@@ -44,7 +46,7 @@ def layer_features(estimator, X) -> list[tuple[str, np.ndarray]]:
 
     encoded, example_of_row = estimator._encoded_inputs(X)  # sound: a clip's windows are averaged
     named = [("input", pool_rows(encoded.reshape(len(encoded), -1), example_of_row).astype(np.float32))]
-    convolutional = estimator.encoder_.kind in ("image", "audio")
+    convolutional = kinds.of(estimator).grid
     stage = "stage" if convolutional else "hidden layer"
     named += [(f"{stage} {i + 1}", features) for i, features in enumerate(estimator.stage_features(X))]
     if convolutional:  # what the output layer sees: the last stage averaged over the picture

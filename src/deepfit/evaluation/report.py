@@ -92,7 +92,7 @@ def evaluate(model, X, y, names=None) -> Evaluation:
     counted from 1 as in a spreadsheet.
     """
     if isinstance(model, (str, Path)):
-        from deepfit.modelfile import load
+        from deepfit.estimators import load
 
         model = load(model)
     classes = np.asarray(model.classes_)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.evaluation.report import MISTAKES_SHOWN
 from deepfit.atomic import write_atomically
+from deepfit.data import kinds
 
 SOUND_SECONDS = 10        # each wrong clip is embedded up to this long
-SOUND_MISTAKES = 8        # fewer sound examples than pictures: each is a player and a spectrogram
 TABLE_COLUMNS = 20        # feature columns shown for a wrong row; the rest are counted
 THUMBNAIL_SIDE = 128
 
@@ -58,10 +57,9 @@ def write_report(evaluation, path: Path, title: str) -> Path:
         plots.append(("Calibration", calibration,
                       "When the model says 80%, is it right 80% of the time? Bars on the diagonal mean yes; bars "
                       "below it mean the model is overconfident, above it underconfident."))
-    kind = getattr(evaluation.encoder, "kind", "table")
-    limit = SOUND_MISTAKES if kind == "audio" else MISTAKES_SHOWN
-    mistakes = evaluation.mistakes(limit)
-    examples = _examples_html(evaluation, mistakes, kind, stem)
+    kind = kinds.of(evaluation.encoder)
+    mistakes = evaluation.mistakes(kind.mistakes_shown)
+    examples = _examples_html(evaluation, mistakes, kind.name, stem)
     body = [f"<h1>{escape(title)}</h1>", f'<p class="meta">{_meta(evaluation)}</p>', _cards(evaluation.metrics),
             "<h2>Per class</h2>", _per_class_table(evaluation.metrics)]
     for heading, png, caption in plots:
@@ -129,11 +127,8 @@ def _examples_html(evaluation, mistakes: list[dict], kind: str, stem: Path) -> s
               "farthest from the model's boundary" if evaluation.margins is not None else "first in the data")
     intro = (f"<p>{wrong} of {len(evaluation.y_true)} examples are wrong; the {len(mistakes)} {surest} are below. "
              "Some may be labelled wrongly rather than predicted wrongly.</p>")
-    if kind == "image":
-        return intro + _picture_gallery(evaluation, mistakes, stem)
-    if kind == "audio":
-        return intro + _sound_gallery(evaluation, mistakes, stem)
-    return intro + _row_table(evaluation, mistakes)
+    gallery = _GALLERIES.get(kind)
+    return intro + (gallery(evaluation, mistakes, stem) if gallery else _row_table(evaluation, mistakes))
 
 
 def _sureness(mistake: dict) -> str:
@@ -176,6 +171,10 @@ def _sound_gallery(evaluation, mistakes: list[dict], stem: Path) -> str:
     plot_mistake_grid(spectrograms, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
                       "most confidently wrong, as log-mel spectrograms (true → predicted)")
     return '<div class="gallery sounds">' + "".join(cells) + "</div>"
+
+
+# How each kind's wrong examples are shown (by kind name; a kind not listed shows its rows as a table).
+_GALLERIES = {kinds.PICTURES.name: _picture_gallery, kinds.SOUND.name: _sound_gallery}
 
 
 def _row_table(evaluation, mistakes: list[dict]) -> str:

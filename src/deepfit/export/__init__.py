@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepfit.data import kinds
 from deepfit.errors import DeepfitError, InvalidInputError
-from deepfit.export.parity import sample_inputs
 from deepfit.export.wrappers import Exported, TableScaling
 from deepfit.json_values import plain
 
@@ -47,7 +47,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
     if format not in FORMATS:
         raise InvalidInputError(f"format must be one of {', '.join(FORMATS)}, got {format!r}.")
     if not hasattr(estimator, "classes_"):
-        from deepfit.modelfile import load
+        from deepfit.estimators import load
 
         estimator = load(estimator)
     path = Path(path)
@@ -85,40 +85,13 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
 
 
 def _graph(estimator):
-    """(module, example input, input name, description, notes, takes raw inputs?)."""
+    """(module, example input, input name, description, notes, takes raw inputs?), as the kind says."""
     network = copy.deepcopy(estimator.module_).float().eval().cpu()  # the estimator keeps its own, where it is
-    output = network.output
     encoder = estimator.encoder_
-    if encoder.kind == "image":
-        example = torch.zeros((2, encoder.channels, encoder.height, encoder.width), dtype=torch.uint8)
-        description = (f"uint8 pictures [N, {encoder.channels}, {encoder.height}, {encoder.width}] (N, C, H, W) at the "
-                       "model's size; normalisation is inside")
-        return Exported(network, output).eval(), example, "pixels", description, [], True
-    if encoder.kind == "audio":
-        example = torch.zeros((2, 1, encoder.n_mels, encoder.window_frames), dtype=torch.float32)
-        notes = ["The log-mel spectrogram cannot be expressed in the file: it takes the standardised spectrogram "
-                 f"windows of ONE clip, float32 [W, 1, {encoder.n_mels}, {encoder.window_frames}], as "
-                 "deepfit's AudioEncoder makes them (settings in the .encoder.json beside it), and gives that "
-                 "clip's probabilities [1, K] from the mean of its windows' scores."]
-        return (Exported(network, output, pool_windows=True).eval(), example, "windows",
-                f"float32 spectrogram windows of one clip [W, 1, {encoder.n_mels}, {encoder.window_frames}]",
-                notes, False)
-    categorical = [c.name for c in encoder.columns if c.type != "numeric"]
-    if categorical:
-        width = encoder.transform(sample_inputs(estimator, 1)).shape[1]
-        notes = [f"Categorical column(s) {', '.join(map(repr, categorical[:5]))} cannot be encoded inside the file: "
-                 f"it takes the encoded rows, float32 [N, {width}] (standardised numbers, missing-value "
-                 "indicators, one-hot categories), as deepfit's TableEncoder makes them (in the .encoder.json "
-                 "beside it)."]
-        example = torch.zeros((2, width), dtype=torch.float32)
-        return Exported(network, output).eval(), example, "encoded", f"float32 encoded rows [N, {width}]", notes, False
-    mean, scale, clip, indicators = encoder.numeric_arrays()
-    names = ", ".join(map(str, encoder.feature_names[:6])) + (", ..." if len(encoder.feature_names) > 6 else "")
-    example = torch.zeros((2, len(encoder.feature_names)), dtype=torch.float32)
-    description = (f"float32 features [N, {len(encoder.feature_names)}] in training order ({names}); NaN for "
-                   "missing; scaling is inside")
-    return Exported(network, output, TableScaling(mean, scale, clip, indicators)).eval(), example, "features", \
-        description, [], True
+    spec = kinds.of(encoder).export_input(encoder)
+    before = TableScaling(*spec.scaling) if spec.scaling is not None else None
+    module = Exported(network, network.output, before, pool_windows=spec.pool_windows).eval()
+    return module, spec.example, spec.name, spec.description, list(spec.notes), spec.raw
 
 
 def _write_onnx(module, example, input_name: str, path: Path) -> None:

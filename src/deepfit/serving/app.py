@@ -25,13 +25,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from deepfit.data.uploads import UnsupportedFileType, UploadTooLarge
+from deepfit.data import kinds
+from deepfit.data.uploads import UnsupportedFileType, UploadBudget, UploadTooLarge
 from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.json_values import plain
 from deepfit.serving.batcher import Batcher
 from deepfit.serving.contract import FILE_ERRORS, ROW_ERRORS, SERVICE_ERRORS, float32_number, strict_category
-from deepfit.serving.decoding import (DECODE_WORKERS, MAX_WAITING, Decoder, ServerBusy, UploadBudget, decode_clips,
-                                      decode_pictures)
+from deepfit.serving.decoding import DECODE_WORKERS, MAX_WAITING, Decoder, ServerBusy
 from deepfit.serving.limits import BodySizeLimit
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
@@ -46,7 +46,7 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
     request may ask to decode (pixels, seconds and samples of uploads); uploads are decoded by
     `decode_workers` threads, and a request finding `max_waiting` others already waiting gets 503."""
     if not hasattr(model, "classes_"):
-        from deepfit.modelfile import load
+        from deepfit.estimators import load
 
         model = load(model)
     budget = budget or UploadBudget()
@@ -56,7 +56,8 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
         return create_detection_app(model, token=token, max_body_bytes=max_body_bytes, budget=budget,
                                     decoder=Decoder(decode_workers, max_waiting))
     batcher, decoder = Batcher(model, max_batch=max_batch), Decoder(decode_workers, max_waiting)
-    files = model.encoder_.kind != "table"
+    kind = kinds.of(model)
+    files = kind.takes_files
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -66,17 +67,17 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
         decoder.shutdown()
 
     app, guard = service_app(
-        "deepfit model", f"Predictions of a {type(model).__name__} over {model.encoder_.kind} input.",
+        "deepfit model", f"Predictions of a {type(model).__name__} over {kind.words.files}.",
         lifespan=lifespan, token=token, max_body_bytes=max_body_bytes,
         health=lambda: {"requests": batcher.counters.requests, "batches": batcher.counters.batches,
                         "largest_batch": batcher.counters.largest_batch,
                         **({"decoding": decoder.taken} if files else {})},
         describe=lambda: model_description(model), described="What the model takes and answers")
     app.state.batcher = batcher
-    if model.encoder_.kind == "table":
-        _add_table_route(app, model, batcher, guard)
-    else:
+    if files:
         _add_file_route(app, model, batcher, guard, decoder, budget)
+    else:
+        _add_table_route(app, model, batcher, guard)
     return app
 
 
@@ -131,19 +132,14 @@ def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
 
 
 def _add_file_route(app: FastAPI, model, batcher: Batcher, guard, decoder: Decoder, budget: UploadBudget) -> None:
-    encoder = model.encoder_
-    noun = "sound files" if encoder.kind == "audio" else "pictures"
+    encoder, kind = model.encoder_, kinds.of(model)
+    noun = kind.words.files
 
     @app.post("/predict", summary=f"Predict the label of each uploaded file ({noun})", tags=["model"],
               dependencies=[Depends(guard)], responses=FILE_ERRORS)
     async def predict(files: list[UploadFile] = File(..., description=f"one or more {noun}")) -> dict:
         payloads = await read_uploads(files)
-        if encoder.kind == "audio":
-            inputs = await decoder.run(decode_clips, payloads, encoder.sample_rate, budget)
-        else:
-            pictures = await decoder.run(decode_pictures, payloads, (encoder.height, encoder.width), encoder.channels,
-                                         budget)
-            inputs = np.stack(pictures)
+        inputs = await decoder.run(kind.decode_uploads, payloads, encoder, budget)
         labels, probabilities = await batcher.predict(inputs)
         _refuse_unanswerable(probabilities, "files")
         answers = _predictions(model, labels, probabilities)
@@ -161,27 +157,10 @@ async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
 
 
 def model_description(model) -> dict:
-    encoder = model.encoder_
-    description = {"estimator": type(model).__name__, "kind": encoder.kind,
-                   "classes": [plain(c) for c in model.classes_],
-                   "training": getattr(model, "training_summary_", {}),
-                   "metadata": getattr(model, "metadata_", {})}
-    if encoder.kind == "table":
-        description["input"] = {"rows": {"columns": [
-            {"name": c.name, "type": c.type, **({"categories": list(c.categories)} if c.type == "categorical" else {})}
-            for c in encoder.columns]}}
-    elif encoder.kind == "image":
-        from deepfit.data.images import IMAGE_SUFFIXES
-
-        description["input"] = {"files": {"height": encoder.height, "width": encoder.width,
-                                          "channels": encoder.channels, "suffixes": list(IMAGE_SUFFIXES)}}
-    else:
-        from deepfit.data.audio import AUDIO_SUFFIXES
-
-        description["input"] = {"files": {"sample_rate": encoder.sample_rate,
-                                          "window_seconds": round(encoder.window_seconds, 3),
-                                          "suffixes": list(AUDIO_SUFFIXES)}}
-    return description
+    kind = kinds.of(model)
+    return {"estimator": type(model).__name__, "kind": kind.name, "classes": [plain(c) for c in model.classes_],
+            "training": getattr(model, "training_summary_", {}), "metadata": getattr(model, "metadata_", {}),
+            "input": kind.input_description(model.encoder_)}
 
 
 def _refuse_unanswerable(probabilities, noun: str) -> None:

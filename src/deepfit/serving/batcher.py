@@ -10,15 +10,14 @@ refuses is run again request by request, so one bad request cannot fail the othe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from deepfit.data.audio import Clips
-from deepfit.errors import InvalidInputError
+from deepfit.data import kinds
 
 
 @dataclass
@@ -44,10 +43,8 @@ class Batcher:
     async def stop(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def predict(self, inputs) -> tuple[np.ndarray, np.ndarray | None]:
@@ -116,13 +113,4 @@ class Batcher:
 
 def _join(parts: list):
     """One batch from the inputs of several requests, all of one kind."""
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
-    if isinstance(first, pd.DataFrame):
-        return pd.concat(parts, ignore_index=True)
-    if isinstance(first, Clips):
-        return Clips.concatenate(parts)
-    if isinstance(first, np.ndarray):
-        return np.concatenate(parts)
-    raise InvalidInputError(f"cannot batch inputs of type {type(first).__name__}")
+    return parts[0] if len(parts) == 1 else kinds.for_data(parts[0]).join(parts)

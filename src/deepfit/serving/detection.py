@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, File, Query, UploadFile
 
+from deepfit.data.uploads import UploadBudget, decode_pictures
 from deepfit.json_values import plain
 from deepfit.serving.app import read_uploads, service_app
 from deepfit.serving.contract import FILE_ERRORS
-from deepfit.serving.decoding import Decoder, UploadBudget, decode_pictures
+from deepfit.serving.decoding import Decoder
 
 
 def create_detection_app(detector, *, token: str | None, max_body_bytes: int, budget: UploadBudget,

@@ -11,7 +11,6 @@ import math
 
 from deepfit.training.state import TrainingState
 
-
 EVENTS = ("on_train_begin", "on_epoch_begin", "on_batch_begin", "on_epoch_end", "on_train_end")
 
 

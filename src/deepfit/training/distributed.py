@@ -29,9 +29,9 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-TIMEOUT = timedelta(minutes=30)
+TIMEOUT = timedelta(minutes=30)  # a collective waiting longer than this fails the run instead of hanging it
 PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe",  # gloo, the TCP store
-             "NCCL communicator was aborted", "remote process exited or there was a network error")  # a collective waiting longer than this fails the run instead of hanging it
+             "NCCL communicator was aborted", "remote process exited or there was a network error")
 
 
 @dataclass(frozen=True)

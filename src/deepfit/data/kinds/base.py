@@ -1,0 +1,184 @@
+"""The protocol every kind of input implements, and what a kind hands back when it reads examples.
+
+A kind is one object (`TABLE`, `PICTURES`, `SOUND`; text will be the fourth) that the estimators,
+the command line, the server, evaluation and export ask, instead of branching on a string. It owns
+how its data are recognised and read, its Encoder, its training defaults and default network, how an
+upload is decoded, its export inputs, and its words for messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Words:
+    """How messages name a kind's data: "this model takes {data}", "send {files}", "one {one} each"."""
+
+    data: str    # "a table", "pictures", "sound"
+    files: str   # "table rows", "pictures", "sound files"
+    one: str     # "row", "picture", "sound file"
+
+
+@dataclass
+class Examples:
+    """Examples read from disk: the inputs (an array, DataFrame or Clips), their labels (None when
+    unlabelled), their files, the files left out and why, and the recording of each (sound) or None."""
+
+    X: object
+    labels: np.ndarray | None
+    paths: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    groups: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class TrainingDefaults:
+    """What "auto" means for this kind when DeepClassifier trains on it (chosen on the development
+    suite: benchmarks/compare_tables_suite.py, compare_picture_suite.py, compare_sound.py)."""
+
+    label_smoothing: float      # share of each label spread over the other classes
+    learning_rate: float        # peak AdamW rate when trained from scratch
+    smallest_batch: int         # "auto" batches: about 50 steps an epoch, never fewer rows than this
+    steps: int                  # "auto" epochs: about this many optimizer steps ...
+    max_epochs: int             # ... in 10 to this many epochs
+    pixel_passes: float = 0.0   # and at most this many pixels through the first stage (0: no such bound)
+    early_stopping_below: int = 0  # "auto" early stopping: on for fewer examples than this
+    lighting: float = 0.0       # brightness and contrast jitter of augmented grids
+    flips: bool = False         # left-right flips may suit the data (tried where the classes look mirror-alike)
+    shift_rows: bool = True     # augmentation shifts grids up and down too (not sound: that changes the pitch)
+
+
+@dataclass(frozen=True)
+class ExportInput:
+    """What an exported ONNX graph takes: an example tensor, its name and description, notes for the
+    reader, whether it takes raw inputs (pictures) or encoded ones, whether it pools windows, and the
+    (mean, scale, clip, indicators) of a table's numbers when the graph scales them itself."""
+
+    example: object
+    name: str
+    description: str
+    notes: tuple = ()
+    raw: bool = False
+    pool_windows: bool = False
+    scaling: tuple | None = None
+
+
+class Kind:
+    """One kind of input. Subclasses set the attributes and implement the methods that raise here."""
+
+    name: str = ""               # as model files and `/model` say it ("table", "image", "audio")
+    words: Words
+    suffixes: tuple = ()         # the files it reads
+    takes_files: bool = True     # the server takes uploaded files (False: JSON rows)
+    grid: bool = False           # encoded examples are (N, C, H, W) grids, a CNN's input
+    pooled: bool = False         # an example is cut into windows whose predictions are pooled
+    columns: bool = False        # examples are rows of named columns (numeric embeddings, ensembles apply)
+    fixed_size: bool = True      # every example is an array of one shape (what shallow models can take)
+    predict_batch: int = 256     # examples per batch when predicting files from disk
+    mistakes_shown: int = 12     # mistakes the report shows
+    read_settings: tuple = ()    # what `read` may be told (command-line options map onto these)
+    fit_settings: tuple = ()     # DeepClassifier parameters that apply to this kind only
+    defaults: TrainingDefaults
+    encoder_type: type           # its Encoder class: fit, transform or encode, to_dict, from_dict
+
+    # ------------------------------------------------------------- recognising and reading
+    def recognises(self, X) -> bool:
+        """Whether `X`, as given to `fit`, is this kind's data."""
+        raise NotImplementedError
+
+    def holds(self, path) -> bool:
+        """Whether the file or folder `path` holds this kind's examples (the table takes the rest)."""
+        return False
+
+    def read(self, source, *, labelled: bool | None = True, skip_bad: bool = False, cache: bool = True,
+             **settings) -> Examples:
+        """Examples from a folder, a CSV list or a list of files. `settings` (those named in
+        `read_settings`; None: chosen from the data) say how: a picture size, a sample rate."""
+        raise NotImplementedError
+
+    def fit_parameters(self, X, given: dict) -> dict:
+        """DeepClassifier parameters for examples `X` read from files, from the `given` settings."""
+        return {}
+
+    def settings_of(self, encoder) -> dict:
+        """The read settings that give what `encoder` was fitted on (to read new data as the model's)."""
+        return {}
+
+    def settings_like(self, X) -> dict:
+        """The read settings that give examples like `X` (a test set read as its training set was)."""
+        return {}
+
+    def join(self, parts: list):
+        """Inputs of several reads as one batch."""
+        return np.concatenate(parts)
+
+    def describe(self, X) -> str:
+        """A line on examples just read: how many, and of what shape."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------- encoder
+    def encoder_from_dict(self, data: dict):
+        return self.encoder_type.from_dict(data)
+
+    def input_description(self, encoder) -> dict:
+        """What `/model` says the model takes."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------ training
+    def validate(self, X, encoder=None):
+        """`X` checked as this kind's examples (for a model fitted with `encoder`, when given)."""
+        raise NotImplementedError
+
+    def fit_encoder(self, X, **settings) -> tuple:
+        """(the Encoder fitted on `X`, its encoding of `X` or None): `settings` are the estimator's
+        (``image_size``, ``channels``, ``sample_rate``, ``window_seconds``, ``standardize``, ``scaling``);
+        a kind takes those that apply to it."""
+        raise NotImplementedError
+
+    def encode(self, encoder, X) -> tuple:
+        """(encoded rows, the example each row belongs to, or None when rows are examples)."""
+        return encoder.transform(X), None
+
+    def groups_of(self, X):
+        """The recording each example comes from, where examples come from recordings; else None."""
+        return None
+
+    def check_augmentation(self, augment: str) -> None:
+        """Refuse an augmentation that does not suit this kind."""
+
+    def margin_fill(self, encoder):
+        """What an augmentation shift brings in at the edge (None: zeros)."""
+        return None
+
+    def default_network(self, encoder, n_classes: int, dropout: float) -> dict | None:
+        """The architecture DeepClassifier builds for this kind by default (None: the MLP its
+        `hidden_layers` and `width` describe)."""
+        return None
+
+    def prediction_slices(self, X) -> list:
+        """Index arrays of `X` to encode and predict at a time, so memory stays bounded."""
+        return [np.arange(len(X))]
+
+    # -------------------------------------------------------------------------- serving
+    def decode_uploads(self, payloads: list[tuple[str, bytes]], encoder, budget):
+        """Uploaded files (name, bytes) as model inputs, within `budget` (`data.uploads.UploadBudget`);
+        runs on a worker thread, never on the server's event loop."""
+        raise NotImplementedError
+
+    # --------------------------------------------------------------------------- export
+    def export_input(self, encoder) -> ExportInput:
+        raise NotImplementedError
+
+    def sample_inputs(self, encoder, n: int, rng: np.random.Generator):
+        """Inputs the model could be given, to check an export against the model."""
+        raise NotImplementedError
+
+    def exported_inputs(self, encoder, examples, raw: bool):
+        """`examples` as the exported graph takes them."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<kind {self.name}>"

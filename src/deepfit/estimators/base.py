@@ -35,7 +35,7 @@ from deepfit.training.loop import LoopSettings, TensorData, train
 PREDICT_CHUNK_ROWS = 65_536
 
 
-class _NetworkClassifier(ClassifierMixin, BaseEstimator):
+class NetworkClassifier(ClassifierMixin, BaseEstimator):
     """What the three estimators share; subclasses say which network and how to train it."""
 
     _parameter_constraints: dict = {

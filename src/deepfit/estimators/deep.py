@@ -14,7 +14,7 @@ from deepfit import models
 from deepfit.data import kinds
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
-from deepfit.estimators.base import _NetworkClassifier, pool_rows
+from deepfit.estimators.base import NetworkClassifier, pool_rows
 from deepfit.estimators.transfer import load_body, train_transferred, transfer_source
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
@@ -32,7 +32,7 @@ AFFINE_DEGREES, AFFINE_SCALE, AFFINE_SHIFT = 10.0, 0.1, 0.125
 STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
 
 
-class DeepClassifier(TransformerMixin, _NetworkClassifier):
+class DeepClassifier(TransformerMixin, NetworkClassifier):
     """A deep neural network classifier for tables (numeric and categorical columns), pictures and sound.
 
     Pictures -- arrays of shape (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 or float, e.g. from
@@ -138,7 +138,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
     """
 
     _parameter_constraints: dict = {
-        **_NetworkClassifier._parameter_constraints,
+        **NetworkClassifier._parameter_constraints,
         "hidden_layers": [Interval(Integral, 0, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -201,7 +201,7 @@ class DeepClassifier(TransformerMixin, _NetworkClassifier):
             for name in ("_source", "_pixel_statistics", "_training_encoding"):
                 self.__dict__.pop(name, None)
 
-    fit.__doc__ = _NetworkClassifier.fit.__doc__
+    fit.__doc__ = NetworkClassifier.fit.__doc__
 
     # ------------------------------------------------------------------ inputs
     def _validated_features(self, X, reset: bool):

@@ -133,86 +133,102 @@ class SlidingWindowDetector(BaseEstimator):
         except _SklearnParameterError as error:
             raise InvalidParameterError(str(error)) from None
         started = time.perf_counter()
-        patches = self._positive_patches(positives, positive_names)
-        self.channels_ = patches.shape[3]
-        self.window_ = (patches.shape[1], patches.shape[2])
-        labels = np.full(len(patches), self.label, dtype=object) if labels is None else np.asarray(labels)
-        if len(labels) != len(patches):
-            raise InvalidInputError(f"{len(patches)} positive patches but {len(labels)} labels; give one per patch.")
-        self.classes_, y_positive = np.unique(labels, return_inverse=True)
-        negatives = self._negative_pictures(negatives, negative_names)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        patches, labels, negatives, held = self._held_back(patches, labels, negatives, seed)
-        y_positive = np.unique(labels, return_inverse=True)[1]  # every class keeps 9 in 10 of its patches or all
-        generator = np.random.default_rng(seed)
+        patches, y_positive, negatives, held, seed = self._training_data(positives, negatives, labels, positive_names,
+                                                                         negative_names)
         self.device_ = resolve_device(self.device)
-        device = self.device_
-        checkpointing = None
-        if checkpoint is not None:
-            checkpointing = Checkpointing(Path(checkpoint), checkpoint_every, resume,
-                                          self._run_fingerprint(patches, y_positive, negatives, seed))
-            found = [path for path in (checkpointing.path, checkpoints.rounds_file(checkpointing.path)) if path.exists()]
-            if resume and not found:
-                raise ModelFileError(f"{checkpointing.path}: holds no checkpoint to resume; start the run without "
-                                     "--resume (resume=False).")
-            if not resume:  # a fresh start: an earlier run's files are never taken for this one's
-                for path in found:
-                    path.unlink()
-
-        positive_x = torch.as_tensor(patches, device=device).permute(0, 3, 1, 2).float()
-        positive_y = torch.as_tensor(y_positive + 1, device=device)
+        checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume,
+                                            self._run_fingerprint(patches, y_positive, negatives, seed))
+        positive_x = torch.as_tensor(patches, device=self.device_).permute(0, 3, 1, 2).float()
+        positive_y = torch.as_tensor(y_positive + 1, device=self.device_)
         flip = self.flip if self.flip != "auto" else aug.flips_make_sense(positive_x.cpu().numpy(), y_positive)
         if flip:
             positive_x = torch.cat([positive_x, positive_x.flip(3)])
             positive_y = torch.cat([positive_y, positive_y])
+        generator = np.random.default_rng(seed)
         background = self._first_background(negatives, positive_x, generator)
-
         self.architecture_ = detector_architecture(*self.window_, self.channels_, len(self.classes_) + 1)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with torch.random.fork_rng(devices=[self.device_] if self.device_.type == "cuda" else []):
             torch.manual_seed(seed)
-            self.module_ = models.build(self.architecture_).to(device)
+            self.module_ = models.build(self.architecture_).to(self.device_)
             pixels = torch.cat([positive_x, background])
             self.module_.input.set_statistics(pixels.mean(dim=(0, 2, 3)).cpu(), pixels.std(dim=(0, 2, 3)).cpu())
-            rounds, history, first = [], [], 1
-            stage = checkpoints.load_stage(checkpointing) if checkpointing is not None and resume else None
-            if stage is not None:  # a round had begun: its weights, background and the rounds before it
-                meta, tensors = stage
-                self.module_.load_state_dict({k[len("module."):]: v for k, v in tensors.items()
-                                              if k.startswith("module.")})
-                background, first = tensors["background"].to(device), meta["round"]
-                rounds, history = meta["rounds"], meta["history"]
-                torch.set_rng_state(tensors["rng.global"])
-            for round_number in range(first, self.rounds + 1):
-                if round_number > first:
-                    mined, false_alarms = self._false_alarms(negatives, math.ceil(MINED_PER_ROUND * len(positive_x)))
-                    rounds[-1]["false_alarms_after"] = false_alarms
-                    if len(mined) == 0:
-                        break  # nothing left to learn from the negatives (and their false alarms are counted)
-                    background = torch.cat([background, mined])
-                    if checkpointing is not None:
-                        checkpoints.save_stage(checkpointing, {
-                            **{f"module.{k}": v for k, v in self.module_.state_dict().items()},
-                            "background": background, "rng.global": torch.get_rng_state()},
-                            {"round": round_number, "rounds": rounds, "history": history})
-                x = torch.cat([positive_x, background])
-                y = torch.cat([positive_y, torch.zeros(len(background), dtype=torch.long, device=device)])
-                settings = self._loop_settings(len(y), seed + round_number, first=round_number == 1, flip=flip)
-                state = train(self.module_, TensorData(x, y), settings, self._callbacks(settings),
-                              self._round_checkpointing(checkpointing, round_number, resumed=round_number == first))
-                history += [{**row, "round": round_number} for row in state.history]
-                rounds.append({"round": round_number, "positives": len(positive_x), "background": len(background),
-                               "mined": 0 if round_number == 1 else len(background) - rounds[-1]["background"],
-                               "epochs": state.epoch, "train_loss": state.train_loss})
-            if "false_alarms_after" not in rounds[-1]:
-                _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
+            rounds, history = self._train_rounds(positive_x, positive_y, background, negatives, seed, flip,
+                                                 checkpointing)
         self.module_.eval()
         fitted = self._fitted_threshold(*held)
         self.history_ = history
         self.training_summary_ = {"rounds": rounds, "window": list(self.window_), "channels": self.channels_,
                                   "negative_pictures": len(negatives), "flipped_positives": bool(flip),
                                   "threshold": fitted,
-                                  "seconds": round(time.perf_counter() - started, 3), "device": str(device)}
+                                  "seconds": round(time.perf_counter() - started, 3), "device": str(self.device_)}
         return self
+
+    def _training_data(self, positives, negatives, labels, positive_names, negative_names):
+        """(positive patches, their class indices, negative pictures, (patches, pictures) held back for the
+        threshold, the run's seed); sets `channels_`, `window_` and `classes_`."""
+        patches = self._positive_patches(positives, positive_names)
+        self.channels_ = patches.shape[3]
+        self.window_ = (patches.shape[1], patches.shape[2])
+        labels = np.full(len(patches), self.label, dtype=object) if labels is None else np.asarray(labels)
+        if len(labels) != len(patches):
+            raise InvalidInputError(f"{len(patches)} positive patches but {len(labels)} labels; give one per patch.")
+        self.classes_ = np.unique(labels)
+        negatives = self._negative_pictures(negatives, negative_names)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        patches, labels, negatives, held = self._held_back(patches, labels, negatives, seed)
+        y_positive = np.unique(labels, return_inverse=True)[1]  # every class keeps 9 in 10 of its patches or all
+        return patches, y_positive, negatives, held, seed
+
+    @staticmethod
+    def _checkpointing(checkpoint, every: float, resume: bool, fingerprint: str):
+        """The run's checkpointing (None without a checkpoint path); a fresh start removes an earlier run's files."""
+        if checkpoint is None:
+            return None
+        checkpointing = Checkpointing(Path(checkpoint), every, resume, fingerprint)
+        found = [path for path in (checkpointing.path, checkpoints.rounds_file(checkpointing.path)) if path.exists()]
+        if resume and not found:
+            raise ModelFileError(f"{checkpointing.path}: holds no checkpoint to resume; start the run without "
+                                 "--resume (resume=False).")
+        if not resume:  # a fresh start: an earlier run's files are never taken for this one's
+            for path in found:
+                path.unlink()
+        return checkpointing
+
+    def _train_rounds(self, positive_x, positive_y, background, negatives, seed: int, flip: bool, checkpointing):
+        """Round 1 on random background windows; each later round adds the false alarms the detector
+        raises on the negatives (hard negative mining) and trains again. Returns (rounds, history)."""
+        rounds, history, first = [], [], 1
+        stage = checkpoints.load_stage(checkpointing) if checkpointing is not None and checkpointing.resume else None
+        if stage is not None:  # a round had begun: its weights, background and the rounds before it
+            meta, tensors = stage
+            self.module_.load_state_dict({k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")})
+            background, first = tensors["background"].to(self.device_), meta["round"]
+            rounds, history = meta["rounds"], meta["history"]
+            torch.set_rng_state(tensors["rng.global"])
+        for round_number in range(first, self.rounds + 1):
+            if round_number > first:
+                mined, false_alarms = self._false_alarms(negatives, math.ceil(MINED_PER_ROUND * len(positive_x)))
+                rounds[-1]["false_alarms_after"] = false_alarms
+                if len(mined) == 0:
+                    break  # nothing left to learn from the negatives (and their false alarms are counted)
+                background = torch.cat([background, mined])
+                if checkpointing is not None:
+                    checkpoints.save_stage(checkpointing, {
+                        **{f"module.{k}": v for k, v in self.module_.state_dict().items()},
+                        "background": background, "rng.global": torch.get_rng_state()},
+                        {"round": round_number, "rounds": rounds, "history": history})
+            x = torch.cat([positive_x, background])
+            y = torch.cat([positive_y, torch.zeros(len(background), dtype=torch.long, device=self.device_)])
+            settings = self._loop_settings(len(y), seed + round_number, first=round_number == 1, flip=flip)
+            state = train(self.module_, TensorData(x, y), settings, self._callbacks(settings),
+                          self._round_checkpointing(checkpointing, round_number, resumed=round_number == first))
+            history += [{**row, "round": round_number} for row in state.history]
+            rounds.append({"round": round_number, "positives": len(positive_x), "background": len(background),
+                           "mined": 0 if round_number == 1 else len(background) - rounds[-1]["background"],
+                           "epochs": state.epoch, "train_loss": state.train_loss})
+        if "false_alarms_after" not in rounds[-1]:
+            _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
+        return rounds, history
 
     @staticmethod
     def _round_checkpointing(checkpointing, round_number: int, *, resumed: bool):

@@ -8,12 +8,12 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from deepfit.estimators.base import _NetworkClassifier, pool_rows
+from deepfit.estimators.base import NetworkClassifier, pool_rows
 from deepfit.training import callbacks as cb
 from deepfit.training.loop import LoopSettings
 
 
-class _LinearModel(_NetworkClassifier):
+class _LinearModel(NetworkClassifier):
     """A network with no hidden layer, whose weights read as scikit-learn's `coef_` and `intercept_`."""
 
     @property
@@ -77,7 +77,7 @@ class LogisticRegression(_LinearModel):
     """
 
     _parameter_constraints: dict = {
-        **_NetworkClassifier._parameter_constraints,
+        **NetworkClassifier._parameter_constraints,
         "threshold": [Interval(Real, 0, 1, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
@@ -138,7 +138,7 @@ class Perceptron(_LinearModel):
     """
 
     _parameter_constraints: dict = {
-        **_NetworkClassifier._parameter_constraints,
+        **NetworkClassifier._parameter_constraints,
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "standardize": ["boolean"],
     }

@@ -63,9 +63,9 @@ class Comparison:
 
     def plot(self, path):
         """Accuracy against training-set size, one line per model, to a PNG."""
-        from deepfit.evaluation.plots import _pyplot, save_figure
+        from deepfit.evaluation.plots import pyplot, save_figure
 
-        plt = _pyplot()
+        plt = pyplot()
         figure, axes = plt.subplots(figsize=(6.5, 4.5))
         for model in dict.fromkeys(r["model"] for r in self.rows):
             curve = self.curve(model)

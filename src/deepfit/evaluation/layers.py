@@ -58,7 +58,7 @@ def plot_layer_projections(estimator, X, y, path, max_points: int = 2000) -> lis
     """Write a PNG with one 2-D projection per layer, coloured by class; returns each layer's separation."""
     from sklearn.decomposition import PCA
 
-    from deepfit.evaluation.plots import _pyplot as pyplot
+    from deepfit.evaluation.plots import pyplot as pyplot
     from deepfit.evaluation.plots import save_figure
 
     y = np.asarray(y)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a screen
@@ -19,7 +19,7 @@ def _pyplot():
 
 def plot_linear_boundary(X, y, weights, bias: float, path, title: str = "decision boundary") -> Path:
     """Two-feature points coloured by label, and the line w1·x1 + w2·x2 + b = 0 between them."""
-    plt = _pyplot()
+    plt = pyplot()
     X, y = np.asarray(X, dtype=float), np.asarray(y)
     w1, w2 = float(weights[0]), float(weights[1])
     figure, axes = plt.subplots(figsize=(5, 5))
@@ -58,7 +58,7 @@ def decision_regions(estimator, X, resolution: int = 200, margin: float = 0.1):
 def plot_decision_regions(estimator, X, y, path, title: str = "decision regions") -> Path:
     """The regions a fitted two-feature classifier assigns to each class, the boundary between them
     (straight for a perceptron or logistic regression, curved for a deep network) and the points."""
-    plt = _pyplot()
+    plt = pyplot()
     X, y = np.asarray(X, dtype=float), np.asarray(y)
     xs, ys, labels = decision_regions(estimator, X)
     classes = np.asarray(estimator.classes_)  # sorted, as every deepfit and scikit-learn classifier keeps them
@@ -86,7 +86,7 @@ def save_figure(figure, path, dpi: int = 100) -> Path:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
-    _pyplot().close(figure)
+    pyplot().close(figure)
     return write_atomically(Path(path), buffer.getvalue())
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.evaluation.plots import _pyplot, save_figure
+from deepfit.evaluation.plots import pyplot, save_figure
 
 MAX_ANNOTATED_CLASSES = 25  # more classes than this: colours only, no counts written in the cells
 
 
 def plot_history(history: list, path) -> Path:
     """Loss per epoch (training, and validation when there was any) beside validation accuracy."""
-    plt = _pyplot()
+    plt = pyplot()
     validated = [row for row in history if row.get("val_loss") is not None]
     figure, panels = plt.subplots(1, 2 if validated else 1, figsize=(10 if validated else 5.5, 3.8), squeeze=False)
     loss = panels[0, 0]
@@ -44,7 +44,7 @@ def plot_history(history: list, path) -> Path:
 def plot_confusion(confusion: dict, path) -> Path:
     """Rows are the true labels, columns the predicted ones; colour is the share of the row, the
     number is the count (scikit-learn's ConfusionMatrixDisplay, normalised by row for colour)."""
-    plt = _pyplot()
+    plt = pyplot()
     labels = [str(label) for label in confusion["labels"]]
     matrix = np.asarray(confusion["matrix"], dtype=float)
     shares = matrix / np.maximum(1, matrix.sum(axis=1, keepdims=True))
@@ -67,7 +67,7 @@ def plot_confusion(confusion: dict, path) -> Path:
 def plot_calibration(table: dict, error: float | None, path) -> Path:
     """The reliability diagram: accuracy against confidence per bin (on the diagonal when calibrated),
     and below it how many examples fell in each bin."""
-    plt = _pyplot()
+    plt = pyplot()
     edges = np.asarray(table["edges"])
     centres, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     filled = [i for i, count in enumerate(table["count"]) if count]
@@ -88,7 +88,7 @@ def plot_calibration(table: dict, error: float | None, path) -> Path:
 
 def plot_mistake_grid(thumbnails: list[np.ndarray], captions: list[str], path, title: str) -> Path:
     """Pictures (H, W) or (H, W, 3) uint8, or spectrograms, in a grid with a caption under each."""
-    plt = _pyplot()
+    plt = pyplot()
     columns = min(6, max(1, len(thumbnails)))
     rows = max(1, -(-len(thumbnails) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.5 * rows), squeeze=False)

@@ -57,6 +57,56 @@ class Checkpointing:
         return time.monotonic() - self.last_saved >= self.every_seconds
 
 
+class LoopCheckpoints:
+    """Checkpointing as the training loop calls it: where to start (a resumed run, from its checkpoint),
+    a save when one is due inside an epoch, and one at every epoch's end. Without a `Checkpointing`
+    it starts at the beginning and saves nothing."""
+
+    def __init__(self, checkpointing: Checkpointing | None, state, optimizer, callbacks, augment_generator, ranks):
+        self.checkpointing, self.state, self.optimizer = checkpointing, state, optimizer
+        self.callbacks, self.augment_generator, self.ranks = callbacks, augment_generator, ranks
+        self.epoch_start = None  # the epoch shuffler's state as the current epoch began
+
+    def start(self, generator: torch.Generator) -> tuple[int, int, float]:
+        """(first epoch, first batch row, the running loss of an epoch resumed in its middle)."""
+        checkpointing, first = self.checkpointing, (1, 0, 0.0)
+        if checkpointing is None:
+            return first
+        if checkpointing.resume:
+            meta, tensors = load(checkpointing)
+            restore(meta, tensors, self.state, optimizer=self.optimizer, callbacks=self.callbacks,
+                    augment_generator=self.augment_generator, rank=self.ranks.rank)
+            generator.set_state(tensors["rng.epoch"])  # as it was when the epoch began: the same order again
+            done = meta["epoch_done"]
+            # The checkpoint holds the ranks' total; rank 0 carries it on.
+            running = 0.0 if done or not self.ranks.main else float(tensors["loop.loss_sum"][0])
+            epoch = self.state.max_epochs + 1 if self.state.stop else meta["epoch"] + done  # stopped: only the end
+            first = (epoch, 0 if done else meta["next_batch"], running)
+        checkpointing.last_saved = time.monotonic()
+        return first
+
+    def save_if_due(self, next_batch: int, loss_sum: torch.Tensor) -> None:
+        """Save inside an epoch, before the batch at `next_batch`, when `every_seconds` have passed."""
+        if self.checkpointing is not None and self._due(loss_sum.device):
+            save(self.checkpointing, self.state, optimizer=self.optimizer, epoch_generator_state=self.epoch_start,
+                 next_batch=next_batch, loss_sum=loss_sum, callbacks=self.callbacks,
+                 augment_generator=self.augment_generator, epoch_done=False)
+
+    def save_epoch_end(self, generator: torch.Generator, device) -> None:
+        if self.checkpointing is not None:
+            save(self.checkpointing, self.state, optimizer=self.optimizer, epoch_generator_state=generator.get_state(),
+                 next_batch=0, loss_sum=torch.zeros((), device=device), callbacks=self.callbacks,
+                 augment_generator=self.augment_generator, epoch_done=True)
+
+    def _due(self, device) -> bool:
+        """On rank 0's clock under DDP (asked every 16 steps, so that all ranks agree without a message
+        each step)."""
+        checkpointing = self.checkpointing
+        if not self.ranks.active or checkpointing.every_seconds == 0:
+            return checkpointing.due()
+        return self.state.step % 16 == 0 and bool(distributed.main_value(checkpointing.due(), device))
+
+
 def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_state: torch.Tensor, next_batch: int,
          loss_sum: torch.Tensor, callbacks, augment_generator, epoch_done: bool) -> None:
     from deepfit.atomic import write_atomically

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from deepfit.training import checkpoints, distributed
+from deepfit.training import distributed
 from deepfit.training.callbacks import EVENTS, Callback
-from deepfit.training.checkpoints import Checkpointing
+from deepfit.training.checkpoints import Checkpointing, LoopCheckpoints
 from deepfit.training.devices import autocast
 from deepfit.training.optimizers import OPTIMIZERS
 from deepfit.training.state import TrainingState
@@ -58,80 +57,34 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     the loop's whole state is saved at each epoch's end (and every few minutes inside one), and a
     run with ``resume`` continues from it as if it had never stopped."""
     generator = torch.Generator().manual_seed(settings.seed)
-    optimizer_class = OPTIMIZERS[settings.optimizer]
-    extra = {"weight_decay": settings.weight_decay} if settings.optimizer == "adamw" else {}
-    trainable = [p for p in module.parameters() if p.requires_grad]  # all but a frozen body
-    optimizer = optimizer_class(trainable, lr=settings.learning_rate, **extra)
-    loss_function = loss_for(settings)
-    rows, batch_size = len(data.y), settings.batch_size
+    optimizer = _optimizer(module, settings)
+    rows, device, ranks = len(data.y), data.x.device, distributed.current()
     state = TrainingState(module=module, optimizer=optimizer, max_epochs=settings.max_epochs,
-                          steps_per_epoch=math.ceil(rows / batch_size))
+                          steps_per_epoch=math.ceil(rows / settings.batch_size))
     emit = _Emitter(callbacks, state)
-    device = data.x.device
-    augment_generator = getattr(settings.augment, "generator", None)
-    ranks = distributed.current()
-    if ranks.rank > 0:  # dropout and augmentation of its own on each rank; the epoch order is shared
-        torch.manual_seed(settings.seed + ranks.rank)
-        if augment_generator is not None:
-            augment_generator.manual_seed(settings.seed + ranks.rank)
-    first_epoch, first_batch, running_loss = 1, 0, 0.0
-    if checkpointing is not None and checkpointing.resume:
-        meta, tensors = checkpoints.load(checkpointing)
-        checkpoints.restore(meta, tensors, state, optimizer=optimizer, callbacks=callbacks,
-                            augment_generator=augment_generator, rank=ranks.rank)
-        generator.set_state(tensors["rng.epoch"])  # as it was when the epoch began: the same order again
-        first_epoch = meta["epoch"] + 1 if meta["epoch_done"] else meta["epoch"]
-        first_batch = 0 if meta["epoch_done"] else meta["next_batch"]
-        # The checkpoint holds the ranks' total; rank 0 carries it on.
-        running_loss = 0.0 if meta["epoch_done"] or not ranks.main else float(tensors["loop.loss_sum"][0])
-        if state.stop:
-            first_epoch = settings.max_epochs + 1  # it had finished; only the ending is left
-    # Built after any restore: DDP starts every rank from rank 0's weights.
-    network = distributed.wrap(module, device) if ranks.active else module
-    if checkpointing is not None:
-        checkpointing.last_saved = time.monotonic()
+    step = _Step(module, optimizer, loss_for(settings), settings, state, ranks)
+    saver = LoopCheckpoints(checkpointing, state, optimizer, callbacks, step.augment_generator, ranks)
+    first_epoch, first_batch, running_loss = saver.start(generator)
+    step.network = distributed.wrap(module, device) if ranks.active else module  # after a restore: rank 0's
     emit("on_train_begin")
     for state.epoch in range(first_epoch, settings.max_epochs + 1):
         emit("on_epoch_begin")
         module.train()
-        epoch_start = generator.get_state()
+        saver.epoch_start = generator.get_state()
         order = torch.randperm(rows, generator=generator).to(device)
         x_epoch, y_epoch = data.x[order], data.y[order]
         loss_sum = torch.full((), running_loss, device=device)
-        for start in range(first_batch, rows, batch_size):
-            if checkpointing is not None and start > first_batch and _checkpoint_due(checkpointing, ranks, state.step, device):
-                checkpoints.save(checkpointing, state, optimizer=optimizer, epoch_generator_state=epoch_start,
-                                 next_batch=start, loss_sum=loss_sum, callbacks=callbacks,
-                                 augment_generator=augment_generator, epoch_done=False)
-            stop = min(start + batch_size, rows)
-            if stop - start < ranks.world:
-                continue  # a last batch too small to give every rank a row: left for the next epoch's order
-            emit("on_batch_begin")
-            low, high = ranks.share(start, stop)
-            x, y = x_epoch[low:high], y_epoch[low:high]
-            if settings.augment is not None:
-                x = settings.augment(x)
-            with autocast(device):
-                loss = loss_function(network(x), y)
-            if ranks.active:  # DDP averages the ranks' gradients; weighted, they make the whole batch's
-                weight = ranks.world if settings.loss in SUMMED_LOSSES else ranks.world * (high - low) / (stop - start)
-                (loss * weight).backward()
-            else:
-                loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            loss_sum += loss.detach() * len(y)
-            state.step += 1
+        for start in range(first_batch, rows, settings.batch_size):
+            if start > first_batch:
+                saver.save_if_due(start, loss_sum)
+            loss_sum += step(x_epoch, y_epoch, start, min(start + settings.batch_size, rows), emit)
         state.train_loss = distributed.sum_over_ranks(loss_sum).item() / rows  # the epoch's only host sync
         if data.x_val is not None:
-            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, loss_function, ranks)
+            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, step.loss_function, ranks)
         state.record_epoch()
         emit("on_epoch_end")
         first_batch, running_loss = 0, 0.0
-        if checkpointing is not None:
-            checkpoints.save(checkpointing, state, optimizer=optimizer, epoch_generator_state=generator.get_state(),
-                             next_batch=0, loss_sum=torch.zeros((), device=device), callbacks=callbacks,
-                             augment_generator=augment_generator, epoch_done=True)
+        saver.save_epoch_end(generator, device)
         if state.stop:
             break
     emit("on_train_end")
@@ -141,14 +94,46 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     return state
 
 
-def _checkpoint_due(checkpointing: Checkpointing, ranks: distributed.Ranks, step: int, device) -> bool:
-    """Whether to write a checkpoint before this batch: when `every_seconds` have passed, on rank 0's
-    clock (asked every 16 steps, so that all ranks agree without a message each step)."""
-    if not ranks.active or checkpointing.every_seconds == 0:
-        return checkpointing.due()
-    return step % 16 == 0 and bool(distributed.main_value(checkpointing.due(), device))
+def _optimizer(module: nn.Module, settings: LoopSettings):
+    extra = {"weight_decay": settings.weight_decay} if settings.optimizer == "adamw" else {}
+    trainable = [p for p in module.parameters() if p.requires_grad]  # all but a frozen body
+    return OPTIMIZERS[settings.optimizer](trainable, lr=settings.learning_rate, **extra)
 
 
+class _Step:
+    """One optimizer step on this process's share of a batch: augment, forward, backward, update."""
+
+    def __init__(self, module, optimizer, loss_function, settings: LoopSettings, state: TrainingState, ranks):
+        self.network, self.optimizer, self.loss_function = module, optimizer, loss_function
+        self.settings, self.state, self.ranks = settings, state, ranks
+        self.augment_generator = getattr(settings.augment, "generator", None)
+        if ranks.rank > 0:  # dropout and augmentation of its own on each rank; the epoch order is shared
+            torch.manual_seed(settings.seed + ranks.rank)
+            if self.augment_generator is not None:
+                self.augment_generator.manual_seed(settings.seed + ranks.rank)
+
+    def __call__(self, x_epoch, y_epoch, start: int, stop: int, emit) -> torch.Tensor:
+        """The loss summed over this process's rows of the batch; none for a last batch too small to
+        give every rank a row (it is left for the next epoch's order)."""
+        ranks, settings = self.ranks, self.settings
+        if stop - start < ranks.world:
+            return torch.zeros((), device=x_epoch.device)
+        emit("on_batch_begin")
+        low, high = ranks.share(start, stop)
+        x, y = x_epoch[low:high], y_epoch[low:high]
+        if settings.augment is not None:
+            x = settings.augment(x)
+        with autocast(x.device):
+            loss = self.loss_function(self.network(x), y)
+        if ranks.active:  # DDP averages the ranks' gradients; weighted, they make the whole batch's
+            weight = ranks.world if settings.loss in SUMMED_LOSSES else ranks.world * (high - low) / (stop - start)
+            (loss * weight).backward()
+        else:
+            loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.state.step += 1
+        return loss.detach() * len(y)
 @torch.inference_mode()
 def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function, ranks=distributed.Ranks()):
     """Mean loss and accuracy of `module` on (x, y), in chunks so memory stays bounded; each rank

@@ -1,0 +1,123 @@
+"""The package's layers, checked from its source: what may import what.
+
+    errors, json_values                    (rank 0: leaves)
+    atomic, models                         (1: safe writes; networks)
+    modelfile, training                    (2: bytes and tensors; the training loop)
+    data (the kinds of input)              (3)
+    detection                              (4: windows and boxes over pictures)
+    estimators                             (5: scikit-learn's contract over all of the above)
+    evaluation, export, serving, streaming (6: what users do with a fitted model)
+    cli                                    (7: parsing, printing, exit codes)
+
+A module imports only from lower ranks or its own package, so there is no circle, models and data
+import no estimator, CLI or server, nothing imports the CLI, and the model file imports no estimator.
+Imports inside functions count too: they are dependencies all the same.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import deepfit
+
+SOURCE = Path(deepfit.__file__).parent
+RANKS = {"errors": 0, "json_values": 0, "atomic": 1, "models": 1, "modelfile": 2, "training": 2, "data": 3,
+         "detection": 4, "estimators": 5, "evaluation": 6, "export": 6, "serving": 6, "streaming": 6, "cli": 7,
+         "__main__": 8}
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, root: Path):
+    """(line, module imported, names taken from it) for every import of a deepfit module in `path`."""
+    name = _module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("deepfit"):
+                    yield node.lineno, alias.name, []
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            if base.startswith("deepfit"):
+                yield node.lineno, base, [alias.name for alias in node.names]
+
+
+def _area(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "deepfit"
+
+
+def _targets(module: str, names: list[str]) -> list[str]:
+    """The modules an import reaches: `from deepfit import X` is the subpackage X, or where the public
+    name X lives (the package root only points to it)."""
+    if module != "deepfit":
+        return [module]
+    found = []
+    for name in names:
+        if name == "__version__":
+            continue
+        if (SOURCE / name).is_dir() or (SOURCE / f"{name}.py").exists():
+            found.append(f"deepfit.{name}")
+        else:
+            found.append(getattr(importlib.import_module("deepfit"), name).__module__)
+    return found
+
+
+def _edges(root: Path = SOURCE):
+    for path in sorted(root.rglob("*.py")):
+        source = _module_name(path, root)
+        for line, module, names in _imports(path, root):
+            for target in _targets(module, names):
+                yield f"{path.relative_to(root.parent)}:{line}", source, target, names
+
+
+def test_every_import_goes_down_the_layers():
+    wrong = []
+    for where, source, target, _ in _edges():
+        mine, theirs = _area(source), _area(target)
+        if source == "deepfit" or mine == theirs:
+            continue  # the package root re-exports names lazily; a package uses itself
+        assert mine in RANKS and theirs in RANKS, f"{where}: give {mine} or {theirs} a rank in this test"
+        if RANKS[theirs] >= RANKS[mine]:
+            wrong.append(f"{where}: {source} ({mine}, rank {RANKS[mine]}) imports {target} ({theirs}, "
+                         f"rank {RANKS[theirs]})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_rules_named_in_the_design_hold():
+    for where, source, target, _ in _edges():
+        mine, theirs = _area(source), _area(target)
+        if mine in ("models", "data"):
+            assert theirs not in ("estimators", "cli", "serving"), f"{where}: {source} imports {target}"
+        if theirs == "cli":
+            assert mine in ("cli", "__main__"), f"{where}: {source} imports the command line ({target})"
+        if source == "deepfit.modelfile":
+            assert theirs in ("errors", "atomic"), f"{where}: the model file imports {target}"
+
+
+def test_no_module_takes_another_modules_private_names():
+    taken = [f"{where}: {target}.{name}" for where, source, target, names in _edges()
+             for name in names if name.startswith("_") and not name.startswith("__") and target != source]
+    assert not taken, "\n".join(taken)
+
+
+def test_the_layer_test_sees_a_wrong_import(tmp_path):
+    # The check itself: a data module importing an estimator is reported.
+    fake = tmp_path / "deepfit"
+    (fake / "data").mkdir(parents=True)
+    (fake / "estimators").mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "data" / "__init__.py").write_text("")
+    (fake / "estimators" / "__init__.py").write_text("")
+    (fake / "data" / "bad.py").write_text("def f():\n    from deepfit.estimators import thing\n")
+    edges = [(source, target) for _, source, target, _ in _edges(fake)]
+    assert ("deepfit.data.bad", "deepfit.estimators") in edges

@@ -4,8 +4,10 @@ import json
 import os
 import pickle
 import struct
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import mixed_table
@@ -176,3 +178,27 @@ def test_saving_into_a_path_under_a_file_is_a_clear_error(tmp_path, fitted):
 def test_unfitted_estimator_cannot_be_saved(tmp_path):
     with pytest.raises(deepfit.errors.NotFittedError):
         DeepClassifier().save(tmp_path / "m.deepfit")
+
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy"
+
+
+def _legacy_inputs():
+    """The inputs the legacy models' answers were recorded on (made as tests/fixtures/legacy was)."""
+    from sklearn.datasets import load_digits
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(size=60), "colour": rng.choice(["red", "blue", "green"], 60)})
+    pictures = (load_digits().images[:5] * 16).astype(np.uint8)
+    waves = [np.sin(2 * np.pi * f * np.arange(4000) / 8000).astype(np.float32) for f in (300, 600) * 2]
+    return {"table": frame.head(5), "picture": pictures, "sound": deepfit.Clips(waves, 8000)}
+
+
+@pytest.mark.parametrize("name", ["table", "picture", "sound"])
+def test_model_files_written_before_kinds_were_objects_still_load_and_answer_the_same(name):
+    # Written by deepfit at commit de87583, before the model file became a leaf with a registry.
+    expected = json.loads((LEGACY / "expected.json").read_text())[name]
+    model = deepfit.load(LEGACY / f"{name}.deepfit")
+    X = _legacy_inputs()[name]
+    assert [str(v) for v in model.predict(X)] == expected["labels"]
+    np.testing.assert_allclose(model.predict_proba(X), expected["probabilities"], atol=1e-5)

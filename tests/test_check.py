@@ -39,6 +39,7 @@ def planted_table():
     return frame, labels, flipped
 
 
+@pytest.mark.slow
 def test_every_planted_table_problem_is_found_at_its_row(planted_table):
     frame, labels, flipped = planted_table
     test = frame.iloc[[50, 60]].copy()
@@ -93,6 +94,7 @@ def test_imbalance_too_few_and_one_class_are_named():
     assert "too_few_classes" in findings(deepfit.check_data(X, np.zeros(126)))
 
 
+@pytest.mark.slow
 def test_pictures_on_the_command_line(tmp_path):
     write_digit_pictures(tmp_path / "train", per_class=20)
     write_digit_pictures(tmp_path / "test", per_class=5, offset=20)
@@ -110,6 +112,7 @@ def test_pictures_on_the_command_line(tmp_path):
     assert printed.returncode == 1 and "5/broken.png" in printed.stdout and "3/copy.png" in printed.stdout
 
 
+@pytest.mark.slow
 def test_a_clean_table_exits_zero_and_bad_input_two(tmp_path):
     X, y = load_wine(return_X_y=True, as_frame=True)
     X.assign(label=y).to_csv(tmp_path / "wine.csv", index=False)
@@ -133,6 +136,7 @@ def test_sound_copies_within_and_across_sets(tmp_path):
     assert found["test_examples_in_training"].items[0]["training"] == ["clip7.wav"]
 
 
+@pytest.mark.slow
 def test_sound_folders_on_the_command_line(tmp_path):
     waveforms, labels = genres(per_class=6, rate=8000, seconds=(1.0, 1.2), seed=4)
     write_clips(tmp_path / "clips", list(waveforms) + [waveforms[0]], np.append(labels, labels[0]), 8000)

@@ -18,6 +18,7 @@ def trained(tmp_path_factory):
     return folder, data, result
 
 
+@pytest.mark.slow
 def test_train_writes_model_and_metrics_and_prints_test_accuracy(trained):
     folder, _, result = trained
     assert (folder / "run" / "model.deepfit").is_file()
@@ -27,6 +28,7 @@ def test_train_writes_model_and_metrics_and_prints_test_accuracy(trained):
     assert f"test accuracy: {metrics['test']['accuracy']:.4f}" in result.stdout
 
 
+@pytest.mark.slow
 def test_predict_writes_label_and_one_probability_column_per_class(trained, tmp_path):
     folder, data, _ = trained
     out = tmp_path / "predictions.csv"
@@ -39,6 +41,7 @@ def test_predict_writes_label_and_one_probability_column_per_class(trained, tmp_
     assert ((table["probability_drop"] + table["probability_keep"]) - 1).abs().max() < 1e-5
 
 
+@pytest.mark.slow
 def test_evaluate_prints_report_and_json(trained):
     folder, data, _ = trained
     text = run_cli("evaluate", folder / "run" / "model.deepfit", data)
@@ -53,6 +56,7 @@ def test_evaluate_prints_report_and_json(trained):
     assert "ROC AUC" in text.stdout and "calibration error" in text.stdout
 
 
+@pytest.mark.slow
 def test_train_refuses_to_overwrite_a_model_unless_told(trained):
     folder, data, _ = trained
     model = folder / "run" / "model.deepfit"
@@ -62,6 +66,7 @@ def test_train_refuses_to_overwrite_a_model_unless_told(trained):
     assert model.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_demo_trains_on_the_digits_and_writes_its_files(tmp_path):
     result = run_cli("demo", "--out", tmp_path / "demo")
     assert result.returncode == 0, result.stderr
@@ -96,6 +101,7 @@ BAD_TABLES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BAD_TABLES)
 def test_bad_tables_get_one_line_exit_2_and_no_output(tmp_path, name):
     content, message = BAD_TABLES[name]
@@ -109,6 +115,7 @@ def test_bad_tables_get_one_line_exit_2_and_no_output(tmp_path, name):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_non_utf8_bytes_are_located_and_an_encoding_suggested(tmp_path):
     data = _write(tmp_path / "latin.csv", "name,label\ncaf\xe9,x\nbar,y\n".encode("latin-1"), "wb")
     result = run_cli("train", data, "--target", "label", "--quiet", cwd=tmp_path)
@@ -131,6 +138,7 @@ def test_help_and_version_start_without_loading_torch_or_scikit_learn():
     assert "train" in result.stdout and result.stdout.splitlines()[-1] == "[]", result.stdout
 
 
+@pytest.mark.slow
 def test_missing_file_and_invalid_options(tmp_path):
     missing = run_cli("train", tmp_path / "nothere.csv")
     assert missing.returncode == 2 and "nothere.csv: no such file" in missing.stderr
@@ -142,6 +150,7 @@ def test_missing_file_and_invalid_options(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_a_model(tmp_path):
     fake = _write(tmp_path / "model.deepfit", "just text")
     data = _write(tmp_path / "t.csv", "a,label\n1,x\n")
@@ -149,6 +158,7 @@ def test_a_file_that_is_not_a_model(tmp_path):
     assert result.returncode == 2 and "not a deepfit model file" in result.stderr
 
 
+@pytest.mark.slow
 def test_predict_with_different_columns_names_the_missing_one(trained, tmp_path):
     folder, _, _ = trained
     data = _write(tmp_path / "other.csv", "size,colour,height\n1,red,3\n")
@@ -158,6 +168,7 @@ def test_predict_with_different_columns_names_the_missing_one(trained, tmp_path)
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_predict_ignores_extra_columns_with_a_warning(trained, tmp_path):
     folder, _, _ = trained
     data = _write(tmp_path / "extra.csv", "id,size,colour,weight\n7,10,red,50\n")
@@ -166,6 +177,7 @@ def test_predict_ignores_extra_columns_with_a_warning(trained, tmp_path):
     assert result.stdout.splitlines()[0].startswith("prediction,")
 
 
+@pytest.mark.slow
 def test_text_in_a_mostly_text_column_becomes_categorical_with_a_note(tmp_path):
     rows = "".join(f"{'7' if i % 5 == 0 else 'abc'[i % 3]},{i % 2}\n" for i in range(60))
     data = _write(tmp_path / "mixed.csv", "code,label\n" + rows)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import mixed_table, run_cli
 
 from deepfit.evaluation.compare import compare
 
 
+@pytest.mark.slow
 def test_every_model_is_scored_on_the_same_held_out_rows_at_growing_sizes():
     frame = mixed_table(rows=240)
     result = compare(frame.drop(columns=["label"]), frame["label"].to_numpy(), fractions=(0.25, 1.0), seed=0)
@@ -24,6 +26,7 @@ def test_every_model_is_scored_on_the_same_held_out_rows_at_growing_sizes():
     assert "logistic regression" in advice and "Held-out rows: 48" in advice
 
 
+@pytest.mark.slow
 def test_the_command_prints_json_and_draws_the_curves(tmp_path):
     path = tmp_path / "animals.csv"
     mixed_table(rows=200).to_csv(path, index=False)

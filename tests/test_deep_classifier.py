@@ -13,11 +13,13 @@ from sklearn.preprocessing import StandardScaler
 from deepfit import DeepClassifier
 
 
+@pytest.mark.slow
 def test_digits_reach_097_with_defaults(digits_split):
     X_train, X_test, y_train, y_test = digits_split
     assert DeepClassifier(random_state=0).fit(X_train, y_train).score(X_test, y_test) >= 0.97
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loader", [load_wine, load_breast_cancer], ids=["wine", "breast_cancer"])
 def test_small_real_tables_match_scikit_learns_mlp(loader):
     X, y = loader(return_X_y=True)

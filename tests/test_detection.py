@@ -63,6 +63,7 @@ def detected(folders, trained) -> dict:
     return json.loads((folders / "boxes.json").read_text())
 
 
+@pytest.mark.slow
 def test_the_detector_finds_pasted_faces(folders, trained, detected):
     report = detected
     metrics = report["evaluation"]
@@ -144,6 +145,7 @@ def test_mined_windows_come_best_first_whatever_their_pyramid_level():
     assert patches[:, 0, 0, 0].tolist() == [100 + 2 * 6 + 2, 4, 100]  # the top-left pixel of each, in order
 
 
+@pytest.mark.slow
 def test_drawings_never_replace_the_pictures_they_are_drawn_from(folders, trained, tmp_path):
     for name in ("one", "two"):  # two pictures of one name, from folders given by absolute pattern
         (tmp_path / "pictures" / name).mkdir(parents=True)
@@ -181,6 +183,7 @@ def test_the_fully_convolutional_scan_gives_the_boxes_of_a_loop_over_crops():
     assert 0 < len(kept) < len(candidates.scores)
 
 
+@pytest.mark.slow
 def test_a_detector_killed_in_its_second_round_resumes_to_the_uninterrupted_detector(folders, trained, tmp_path):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "deepfit", "train-detector", str(folders / "faces"), str(folders / "background"),
@@ -235,6 +238,7 @@ def test_resuming_a_run_stopped_after_its_last_checkpoint_keeps_the_summary(tmp_
                                                                  checkpoint=tmp_path / "run.safetensors", resume=True)
 
 
+@pytest.mark.slow
 def test_bad_detector_input_gets_one_line_and_exit_code_2(folders, trained, tmp_path):
     (tmp_path / "small").mkdir()
     tiny = tmp_path / "small" / "tiny.png"

@@ -37,6 +37,7 @@ def two_processes(digits_csv, runs) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_two_processes_write_one_model_as_good_as_one_process(digits_csv, runs, two_processes):
     one = runs / "one"
     result = run_cli("train", digits_csv, "--out", one, *RUN, timeout=TIMEOUT)
@@ -59,6 +60,7 @@ def test_two_processes_write_one_model_as_good_as_one_process(digits_csv, runs, 
     assert (model.predict(frame.drop(columns="label")) == frame["label"]).mean() > 0.95
 
 
+@pytest.mark.slow
 def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digits_csv, runs, two_processes):
     out = runs / "killed"
     env = {**os.environ, "DEEPFIT_TEST_RUN": out.name}
@@ -97,6 +99,7 @@ def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digit
     record("kills: one rank of two under torchrun", killed=1, resumed_exactly=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", ["2", "1"])
 def test_bad_data_on_launched_processes_is_one_line_and_exit_code_2(tmp_path, processes):
     bad = tmp_path / "bad.csv"
@@ -132,6 +135,7 @@ with open(os.path.join(sys.argv[1], "rank" + os.environ["RANK"] + ".json"), "w")
 """
 
 
+@pytest.mark.slow
 def test_a_script_under_torchrun_trains_every_rank_on_one_split_and_order(tmp_path):
     """Without a random_state each process would draw its own seed: its own validation rows and epoch
     order, silently training some rows twice and others never. Rank 0's seed is used by all."""

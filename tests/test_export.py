@@ -59,6 +59,7 @@ def test_onnx_takes_uint8_pictures(tmp_path):
     assert np.abs(produced - model.predict_proba(test)).max() <= 1e-5
 
 
+@pytest.mark.slow
 def test_categorical_tables_take_encoded_rows_and_get_the_encoder_beside(tmp_path):
     frame = mixed_table(300)
     model = DeepClassifier(random_state=0, max_epochs=10).fit(frame.drop(columns="label"), frame["label"])
@@ -102,11 +103,13 @@ def test_an_export_that_disagrees_is_refused_and_nothing_is_kept(digits_model, t
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_missing_model(tmp_path):
     result = run_cli("export", tmp_path / "none.deepfit", "--format", "torchscript")
     assert result.returncode == 2 and "none.deepfit" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_moved_threshold_is_noted_and_the_export_leaves_the_model_as_it_was(tmp_path):
     from deepfit import LogisticRegression
 

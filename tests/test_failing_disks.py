@@ -22,6 +22,7 @@ def _limited_writes(limit_bytes: int):
     return apply
 
 
+@pytest.mark.slow
 def test_a_full_disk_keeps_the_earlier_model_and_says_so(digits_csv, tmp_path):
     out = tmp_path / "run"
     first = run_cli("train", digits_csv, "--out", out, *TRAIN)
@@ -37,6 +38,7 @@ def test_a_full_disk_keeps_the_earlier_model_and_says_so(digits_csv, tmp_path):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["/proc/deepfit-out", "{file}/out"])
 def test_a_folder_that_cannot_be_written_is_one_clear_line(digits_csv, tmp_path, where):
     blocker = tmp_path / "a_file"

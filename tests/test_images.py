@@ -197,6 +197,7 @@ def digits_cnn(digit_images):
     return DeepClassifier(random_state=0).fit(X_train, y_train)
 
 
+@pytest.mark.slow
 def test_defaults_recognise_sklearn_digits_as_8x8_pictures_with_a_cnn(digits_cnn, digit_images):
     _, X_test, _, y_test = digit_images
     assert digits_cnn.architecture_["name"] == "cnn"
@@ -316,6 +317,7 @@ def test_lighting_changes_brightness_and_contrast_within_the_byte_range():
     assert 0.45 < means.min() < 0.9 and 1.1 < means.max() < 1.55  # up to half brighter or darker
 
 
+@pytest.mark.slow
 def test_five_pictures_of_each_face_are_enough_to_beat_logistic_regression_on_the_pixels():
     """The small-data defaults: many epochs within a budget, lighting and shifts, label smoothing."""
     from sklearn.linear_model import LogisticRegression

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from conftest import REPO
 
@@ -38,6 +39,7 @@ def test_step_is_one_at_zero_and_zero_below():
     assert step(torch.tensor([-0.1, 0.0, 0.1])).tolist() == [0, 1, 1]
 
 
+@pytest.mark.slow
 def test_walkthrough_prints_the_numbers_and_draws_the_boundary(tmp_path):
     png = tmp_path / "boundary.png"
     result = subprocess.run([sys.executable, str(REPO / "examples" / "perceptron_walkthrough.py"),

@@ -19,6 +19,7 @@ def trained(tmp_path_factory):
     return root, result
 
 
+@pytest.mark.slow
 def test_train_on_a_class_folder_writes_a_model_and_reports_accuracy(trained):
     root, result = trained
     assert "read 60 pictures of 12x12 pixels" in result.stderr
@@ -26,6 +27,7 @@ def test_train_on_a_class_folder_writes_a_model_and_reports_accuracy(trained):
     assert metrics["classes"] == ["0", "1", "7"] and metrics["test"]["accuracy"] > 0.8
 
 
+@pytest.mark.slow
 def test_evaluate_a_test_folder_as_json(trained):
     root, _ = trained
     result = run_cli("evaluate", root / "run" / "model.deepfit", root / "test", "--json")
@@ -34,6 +36,7 @@ def test_evaluate_a_test_folder_as_json(trained):
     assert report["n_samples"] == 24 and report["accuracy"] > 0.8
 
 
+@pytest.mark.slow
 def test_predict_writes_one_row_per_file(trained):
     root, _ = trained
     out = root / "predictions.csv"
@@ -48,6 +51,7 @@ def test_predict_writes_one_row_per_file(trained):
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_features_and_the_layer_plot(trained):
     root, _ = trained
     out = root / "features.npy"
@@ -59,6 +63,7 @@ def test_features_and_the_layer_plot(trained):
     assert "stage 1" in result.stdout and "input" in result.stdout
 
 
+@pytest.mark.slow
 def test_transfer_on_the_command_line(trained):
     root, _ = trained
     write_digit_pictures(root / "new", digits=[3, 8], per_class=10, size=12)
@@ -72,6 +77,7 @@ def test_transfer_on_the_command_line(trained):
     assert model.metadata_["transferred_from"].endswith("model.deepfit")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["empty", "one_class", "non_pictures", "zero_byte", "freeze_without_from"])
 def test_bad_picture_folders_exit_2_with_one_line_naming_the_file(tmp_path, case):
     data = tmp_path / "data"
@@ -97,6 +103,7 @@ def test_bad_picture_folders_exit_2_with_one_line_naming_the_file(tmp_path, case
     assert not (tmp_path / "run" / "model.deepfit").exists()
 
 
+@pytest.mark.slow
 def test_skip_bad_leaves_the_bad_file_out_with_a_warning(tmp_path):
     write_digit_pictures(tmp_path / "data", digits=[1, 2], per_class=6, size=8)
     (tmp_path / "data" / "1" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
@@ -113,6 +120,7 @@ def test_skip_bad_leaves_the_bad_file_out_with_a_warning(tmp_path):
      lambda out: "shift+flip" in out),
     ("elephants_vs_not.py", ["--per-class", "12", "--max-epochs", "3"], lambda out: "test accuracy" in out),
 ])
+@pytest.mark.slow
 def test_examples_run_end_to_end_on_small_data(tmp_path, script, args, check):
     import subprocess
     import sys

@@ -27,6 +27,7 @@ def table_model(tmp_path_factory):
     return folder, frame
 
 
+@pytest.mark.slow
 def test_chunks_give_the_same_answers_as_one_call(table_model):
     folder, frame = table_model
     result = run_cli("predict", folder / "m.deepfit", folder / "rows.csv", "-o", folder / "out.csv",
@@ -40,6 +41,7 @@ def test_chunks_give_the_same_answers_as_one_call(table_model):
     assert "400 predictions written" in result.stderr
 
 
+@pytest.mark.slow
 def test_json_lines_hold_label_and_probabilities_per_row(table_model):
     folder, frame = table_model
     result = run_cli("predict", folder / "m.deepfit", folder / "rows.csv", "-o", folder / "out.jsonl")
@@ -60,6 +62,7 @@ def _damaged_copy(folder):
     return folder / "damaged.csv"
 
 
+@pytest.mark.slow
 def test_a_bad_row_is_refused_by_name_and_nothing_is_written(table_model):
     folder, _ = table_model
     damaged = _damaged_copy(folder)
@@ -72,6 +75,7 @@ def test_a_bad_row_is_refused_by_name_and_nothing_is_written(table_model):
     assert not [p for p in folder.iterdir() if p.name.startswith(".kept.csv")], "no temporary file is left"
 
 
+@pytest.mark.slow
 def test_skip_bad_keeps_every_row_and_says_why(table_model):
     folder, _ = table_model
     damaged = _damaged_copy(folder)
@@ -90,6 +94,7 @@ def test_skip_bad_keeps_every_row_and_says_why(table_model):
     assert (good["prediction"].to_numpy() == expected).all()  # the others still line up with their rows
 
 
+@pytest.mark.slow
 def test_skip_bad_works_for_a_model_trained_on_an_array(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
@@ -108,6 +113,7 @@ def test_skip_bad_works_for_a_model_trained_on_an_array(tmp_path):
     assert refused.returncode == 2 and "row 5" in refused.stderr
 
 
+@pytest.mark.slow
 def test_pictures_from_folders_globs_and_files_with_a_broken_one(tmp_path):
     write_digit_pictures(tmp_path / "pics", per_class=6)
     (tmp_path / "pics" / "3" / "broken.png").write_text("not a picture")
@@ -129,6 +135,7 @@ def test_pictures_from_folders_globs_and_files_with_a_broken_one(tmp_path):
     assert (good["prediction"].astype(int).astype(str).to_numpy() == expected).all()
 
 
+@pytest.mark.slow
 def test_a_glob_that_matches_nothing_is_a_clear_error(tmp_path, table_model):
     write_digit_pictures(tmp_path / "pics", digits=[0, 1], per_class=4)
     run_cli("train", tmp_path / "pics", "--out", tmp_path / "run", "--max-epochs", "1")
@@ -147,6 +154,7 @@ def _peak_kilobytes(*args) -> int:
     return int(done.stdout.strip())
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_with_ten_times_the_rows(table_model):
     folder, frame = table_model
     features = frame.drop(columns="label")

@@ -163,6 +163,7 @@ def test_user_text_in_the_report_cannot_run(tmp_path):
     assert "&quot;&gt;&lt;script&gt;alert(3)" in html  # a file name that tries to close its attribute
 
 
+@pytest.mark.slow
 def test_evaluate_json_has_the_api_numbers_and_report_shows_wrong_rows(table_case, tmp_path):
     model, X, y = table_case
     model.save(tmp_path / "m.deepfit")
@@ -179,6 +180,7 @@ def test_evaluate_json_has_the_api_numbers_and_report_shows_wrong_rows(table_cas
     assert "report written to" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_picture_report_shows_the_moved_files_as_thumbnails(picture_report):
     model, test_folder, report, metrics = picture_report
     html = report.read_text()
@@ -207,6 +209,7 @@ def test_a_report_that_cannot_be_written_is_a_clear_error(table_case, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ in a browser
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["table", "pictures", "sound"])
 def test_the_report_renders_in_chromium_at_a_laptops_width(which, browser, table_case, picture_report,
                                                            sound_report, tmp_path):

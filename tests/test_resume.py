@@ -40,6 +40,7 @@ def crash_then_resume(make, X, y, step: int, tmp_path, every: float):
     return make().fit(X, y, checkpoint=path, resume=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step, every", [(300, 300.0), (130, 0.0)])  # at an epoch's end; inside an epoch
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, step, every):
     X, y = load_digits(return_X_y=True)
@@ -53,6 +54,7 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path, step, ever
     assert resumed.history_ == whole.history_ and resumed.n_iter_ == whole.n_iter_
 
 
+@pytest.mark.slow
 def test_early_stopping_and_augmentation_resume_exactly(tmp_path):
     digits = load_digits()
     pictures = (digits.images * 16).clip(0, 255).astype(np.uint8)[:600]
@@ -83,6 +85,7 @@ def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused(tmp_path):
 TRAIN = ("--max-epochs", "8", "--seed", "3", "--quiet", "--dropout", "0.1")
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_and_resumed_it_gives_the_uninterrupted_model(digits_csv, tmp_path):
     whole = run_cli("train", digits_csv, "--out", tmp_path / "whole", *TRAIN)
     assert whole.returncode == 0, whole.stderr
@@ -115,6 +118,7 @@ def test_killed_at_random_moments_and_resumed_it_gives_the_uninterrupted_model(d
     assert killed >= 2, "the kills came too late to test anything"
 
 
+@pytest.mark.slow
 def test_the_run_folder_is_never_clobbered_by_surprise(digits_csv, tmp_path):
     nothing = run_cli("train", digits_csv, "--out", tmp_path / "new", *TRAIN, "--resume")
     assert nothing.returncode == 2 and "holds no checkpoint to resume" in nothing.stderr
@@ -128,6 +132,7 @@ def test_the_run_folder_is_never_clobbered_by_surprise(digits_csv, tmp_path):
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_as_checkpoint_is_refused_and_never_run(digits_csv, tmp_path):
     import pickle
 

@@ -269,6 +269,7 @@ def test_sound_uploads_are_decoded_resampled_and_answered(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ the command
+@pytest.mark.slow
 def test_the_command_binds_loopback_and_stops_cleanly(table_model):
     port = 18_000 + os.getpid() % 1000
     process = subprocess.Popen([sys.executable, "-m", "deepfit", "serve", str(table_model[0]), "--port", str(port)],

@@ -14,6 +14,7 @@ import time
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 from reliability import record
 from sklearn.datasets import load_digits
 
@@ -31,6 +32,7 @@ def resident_kilobytes(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+@pytest.mark.slow
 def test_five_thousand_requests_with_abuse_mixed_in(tmp_path):
     X, y = load_digits(return_X_y=True)
     frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(64)])

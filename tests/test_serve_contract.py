@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import mixed_table, write_digit_pictures
 from live_server import LiveServer
 from reliability import record
@@ -58,6 +59,7 @@ def _assert_no_failures(result, counts: dict, operations: int, server: str) -> N
     assert counts["operations"] == operations and counts["cases"] >= 3 * operations, summary
 
 
+@pytest.mark.slow
 def test_a_table_server_keeps_its_schema(tmp_path):
     frame = mixed_table(300)
     model = DeepClassifier(random_state=0, max_epochs=5).fit(frame.drop(columns="label"), frame["label"])
@@ -66,6 +68,7 @@ def test_a_table_server_keeps_its_schema(tmp_path):
     _assert_no_failures(result, counts, operations=3, server="table")
 
 
+@pytest.mark.slow
 def test_a_picture_server_keeps_its_schema(tmp_path):
     write_digit_pictures(tmp_path / "pictures", digits=[0, 1], per_class=10)
     pictures = deepfit.read_images(tmp_path / "pictures")
@@ -75,6 +78,7 @@ def test_a_picture_server_keeps_its_schema(tmp_path):
     _assert_no_failures(result, counts, operations=3, server="picture")
 
 
+@pytest.mark.slow
 def test_a_sound_server_keeps_its_schema(tmp_path):
     waveforms, labels = genres(per_class=4, rate=8000, seconds=(1.0, 1.2), seed=1)
     model = DeepClassifier(random_state=0, max_epochs=2).fit(Clips(waveforms, 8000), labels)
@@ -83,6 +87,7 @@ def test_a_sound_server_keeps_its_schema(tmp_path):
     _assert_no_failures(result, counts, operations=3, server="sound")
 
 
+@pytest.mark.slow
 def test_a_detector_server_keeps_its_schema(tmp_path):
     rng = np.random.default_rng(0)
     detector = SlidingWindowDetector(rounds=1, max_epochs=2, random_state=0).fit(

@@ -99,6 +99,7 @@ def _served(model: Path, *options: str):
     raise AssertionError(f"the server did not start: {process.communicate()[1][-2000:]}")
 
 
+@pytest.mark.slow
 def test_huge_pictures_neither_stall_the_server_nor_blow_its_memory(picture_model, big_png):
     process, url = _served(picture_model, "--max-picture-mp", "100")
     try:

@@ -100,6 +100,7 @@ def test_another_sample_rate_is_resampled_to_the_models():
 
 
 # ------------------------------------------------------------------------------------ learning
+@pytest.mark.slow
 def test_spectrogram_cnn_labels_new_clips_and_beats_a_shallow_model(genre_model, genre_split):
     from sklearn.linear_model import LogisticRegression
 

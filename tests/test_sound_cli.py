@@ -28,6 +28,7 @@ def trained(tmp_path_factory):
     return root, result
 
 
+@pytest.mark.slow
 def test_train_on_genre_folders_reports_clips_recordings_and_accuracy(trained):
     root, result = trained
     assert "read 120 sound clips" in result.stderr and "40 recordings" in result.stderr
@@ -37,6 +38,7 @@ def test_train_on_genre_folders_reports_clips_recordings_and_accuracy(trained):
     assert metrics["test"]["accuracy"] >= 0.8
 
 
+@pytest.mark.slow
 def test_evaluate_on_new_recordings_without_a_leak_warning(trained):
     root, _ = trained
     result = run_cli("evaluate", root / "run" / "model.deepfit", root / "test", "--json")
@@ -46,6 +48,7 @@ def test_evaluate_on_new_recordings_without_a_leak_warning(trained):
     assert "recordings the model was trained on" not in result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_on_pieces_of_training_recordings_warns(trained):
     root, _ = trained
     result = run_cli("evaluate", root / "run" / "model.deepfit", root / "train")
@@ -53,6 +56,7 @@ def test_evaluate_on_pieces_of_training_recordings_warns(trained):
     assert "warning:" in result.stderr and "recordings the model was trained on" in result.stderr
 
 
+@pytest.mark.slow
 def test_predict_gives_one_row_per_file(trained):
     root, _ = trained
     out = root / "predictions.csv"
@@ -66,6 +70,7 @@ def test_predict_gives_one_row_per_file(trained):
     assert np.allclose(table.filter(like="probability_").sum(axis=1), 1, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_per_clip_feature_table_goes_through_the_table_path(trained, tmp_path):
     from deepfit import read_audio
     from deepfit.data.clip_features import clip_feature_table
@@ -98,6 +103,7 @@ def test_a_bad_file_stops_training_with_one_line_and_no_model(tmp_path, name, co
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_skip_bad_leaves_the_bad_file_out(tmp_path):
     rng = np.random.default_rng(0)
     waveforms = [np.sin(np.arange(RATE) * f).astype(np.float32) for f in rng.uniform(0.05, 0.1, 6)] + \
@@ -112,6 +118,7 @@ def test_skip_bad_leaves_the_bad_file_out(tmp_path):
     assert (tmp_path / "run" / "model.deepfit").exists()
 
 
+@pytest.mark.slow
 def test_music_genres_example_runs_end_to_end(tmp_path):
     result = run_cli_example("music_genres.py", "--per-class", "8", "--out", tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
@@ -128,6 +135,7 @@ def run_cli_example(script, *args, timeout=600):
                           text=True, timeout=timeout, env={**os.environ, "MPLBACKEND": "Agg"})
 
 
+@pytest.mark.slow
 def test_a_sound_file_given_alone_is_predicted(trained, tmp_path):
     root, _ = trained
     soundfile.write(tmp_path / "one.ogg", genres(per_class=1, rate=RATE, seed=9)[0][0], RATE)
@@ -136,6 +144,7 @@ def test_a_sound_file_given_alone_is_predicted(trained, tmp_path):
     assert result.stdout.splitlines()[1].split(",")[1] in {"beat", "drone", "melody", "static"}
 
 
+@pytest.mark.slow
 def test_features_gives_one_row_per_clip_and_a_layer_plot(trained, tmp_path):
     root, _ = trained
     result = run_cli("features", root / "run" / "model.deepfit", root / "test", "-o", tmp_path / "f.npy",

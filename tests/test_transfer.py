@@ -30,6 +30,7 @@ def few_high_digits(per_class: int, seed: int = 0):
     return digits.images[train], digits.target[train], digits.images[test], digits.target[test]
 
 
+@pytest.mark.slow
 def test_a_model_of_digits_0_to_4_learns_5_to_9_from_20_pictures_each(digits_0_to_4):
     source, path = digits_0_to_4
     X, y, X_test, y_test = few_high_digits(per_class=20)

@@ -158,7 +158,8 @@ async def read_uploads(files: list[UploadFile]) -> list[tuple[str, bytes]]:
 
 def model_description(model) -> dict:
     kind = kinds.of(model)
-    return {"estimator": type(model).__name__, "kind": kind.name, "classes": [plain(c) for c in model.classes_],
+    return {"estimator": type(model).__name__, "kind": kind.name,
+            "words": {"data": kind.words.data, "files": kind.words.files}, "classes": [plain(c) for c in model.classes_],
             "training": getattr(model, "training_summary_", {}), "metadata": getattr(model, "metadata_", {}),
             "input": kind.input_description(model.encoder_)}
 

@@ -59,7 +59,8 @@ def create_detection_app(detector, *, token: str | None, max_body_bytes: int, bu
 def detector_description(detector) -> dict:
     from deepfit.data.images import IMAGE_SUFFIXES
 
-    return {"estimator": type(detector).__name__, "kind": "detector", "classes": [plain(c) for c in detector.classes_],
+    return {"estimator": type(detector).__name__, "kind": "detector", "words": {"data": "pictures", "files": "pictures"},
+            "classes": [plain(c) for c in detector.classes_],
             "input": {"files": {"window": [detector.window_[1], detector.window_[0]], "channels": detector.channels_,
                                 "suffixes": list(IMAGE_SUFFIXES)}},
             "threshold": detector.threshold_, "training": detector.training_summary_,

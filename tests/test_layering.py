@@ -6,7 +6,7 @@
     data (the kinds of input)              (3)
     detection                              (4: windows and boxes over pictures)
     estimators                             (5: scikit-learn's contract over all of the above)
-    evaluation, export, serving, streaming (6: what users do with a fitted model)
+    evaluation, export, serving, streaming, run_folder (6: what users do with a model and its run)
     cli                                    (7: parsing, printing, exit codes)
 
 A module imports only from lower ranks or its own package, so there is no circle, models and data
@@ -24,8 +24,8 @@ import deepfit
 
 SOURCE = Path(deepfit.__file__).parent
 RANKS = {"errors": 0, "json_values": 0, "atomic": 1, "models": 1, "modelfile": 2, "training": 2, "data": 3,
-         "detection": 4, "estimators": 5, "evaluation": 6, "export": 6, "serving": 6, "streaming": 6, "cli": 7,
-         "__main__": 8}
+         "detection": 4, "estimators": 5, "evaluation": 6, "export": 6, "serving": 6, "streaming": 6,
+         "run_folder": 6, "cli": 7, "__main__": 8}
 
 
 def _module_name(path: Path, root: Path) -> str:

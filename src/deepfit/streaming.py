@@ -22,7 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from deepfit.data import kinds
+from deepfit.data.labelled import model_columns
+from deepfit.data.listing import files_in, list_csv
+from deepfit.data.table_stream import count_rows, iter_table_chunks, unusable_rows
 from deepfit.errors import DataWarning, InvalidInputError
+from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
 
 GLOB_CHARACTERS = set("*?[")
 
@@ -70,8 +74,6 @@ def stream_predictions(model, inputs, *, batch_size: int | None = None, skip_bad
 # ------------------------------------------------------------------------------------ tables
 def _table_stream(model, path: Path, size: int, skip_bad: bool, delimiter, encoding, count: bool):
     """CSVs streamed in chunks; Parquet read whole (one batch)."""
-    from deepfit.data.table_stream import count_rows, iter_table_chunks
-
     if path.suffix.lower() in (".parquet", ".pq"):
         from deepfit.data.tabular import read_table
 
@@ -84,9 +86,6 @@ def _table_stream(model, path: Path, size: int, skip_bad: bool, delimiter, encod
 
 
 def _table_batches(model, chunks, source: Path, skip_bad: bool):
-    from deepfit.data.labelled import model_columns
-    from deepfit.data.table_stream import unusable_rows
-
     for number, (frame, ragged) in enumerate(chunks):
         features = frame
         if len(frame):
@@ -118,8 +117,6 @@ def _take(features, mask: np.ndarray):
 def expand_inputs(inputs, kind: kinds.Kind) -> list[Path]:
     """Every file of `kind` that `inputs` name, in order: folders searched recursively, globs expanded,
     CSVs of paths read; a name that matches nothing is an error."""
-    from deepfit.data.listing import files_in, list_csv
-
     paths: list[Path] = []
     for item in map(str, inputs):
         if GLOB_CHARACTERS & set(item) and not Path(item).exists():
@@ -188,8 +185,6 @@ def _refuse_unless(skip_bad: bool, bad: dict, where) -> None:
 def _drop_unanswerable(labels, probabilities, keys, bad: dict, skip_bad: bool, where):
     """Inputs whose probabilities came out NaN or infinite (values far outside float32's range) are
     bad inputs too: refused, or (skip_bad) moved to `bad` with the reason."""
-    from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
-
     broken = unanswerable_rows(probabilities)
     if not len(broken):
         return labels, probabilities, keys

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.options import write_json
+from deepfit.run_folder import write_json
 
 
 @cli.command()

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.options import CHECKPOINT_NAME, check_run_folder, check_writable, remove_half_written, write_json
 from deepfit.errors import InvalidInputError
+from deepfit.run_folder import RunFolder, write_json
 
 
 @cli.command("train-detector")
@@ -48,13 +48,9 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
     detector's own false alarms are cut."""
     from deepfit import SlidingWindowDetector
     from deepfit.detection.pictures import check_large_enough, check_patch_sizes, read_pictures
-    from deepfit.training.checkpoints import run_files
 
-    out_dir = out_dir or Path("runs") / f"{positives.name}-detector"
-    model_path, checkpoint = out_dir / "model.deepfit", out_dir / CHECKPOINT_NAME
-    check_run_folder(model_path, checkpoint, overwrite, resume)
-    check_writable(out_dir)
-    remove_half_written(out_dir)
+    run = RunFolder(out_dir or Path("runs") / f"{positives.name}-detector")
+    run.prepare(overwrite=overwrite, resume=resume)
     window = _parse_window(window)
     patches, positive_files, labels = read_pictures(positives, what="positive patches", classes=True)
     check_patch_sizes(patches, positive_files, window)  # said before training starts; fit checks the same
@@ -69,19 +65,16 @@ def train_detector(positives, negatives, out_dir, window, rounds, label, flip, t
         batch_size=_batch_size(batch_size), learning_rate=learning_rate,
         random_state=seed, device=device, verbose=not quiet)
     detector.fit(patches, background, labels, positive_names=positive_files, negative_names=negative_files,
-                 checkpoint=checkpoint, resume=resume, checkpoint_every=checkpoint_every)
-    detector.save(model_path, metadata={"positives": str(positives), "negatives": str(negatives)})
-    write_json(out_dir / "metrics.json", {"positives": str(positives), "negatives": str(negatives),
-                                          "classes": [str(c) for c in detector.classes_],
-                                          "training": detector.training_summary_, "history": detector.history_})
-    for finished in run_files(checkpoint):
-        finished.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoints held
+                 checkpoint=run.checkpoint, resume=resume, checkpoint_every=checkpoint_every)
+    metrics = {"positives": str(positives), "negatives": str(negatives), "classes": [str(c) for c in detector.classes_],
+               "training": detector.training_summary_, "history": detector.history_}
+    run.finish(detector, metrics, metadata={"positives": str(positives), "negatives": str(negatives)})
     for entry in detector.training_summary_["rounds"]:
         click.echo(f"round {entry['round']}: {entry['positives']} positives, {entry['background']} background "
                    f"windows ({entry['mined']} mined false alarms); then {entry['false_alarms_after']} false alarms "
                    f"on the {detector.training_summary_['negative_pictures']} negative pictures trained on", err=True)
     click.echo(describe_threshold(detector.training_summary_["threshold"]), err=True)
-    click.echo(f"detector written to {model_path}")
+    click.echo(f"detector written to {run.model}")
 
 
 def describe_threshold(fitted: dict) -> str:

@@ -9,16 +9,7 @@ import numpy as np
 
 from deepfit.cli import cli
 from deepfit.cli.inputs import picture_options, skip_bad_option, with_options
-from deepfit.cli.options import (
-    CHECKPOINT_NAME,
-    check_run_folder,
-    check_writable,
-    delimiter_option,
-    encoding_option,
-    parse_delimiter,
-    remove_half_written,
-    write_json,
-)
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.errors import InvalidInputError
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
@@ -96,10 +87,12 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
 
     Under torchrun (or with --devices N) every process reads DATA and trains on its share of each
     batch; only rank 0 writes the checkpoint, the model and metrics.json."""
+    from deepfit.run_folder import RunFolder
     from deepfit.training import distributed
 
-    out_dir = out_dir or Path("runs") / data.stem
-    writer = _prepare_run_folder(out_dir, overwrite, resume)
+    run = RunFolder(out_dir or Path("runs") / data.stem)
+    writer = distributed.main_process()
+    run.prepare(overwrite=overwrite, resume=resume, writer=writer)
     if devices is not None and not distributed.launched():
         from deepfit.cli import ARGUMENTS
         from deepfit.training.launch import run_processes, without_devices
@@ -119,22 +112,9 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
                      **labelled.kind.fit_parameters(labelled.X, {"window_seconds": window_seconds}))
     estimator = _make_estimator(model_kind, options, deep_only, seed, device, not quiet)
     train_rows, test_rows = _test_split(labelled.y, test_fraction, seed, data, labelled.groups)
-    _fit(estimator, labelled, train_rows, out_dir / CHECKPOINT_NAME, resume, checkpoint_every, data)
+    _fit(estimator, labelled, train_rows, run, resume, checkpoint_every, data)
     if writer:  # rank 0 writes the model and the metrics
-        _write_run(out_dir, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from)
-
-
-def _prepare_run_folder(out_dir: Path, overwrite: bool, resume: bool) -> bool:
-    """Refuse to overwrite a model or checkpoint unasked, check that --out can be written (before minutes
-    of training, not after); whether this process writes the run (rank 0)."""
-    from deepfit.training import distributed
-
-    check_run_folder(out_dir / "model.deepfit", out_dir / CHECKPOINT_NAME, overwrite, resume)
-    writer = distributed.main_process()
-    if writer:
-        check_writable(out_dir)
-        remove_half_written(out_dir)
-    return writer
+        _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from)
 
 
 def _read_training_data(data: Path, source, target, delimiter, encoding, skip_bad: bool, settings: dict):
@@ -178,26 +158,22 @@ def _warn_about_unused_options(kind, settings: dict) -> None:
                    f"{kind.words.data}; ignored.", err=True)
 
 
-def _fit(estimator, labelled, train_rows, checkpoint: Path, resume: bool, checkpoint_every: float, data) -> None:
+def _fit(estimator, labelled, train_rows, run, resume: bool, checkpoint_every: float, data) -> None:
     from deepfit.training import distributed
-    from deepfit.training.checkpoints import run_files
 
     if not resume and distributed.main_process():  # a fresh start: no earlier run's checkpoint is taken for it
-        for old in run_files(checkpoint):
-            old.unlink(missing_ok=True)
+        run.forget_checkpoints()
     try:
-        estimator.fit(_rows(labelled.X, train_rows), labelled.y[train_rows], checkpoint=checkpoint, resume=resume,
-                      checkpoint_every=checkpoint_every)
+        estimator.fit(_rows(labelled.X, train_rows), labelled.y[train_rows], checkpoint=run.checkpoint,
+                      resume=resume, checkpoint_every=checkpoint_every)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
     finally:
         distributed.stop()
 
 
-def _write_run(out_dir: Path, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from) -> None:
+def _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from) -> None:
     """The model, metrics.json (with the test split's scores), and no checkpoint left behind."""
-    from deepfit.training.checkpoints import run_files
-
     metrics = {"data": str(data), "target": str(labelled.target), "model": model_kind,
                "n_train": int(len(train_rows)), "n_test": int(len(test_rows)),
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],
@@ -217,14 +193,10 @@ def _write_run(out_dir: Path, estimator, labelled, train_rows, test_rows, data, 
 
         estimator.training_recordings_ = recording_digests(labelled.groups[train_rows])
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
-    model_path = out_dir / "model.deepfit"
-    estimator.save(model_path, metadata=metadata)
-    write_json(out_dir / "metrics.json", metrics)
-    for finished in run_files(out_dir / CHECKPOINT_NAME):
-        finished.unlink(missing_ok=True)  # the run is finished; the model holds what the checkpoints held
+    run.finish(estimator, metrics, metadata)
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
-    click.echo(f"model written to {model_path}")
+    click.echo(f"model written to {run.model}")
 
 
 def _transfer_source(path):

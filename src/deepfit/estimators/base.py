@@ -7,6 +7,7 @@ Subclasses say which network (`_architecture`) and how to train it (`_loop_setti
 
 from __future__ import annotations
 
+import hashlib
 import time
 from numbers import Integral, Real
 
@@ -24,6 +25,7 @@ from deepfit import models
 from deepfit.data import kinds
 from deepfit.data.clips import Clips
 from deepfit.data.encoder import TableEncoder
+from deepfit.data.splits import grouped_split
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.estimators import saved
 from deepfit.modelfile import write_model
@@ -123,8 +125,6 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def _run_fingerprint(self, encoded, y_index: np.ndarray, seed: int, n_validation: int) -> str:
         """What makes two runs the same run: the estimator, its parameters, the data and the seed."""
-        import hashlib
-
         digest = hashlib.blake2b(digest_size=16)
         digest.update(f"{type(self).__name__}|{sorted(self.get_params().items())!r}|{seed}|{n_validation}|"
                       f"{getattr(encoded, 'shape', len(encoded))}".encode())
@@ -365,7 +365,6 @@ def _validation_rows(y_index: np.ndarray, fraction: float, seed: int, groups=Non
     few to be useful."""
     if groups is None:
         groups = np.arange(len(y_index))
-    from deepfit.data.splits import grouped_split
 
     held_out = grouped_split(y_index, groups, fraction, seed)
     return None if held_out is None else np.flatnonzero(held_out)

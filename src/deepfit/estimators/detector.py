@@ -14,6 +14,7 @@ OpenCV's cascades and dlib's HOG detector are trained, with a CNN in place of th
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import replace
@@ -245,8 +246,6 @@ class SlidingWindowDetector(BaseEstimator):
 
     def _run_fingerprint(self, patches: np.ndarray, y_positive: np.ndarray, negatives: list, seed: int) -> str:
         """What makes two runs the same run: the parameters, the positives, the negatives and the seed."""
-        import hashlib
-
         digest = hashlib.blake2b(digest_size=16)
         params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "device", "random_state")}
         params["window"] = None if self.window is None else self.window_  # 24, (24, 24) and [24, 24] alike

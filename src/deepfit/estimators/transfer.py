@@ -9,12 +9,16 @@ file as data and never unpickles it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
+from deepfit.data.torch_checkpoint import read_state_dict
 from deepfit.errors import InvalidInputError, ModelFileError
+from deepfit.models.resnet import resnet_depth_of
+from deepfit.training.checkpoints import head_file
+from deepfit.training.loop import train
 
 STATE_DICT_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
 HEAD_SHARE = 0.05         # share of the epochs spent fitting the new head alone (at least one)
@@ -63,9 +67,6 @@ def _estimator_source(estimator, description: str) -> TransferSource:
 
 
 def _resnet_source(path: Path) -> TransferSource:
-    from deepfit.data.torch_checkpoint import read_state_dict
-    from deepfit.models.resnet import resnet_depth_of
-
     state = {k.removeprefix("module."): v for k, v in read_state_dict(path).items()}
     depth = resnet_depth_of(state)
     if depth is None:
@@ -95,10 +96,6 @@ def train_transferred(module, data, settings, callbacks_for, *, freeze: bool, ch
     """Train a transferred network in two phases: a head for the new classes on the frozen body, then
     (unless `freeze`) every layer. `callbacks_for(phase_settings)` gives each phase's callbacks; the
     returned state holds both phases' history, epochs counted on."""
-    from dataclasses import replace
-
-    from deepfit.training.loop import train
-
     head_checkpoint, tune_checkpoint = _phase_checkpoints(checkpointing)
     module.freeze_body(True)
     head_epochs = settings.max_epochs if freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
@@ -123,9 +120,7 @@ def _phase_checkpoints(checkpointing):
     the fine-tuning from its own."""
     if checkpointing is None:
         return None, None
-    from dataclasses import replace
 
-    from deepfit.training.checkpoints import head_file
 
     head_path = head_file(checkpointing.path)
     head = replace(checkpointing, path=head_path, resume=checkpointing.resume and head_path.exists())

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepfit.data.encoder import TableEncoder
+from deepfit.data.image_encoder import is_image_array
+from deepfit.data.splits import grouped_split
+from deepfit.errors import InvalidInputError
+
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 FLAT_WITHIN = 0.01  # a curve has flattened once it is within a point of its best
 
@@ -95,10 +100,6 @@ def compare(X, y, *, fractions=FRACTIONS, test_fraction: float = 0.2, seed: int 
     """Train deepfit's `DeepClassifier()` and the shallow models on growing `fractions` of a training
     split (nested, stratified) and score all on the same held-out split (whole groups at a time)."""
     from deepfit import DeepClassifier
-    from deepfit.data.encoder import TableEncoder
-    from deepfit.data.image_encoder import is_image_array
-    from deepfit.data.splits import grouped_split
-    from deepfit.errors import InvalidInputError
 
     y = np.asarray(y)
     rows = np.arange(len(y))

@@ -16,6 +16,10 @@ import numpy as np
 import pandas as pd
 
 from deepfit.data import kinds
+from deepfit.data.audio_encoder import AudioEncoder
+from deepfit.data.encoder import TableEncoder
+from deepfit.data.image_encoder import as_channels_last, resize_batch
+from deepfit.errors import InvalidInputError
 from deepfit.evaluation import similarity
 from deepfit.json_values import plain
 
@@ -74,8 +78,6 @@ def check_data(X, y, *, names=None, test=None, groups=None, skipped=(), seed: in
     recording of each clip) keeps a recording's pieces in one fold; `skipped` lists ``(file, why)`` of
     files that could not be read.
     """
-    from deepfit.errors import InvalidInputError
-
     y = np.asarray(y)
     if len(y) == 0 or len(y) != len(X):
         raise InvalidInputError(f"got {len(X)} examples and {len(y)} labels; give at least one example, each with "
@@ -256,8 +258,6 @@ def _summaries(X, report: DataCheck | None, like: _View | None = None) -> _View:
 
 
 def _table_view(X, report: DataCheck | None, like: _View | None = None) -> _View:
-    from deepfit.data.encoder import TableEncoder
-
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=[
         f"x{i}" for i in range(np.asarray(X).shape[1])])
     empty = [str(c) for c in frame.columns if frame[c].isna().all()]
@@ -311,8 +311,6 @@ def _test_table_view(frame: pd.DataFrame, like: _View) -> _View:
 
 
 def _picture_view(X, report=None, like=None) -> _View:
-    from deepfit.data.image_encoder import as_channels_last, resize_batch
-
     pictures = as_channels_last(X)
     grey = resize_batch(pictures, THUMBNAIL, 1).astype(np.float32)
     small = resize_batch(pictures, THUMBNAIL, min(pictures.shape[3], 3)).astype(np.float32)
@@ -322,8 +320,6 @@ def _picture_view(X, report=None, like=None) -> _View:
 
 
 def _sound_view(clips, report=None, like: _View | None = None) -> _View:
-    from deepfit.data.audio_encoder import AudioEncoder
-
     encoder = like.encoder if like is not None and like.encoder is not None else AudioEncoder.fit(clips)
     spectrograms = [encoder.spectrogram(np.asarray(w, dtype=np.float32), clips.sample_rate) for w in clips.waveforms]
     coarse = np.stack([_resample_frames(s, 32) for s in spectrograms])

@@ -9,9 +9,12 @@ that the output layer can separate with straight lines.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from deepfit.data import kinds
+from deepfit.estimators.base import pool_rows
 
 
 def linear_separation(features: np.ndarray, labels: np.ndarray, folds: int = 3) -> float:
@@ -21,8 +24,6 @@ def linear_separation(features: np.ndarray, labels: np.ndarray, folds: int = 3) 
     >>> linear_separation(x, np.r_[np.zeros(6), np.ones(6)])
     1.0
     """
-    import warnings
-
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -42,8 +43,6 @@ def linear_separation(features: np.ndarray, labels: np.ndarray, folds: int = 3) 
 
 def layer_features(estimator, X) -> list[tuple[str, np.ndarray]]:
     """(name, activations) for the input and each hidden stage of a fitted DeepClassifier."""
-    from deepfit.estimators.base import pool_rows
-
     encoded, example_of_row = estimator._encoded_inputs(X)  # sound: a clip's windows are averaged
     named = [("input", pool_rows(encoded.reshape(len(encoded), -1), example_of_row).astype(np.float32))]
     convolutional = kinds.of(estimator).grid

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+
+from deepfit.atomic import write_atomically
 
 
 def pyplot():
@@ -79,10 +82,6 @@ def plot_decision_regions(estimator, X, y, path, title: str = "decision regions"
 
 def save_figure(figure, path, dpi: int = 100) -> Path:
     """Lay out, write `figure` as a PNG atomically (a failed write leaves any earlier file) and close it."""
-    import io
-
-    from deepfit.atomic import write_atomically
-
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)

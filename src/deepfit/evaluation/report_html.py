@@ -14,6 +14,7 @@ import numpy as np
 
 from deepfit.atomic import write_atomically
 from deepfit.data import kinds
+from deepfit.data.image_encoder import as_channels_last
 
 SOUND_SECONDS = 10        # each wrong clip is embedded up to this long
 TABLE_COLUMNS = 20        # feature columns shown for a wrong row; the rest are counted
@@ -43,7 +44,6 @@ figcaption{color:#566070;font-size:.88em;margin-top:4px}
 .example audio{width:100%;margin-top:4px}
 .name{color:#566070;overflow-wrap:anywhere}.wrong{color:#b3261e;font-weight:600}
 """
-
 
 def write_report(evaluation, path: Path, title: str) -> Path:
     """Write the PNG plots beside `path`, then the HTML that embeds them (atomically, last)."""
@@ -211,8 +211,6 @@ def _byte_scale(inputs) -> float:
 
 def _picture(inputs, index: int, scale: float) -> np.ndarray:
     """One picture as (H, W) or (H, W, 3) uint8, whatever layout it was given in."""
-    from deepfit.data.image_encoder import as_channels_last
-
     picture = as_channels_last(inputs[index:index + 1])[0]
     if picture.dtype != np.uint8:
         picture = (picture.astype(np.float32) * scale).clip(0, 255).round().astype(np.uint8)

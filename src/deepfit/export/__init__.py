@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepfit.atomic import replaced_atomically
 from deepfit.data import kinds
 from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.export.wrappers import Exported, TableScaling
@@ -29,7 +30,6 @@ OPSET = 17
 
 class ExportError(DeepfitError):
     """The exported file does not answer as the model does; nothing was kept."""
-
 
 @dataclass
 class ExportResult:
@@ -56,7 +56,6 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
     if len(estimator.classes_) == 2 and threshold != 0.5:
         notes.append(f"This model labels a row {estimator.classes_[1]!r} when its probability is at least "
                      f"{threshold:g}, not at the most probable class: apply that threshold to the file's output.")
-    from deepfit.atomic import replaced_atomically
 
     with replaced_atomically(path) as temporary:
         if format == "onnx":

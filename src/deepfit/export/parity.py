@@ -3,6 +3,8 @@ the original's answers on them, and a runner for the exported file (onnxruntime,
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from deepfit.data import kinds
@@ -32,7 +34,6 @@ def exported_runner(path, format: str, input_name: str):
         options.log_severity_level = 3
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return lambda batch: session.run(["probabilities"], {input_name: batch})[0]
-    import warnings
 
     import torch
 

@@ -10,7 +10,6 @@ wrong bearer token; 503 when too many requests wait to be decoded. The OpenAPI s
 (`deepfit.serving.contract`).
 """
 
-
 import hmac
 import json
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from deepfit.data import kinds
 from deepfit.data.uploads import UnsupportedFileType, UploadBudget, UploadTooLarge
 from deepfit.errors import DeepfitError, InvalidInputError
+from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
 from deepfit.json_values import plain
 from deepfit.serving.batcher import Batcher
 from deepfit.serving.contract import FILE_ERRORS, ROW_ERRORS, SERVICE_ERRORS, float32_number, strict_category
@@ -166,8 +166,6 @@ def model_description(model) -> dict:
 
 def _refuse_unanswerable(probabilities, noun: str) -> None:
     """Values too large for the network's float32 give no probabilities: a 422 naming them, not a 500."""
-    from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
-
     broken = unanswerable_rows(probabilities)
     if len(broken):
         raise InvalidInputError(f"{noun}.{int(broken[0])}: {UNANSWERABLE}; send values in the range it was trained on.")

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, File, Query, UploadFile
 
+from deepfit.data.images import IMAGE_SUFFIXES
 from deepfit.data.uploads import UploadBudget, decode_pictures
 from deepfit.json_values import plain
 from deepfit.serving.app import read_uploads, service_app
@@ -57,8 +58,6 @@ def create_detection_app(detector, *, token: str | None, max_body_bytes: int, bu
 
 
 def detector_description(detector) -> dict:
-    from deepfit.data.images import IMAGE_SUFFIXES
-
     return {"estimator": type(detector).__name__, "kind": "detector", "words": {"data": "pictures", "files": "pictures"},
             "classes": [plain(c) for c in detector.classes_],
             "input": {"files": {"window": [detector.window_[1], detector.window_[0]], "channels": detector.channels_,

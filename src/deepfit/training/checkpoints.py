@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from deepfit.atomic import write_atomically
 from deepfit.errors import ModelFileError
 from deepfit.training import distributed
 
@@ -109,7 +110,6 @@ class LoopCheckpoints:
 
 def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_state: torch.Tensor, next_batch: int,
          loss_sum: torch.Tensor, callbacks, augment_generator, epoch_done: bool) -> None:
-    from deepfit.atomic import write_atomically
 
     ranks, device = distributed.current(), loss_sum.device
     generators = {"rng.global": distributed.gathered(torch.get_rng_state(), device)}  # every rank's, in rank order
@@ -147,8 +147,6 @@ def save_stage(checkpointing: Checkpointing, tensors: dict[str, torch.Tensor], m
     """Keep what a run made between two trainings of its loop (a detector's weights, mined windows and
     summary at the start of a round) beside the loop's checkpoint, in `rounds_file`; then the loop's
     checkpoint of the stage before goes (until it has, `fingerprint_of` tells the two apart)."""
-    from deepfit.atomic import write_atomically
-
     if not distributed.current().main:
         return
     meta = {**meta, "format": FORMAT, "fingerprint": checkpointing.fingerprint}

@@ -87,14 +87,12 @@ def _table_stream(model, path: Path, size: int, skip_bad: bool, delimiter, encod
 
 def _table_batches(model, chunks, source: Path, skip_bad: bool):
     for number, (frame, ragged) in enumerate(chunks):
-        features = frame
+        features, bad = frame, dict(ragged)
         if len(frame):
             features, ignored = model_columns(model, frame, source)
             if ignored and number == 0:
                 warnings.warn(f"{source}: ignoring column(s) the model was not trained on: {', '.join(ignored[:5])}",
                               DataWarning, stacklevel=2)
-        bad = dict(ragged)
-        if len(frame):
             bad.update(unusable_rows(model.encoder_, frame))
         _refuse_unless(skip_bad, bad, lambda row: f"{source}: row {row}")
         good = ~np.isin(frame.index.to_numpy(dtype=np.int64) + 1, np.fromiter(bad, dtype=np.int64, count=len(bad)))

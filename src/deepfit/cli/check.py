@@ -40,8 +40,9 @@ def check(data, test_data, target, as_json, limit, seed, delimiter, encoding):
     examples = _read(data, target, delimiter, encoding)
     test = None
     if test_data is not None:
-        if kinds.for_source(test_data) is not kind:
-            raise InvalidInputError(f"{test_data}: holds {kinds.for_source(test_data).words.data} but {data} holds "
+        test_kind = kinds.for_source(test_data)
+        if test_kind is not kind:
+            raise InvalidInputError(f"{test_data}: holds {test_kind.words.data} but {data} holds "
                                     f"{kind.words.data}; give a test set of the same kind.")
         test_examples = _read(test_data, target or examples.target, delimiter, encoding,
                               **kind.settings_like(examples.X))

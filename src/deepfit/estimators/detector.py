@@ -427,15 +427,15 @@ class SlidingWindowDetector(BaseEstimator):
     def from_model_file(cls, path, header: dict, tensors: dict) -> SlidingWindowDetector:
         """The detector a model file holds (`deepfit.load` calls this; nothing is unpickled)."""
         try:
-            detector = cls._from_header(header, tensors)
+            detector, module = cls._from_header(header, tensors)
         except saved.READ_ERRORS as error:
             raise saved.damaged(path, "detector's", error) from None
-        saved.place_module(detector, detector._module)
-        del detector._module
+        saved.place_module(detector, module)
         return detector
 
     @classmethod
-    def _from_header(cls, header: dict, tensors: dict) -> SlidingWindowDetector:
+    def _from_header(cls, header: dict, tensors: dict) -> tuple[SlidingWindowDetector, torch.nn.Module]:
+        """(the detector a header describes, its network with the file's weights)."""
         detector = cls(**header["params"])
         detector.classes_ = np.array(header["classes"], dtype=object)
         detector.window_ = tuple(int(v) for v in header["window"])
@@ -447,8 +447,8 @@ class SlidingWindowDetector(BaseEstimator):
         detector.architecture_ = dict(header["architecture"])
         if detector.architecture_.get("name") != "detector":
             raise ValueError("a detector's architecture must be 'detector'")
-        detector._module = saved.build_module(detector.architecture_, tensors)
+        module = saved.build_module(detector.architecture_, tensors)
         detector.history_ = header["training"]["history"]
         detector.training_summary_ = header["training"]["summary"]
         detector.metadata_ = dict(header.get("metadata") or {})
-        return detector
+        return detector, module

@@ -80,7 +80,7 @@ class Kind:
     predict_batch: int = 256     # examples per batch when predicting files from disk
     mistakes_shown: int = 12     # mistakes the report shows
     read_settings: tuple = ()    # what `read` may be told (command-line options map onto these)
-    fit_settings: tuple = ()     # DeepClassifier parameters that apply to this kind only
+    fit_settings: tuple = ()     # DeepClassifier settings, beyond reading, that apply to this kind only
     defaults: TrainingDefaults
     encoder_type: type           # its Encoder class: fit, transform or encode, to_dict, from_dict
 

@@ -16,7 +16,6 @@ class PictureKind(Kind):
     words = Words(data="pictures", files="pictures", one="picture")
     suffixes = IMAGE_SUFFIXES
     read_settings = ("size", "channels")
-    fit_settings = ("image_size",)
     grid = True
     predict_batch = 256
     # Small picture sets (benchmarks/compare_picture_suite.py) train best at 5e-3, with label smoothing,

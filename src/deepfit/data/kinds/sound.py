@@ -16,7 +16,7 @@ class SoundKind(Kind):
     words = Words(data="sound", files="sound files", one="sound file")
     suffixes = AUDIO_SUFFIXES
     read_settings = ("sample_rate",)
-    fit_settings = ("window_seconds", "sample_rate")
+    fit_settings = ("window_seconds",)
     grid = True
     pooled = True
     fixed_size = False

@@ -190,7 +190,7 @@ def test_a_detector_killed_in_its_second_round_resumes_to_the_uninterrupted_dete
                "--out", str(out), "--label", "face", "--quiet"]  # as `trained` was made, which was never stopped
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while not (out / "checkpoint.safetensors.rounds").exists() and process.poll() is None:
+    while not (out / "checkpoint.safetensors.stage").exists() and process.poll() is None:
         assert time.monotonic() < deadline, "training never reached its second round"
         time.sleep(0.01)
     time.sleep(1.5)  # some epochs into the second round
@@ -223,7 +223,7 @@ def test_resuming_a_run_stopped_after_its_last_checkpoint_keeps_the_summary(tmp_
     negatives = [clutter(60, 80, rng) for _ in range(6)]
     settings = dict(max_epochs=3, random_state=0)
     finished = SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "run.safetensors")
-    assert (tmp_path / "run.safetensors.rounds").exists()  # the API leaves the files; the command line removes them
+    assert (tmp_path / "run.safetensors.stage").exists()  # the API leaves the files; the command line removes them
     resumed = SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "run.safetensors",
                                                     resume=True)
     assert resumed.training_summary_["rounds"] == finished.training_summary_["rounds"]
@@ -232,7 +232,7 @@ def test_resuming_a_run_stopped_after_its_last_checkpoint_keeps_the_summary(tmp_
                                                  finished.module_.state_dict().values()))
     with pytest.raises(deepfit.errors.ModelFileError, match="holds no checkpoint to resume"):
         SlidingWindowDetector(**settings).fit(patches, negatives, checkpoint=tmp_path / "none", resume=True)
-    (tmp_path / "run.safetensors.rounds").unlink()  # as if stopped in round 1: the loop's checkpoint alone
+    (tmp_path / "run.safetensors.stage").unlink()  # as if stopped in round 1: the loop's checkpoint alone
     with pytest.raises(deepfit.errors.ModelFileError, match="belongs to a run with other data or settings"):
         SlidingWindowDetector(max_epochs=2, random_state=0).fit(patches, negatives,
                                                                  checkpoint=tmp_path / "run.safetensors", resume=True)

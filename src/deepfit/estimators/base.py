@@ -31,6 +31,7 @@ from deepfit.estimators import saved
 from deepfit.modelfile import write_model
 from deepfit.training import callbacks as cb
 from deepfit.training import distributed
+from deepfit.training.checkpoints import start_run
 from deepfit.training.devices import resolve_device
 from deepfit.training.loop import LoopSettings, TensorData, train
 
@@ -74,12 +75,8 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         settings = self._loop_settings(len(data.y), seed)
         checkpointing = None
         if checkpoint is not None:
-            from pathlib import Path
-
-            from deepfit.training.checkpoints import Checkpointing
-
-            checkpointing = Checkpointing(Path(checkpoint), checkpoint_every, resume,
-                                          self._run_fingerprint(encoded, y_index, seed, n_validation))
+            checkpointing = start_run(checkpoint, checkpoint_every, resume,
+                                      self._run_fingerprint(encoded, y_index, seed, n_validation))
         started = time.perf_counter()
         # Our own seed for initialisation and dropout, without touching the caller's global RNG.
         cuda = [self.device_] if self.device_.type == "cuda" else []

@@ -15,11 +15,12 @@ from deepfit.data import kinds
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import NetworkClassifier, pool_rows
-from deepfit.estimators.transfer import load_body, train_transferred, transfer_source
+from deepfit.estimators.transfer import TransferPhases, load_body, transfer_source
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
 from deepfit.training.loop import LoopSettings
+from deepfit.training.phases import train_phases
 
 # What "auto" means for each kind of input (steps, epochs, learning rate, label smoothing, early
 # stopping, augmentation strength, the default network) is the kind's: `deepfit.data.kinds`.
@@ -320,9 +321,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     def _train(self, data, settings, validating, callbacks, checkpointing=None):
         if self._source is None:
             return super()._train(data, settings, validating, callbacks, checkpointing)
-        return train_transferred(self.module_, data, settings, lambda phase: [*self._callbacks(phase, validating),
-                                                                           *callbacks],
-                                 freeze=self.freeze, checkpointing=checkpointing)
+        phases = TransferPhases(self.module_, data, settings,
+                                lambda phase: [*self._callbacks(phase, validating), *callbacks], freeze=self.freeze)
+        return train_phases(self.module_, phases, checkpointing)
 
     def _chunk_rows(self, encoded: np.ndarray) -> int:
         """A table ensemble's hidden layers hold members x width values a row: its chunks are smaller, so

@@ -19,7 +19,6 @@ import math
 import time
 from dataclasses import replace
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,16 +31,16 @@ from deepfit import models
 from deepfit.detection.pictures import as_channels, check_large_enough, check_patch_sizes, off_scale, random_windows
 from deepfit.detection.scan import Candidates, ScanSettings, pyramid_scales, rounded_box, scan, suppress, windows_of
 from deepfit.detection.threshold import LOWEST, fit_threshold, held_back
-from deepfit.errors import InvalidInputError, InvalidParameterError, ModelFileError, NotFittedError
+from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.estimators import saved
 from deepfit.modelfile import write_model
 from deepfit.models.detector import detector_architecture
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
-from deepfit.training import checkpoints
-from deepfit.training.checkpoints import Checkpointing
+from deepfit.training.checkpoints import start_run
 from deepfit.training.devices import resolve_device
-from deepfit.training.loop import LoopSettings, TensorData, train
+from deepfit.training.loop import LoopSettings, TensorData
+from deepfit.training.phases import Phase, train_phases
 
 AUTO_STEPS = 600           # optimizer steps in the first round (half of a picture classifier's: two classes, small windows)
 DEFAULT_THRESHOLD = 0.5    # when the threshold cannot be fitted, and to mine false alarms while training
@@ -126,7 +125,7 @@ class SlidingWindowDetector(BaseEstimator):
         `negative_names` (their files, say) name them in errors.
 
         `checkpoint` (a path) keeps the training state there: the loop's, written at the end of every
-        epoch and every `checkpoint_every` seconds, and beside it (``<checkpoint>.rounds``) the weights
+        epoch and every `checkpoint_every` seconds, and beside it (``<checkpoint>.stage``) the weights
         and the mined windows at the start of each round. After a crash, the same call with
         `resume=True` goes on from there and ends with the detector an uninterrupted run would have given."""
         try:
@@ -137,8 +136,8 @@ class SlidingWindowDetector(BaseEstimator):
         patches, y_positive, negatives, held, seed = self._training_data(positives, negatives, labels, positive_names,
                                                                          negative_names)
         self.device_ = resolve_device(self.device)
-        checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume,
-                                            self._run_fingerprint(patches, y_positive, negatives, seed))
+        checkpointing = None if checkpoint is None else start_run(
+            checkpoint, checkpoint_every, resume, self._run_fingerprint(patches, y_positive, negatives, seed))
         positive_x = torch.as_tensor(patches, device=self.device_).permute(0, 3, 1, 2).float()
         positive_y = torch.as_tensor(y_positive + 1, device=self.device_)
         flip = self.flip if self.flip != "auto" else aug.flips_make_sense(positive_x.cpu().numpy(), y_positive)
@@ -180,69 +179,14 @@ class SlidingWindowDetector(BaseEstimator):
         y_positive = np.unique(labels, return_inverse=True)[1]  # every class keeps 9 in 10 of its patches or all
         return patches, y_positive, negatives, held, seed
 
-    @staticmethod
-    def _checkpointing(checkpoint, every: float, resume: bool, fingerprint: str):
-        """The run's checkpointing (None without a checkpoint path); a fresh start removes an earlier run's files."""
-        if checkpoint is None:
-            return None
-        checkpointing = Checkpointing(Path(checkpoint), every, resume, fingerprint)
-        found = [path for path in (checkpointing.path, checkpoints.rounds_file(checkpointing.path)) if path.exists()]
-        if resume and not found:
-            raise ModelFileError(f"{checkpointing.path}: holds no checkpoint to resume; start the run without "
-                                 "--resume (resume=False).")
-        if not resume:  # a fresh start: an earlier run's files are never taken for this one's
-            for path in found:
-                path.unlink()
-        return checkpointing
-
     def _train_rounds(self, positive_x, positive_y, background, negatives, seed: int, flip: bool, checkpointing):
         """Round 1 on random background windows; each later round adds the false alarms the detector
         raises on the negatives (hard negative mining) and trains again. Returns (rounds, history)."""
-        rounds, history, first = [], [], 1
-        stage = checkpoints.load_stage(checkpointing) if checkpointing is not None and checkpointing.resume else None
-        if stage is not None:  # a round had begun: its weights, background and the rounds before it
-            meta, tensors = stage
-            self.module_.load_state_dict({k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")})
-            background, first = tensors["background"].to(self.device_), meta["round"]
-            rounds, history = meta["rounds"], meta["history"]
-            torch.set_rng_state(tensors["rng.global"])
-        for round_number in range(first, self.rounds + 1):
-            if round_number > first:
-                mined, false_alarms = self._false_alarms(negatives, math.ceil(MINED_PER_ROUND * len(positive_x)))
-                rounds[-1]["false_alarms_after"] = false_alarms
-                if len(mined) == 0:
-                    break  # nothing left to learn from the negatives (and their false alarms are counted)
-                background = torch.cat([background, mined])
-                if checkpointing is not None:
-                    checkpoints.save_stage(checkpointing, {
-                        **{f"module.{k}": v for k, v in self.module_.state_dict().items()},
-                        "background": background, "rng.global": torch.get_rng_state()},
-                        {"round": round_number, "rounds": rounds, "history": history})
-            x = torch.cat([positive_x, background])
-            y = torch.cat([positive_y, torch.zeros(len(background), dtype=torch.long, device=self.device_)])
-            settings = self._loop_settings(len(y), seed + round_number, first=round_number == 1, flip=flip)
-            state = train(self.module_, TensorData(x, y), settings, self._callbacks(settings),
-                          self._round_checkpointing(checkpointing, round_number, resumed=round_number == first))
-            history += [{**row, "round": round_number} for row in state.history]
-            rounds.append({"round": round_number, "positives": len(positive_x), "background": len(background),
-                           "mined": 0 if round_number == 1 else len(background) - rounds[-1]["background"],
-                           "epochs": state.epoch, "train_loss": state.train_loss})
-        if "false_alarms_after" not in rounds[-1]:
-            _, rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
-        return rounds, history
-
-    @staticmethod
-    def _round_checkpointing(checkpointing, round_number: int, *, resumed: bool):
-        """The loop's checkpointing in one round: its own fingerprint (a round's checkpoint is never taken
-        for another's), resumed only in the round the run was stopped in."""
-        if checkpointing is None:
-            return None
-        fingerprint = f"{checkpointing.fingerprint}/round {round_number}"
-        found = checkpoints.fingerprint_of(checkpointing.path) if checkpointing.path.exists() else None
-        before = found is not None and found != fingerprint and found.startswith(f"{checkpointing.fingerprint}/")
-        # The round before's (a kill came between the two files) is passed over; another run's is refused.
-        return replace(checkpointing, fingerprint=fingerprint,
-                       resume=checkpointing.resume and resumed and checkpointing.path.exists() and not before)
+        plan = _MiningRounds(self, positive_x, positive_y, background, negatives, seed, flip)
+        train_phases(self.module_, plan, checkpointing)
+        if "false_alarms_after" not in plan.rounds[-1]:
+            _, plan.rounds[-1]["false_alarms_after"] = self._false_alarms(negatives, 0)
+        return plan.rounds, plan.history
 
     def _run_fingerprint(self, patches: np.ndarray, y_positive: np.ndarray, negatives: list, seed: int) -> str:
         """What makes two runs the same run: the parameters, the positives, the negatives and the seed."""
@@ -452,3 +396,43 @@ class SlidingWindowDetector(BaseEstimator):
         detector.training_summary_ = header["training"]["summary"]
         detector.metadata_ = dict(header.get("metadata") or {})
         return detector, module
+
+
+class _MiningRounds:
+    """The detector's rounds, for `train_phases`: each after the first adds the false alarms on the
+    negatives to the background examples (stopping early when there are none), then trains again."""
+
+    def __init__(self, detector: SlidingWindowDetector, positive_x, positive_y, background, negatives, seed, flip):
+        self.detector, self.positive_x, self.positive_y = detector, positive_x, positive_y
+        self.background, self.negatives, self.seed, self.flip = background, negatives, seed, flip
+        self.count = detector.rounds
+        self.rounds: list[dict] = []    # the summary of each round
+        self.history: list[dict] = []   # every epoch, with its round
+
+    def phase(self, index: int, *, restored: bool) -> Phase | None:
+        detector = self.detector
+        if index > 0 and not restored:
+            keep = math.ceil(MINED_PER_ROUND * len(self.positive_x))
+            mined, self.rounds[-1]["false_alarms_after"] = detector._false_alarms(self.negatives, keep)
+            if len(mined) == 0:
+                return None  # nothing left to learn from the negatives (and their false alarms are counted)
+            self.background = torch.cat([self.background, mined])
+        x = torch.cat([self.positive_x, self.background])
+        y = torch.cat([self.positive_y, self.background.new_zeros(len(self.background), dtype=torch.long)])
+        settings = detector._loop_settings(len(y), self.seed + index + 1, first=index == 0, flip=self.flip)
+        return Phase(TensorData(x, y), settings, detector._callbacks(settings))
+
+    def finished(self, index: int, state) -> None:
+        round_number = index + 1
+        self.history += [{**row, "round": round_number} for row in state.history]
+        self.rounds.append({"round": round_number, "positives": len(self.positive_x),
+                            "background": len(self.background),
+                            "mined": 0 if index == 0 else len(self.background) - self.rounds[-1]["background"],
+                            "epochs": state.epoch, "train_loss": state.train_loss})
+
+    def stage(self) -> tuple[dict, dict]:
+        return {"background": self.background}, {"rounds": self.rounds, "history": self.history}
+
+    def restore(self, tensors: dict, meta: dict) -> None:
+        self.background = tensors["background"].to(self.positive_x.device)
+        self.rounds, self.history = meta["rounds"], meta["history"]

@@ -17,8 +17,7 @@ import torch
 from deepfit.data.torch_checkpoint import read_state_dict
 from deepfit.errors import InvalidInputError, ModelFileError
 from deepfit.models.resnet import resnet_depth_of
-from deepfit.training.checkpoints import head_file
-from deepfit.training.loop import train
+from deepfit.training.phases import Phase
 
 STATE_DICT_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
 HEAD_SHARE = 0.05         # share of the epochs spent fitting the new head alone (at least one)
@@ -92,37 +91,40 @@ def load_body(module: torch.nn.Module, source: TransferSource) -> None:
         raise InvalidInputError(f"{source.description}: its layers do not match this network ({names}).")
 
 
-def train_transferred(module, data, settings, callbacks_for, *, freeze: bool, checkpointing=None):
-    """Train a transferred network in two phases: a head for the new classes on the frozen body, then
-    (unless `freeze`) every layer. `callbacks_for(phase_settings)` gives each phase's callbacks; the
-    returned state holds both phases' history, epochs counted on."""
-    head_checkpoint, tune_checkpoint = _phase_checkpoints(checkpointing)
-    module.freeze_body(True)
-    head_epochs = settings.max_epochs if freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
-    head = replace(settings, max_epochs=head_epochs)
-    state = train(module, data, head, callbacks_for(head), head_checkpoint)
-    if freeze or head_epochs >= settings.max_epochs:
-        return state
-    module.freeze_body(False)  # then every layer, gently
-    tune = replace(settings, max_epochs=settings.max_epochs - head_epochs, seed=settings.seed + 1,
-                   learning_rate=settings.learning_rate * FINE_TUNE_LR_FACTOR)
-    tuned = train(module, data, tune, callbacks_for(tune), tune_checkpoint)
-    for row in tuned.history:
-        row["epoch"] += head_epochs
-    tuned.history = state.history + tuned.history
-    tuned.epoch += head_epochs
-    return tuned
+class TransferPhases:
+    """Transfer learning's two phases, for `train_phases`: a head for the new classes on the frozen
+    body, then (unless `freeze`) every layer. `callbacks_for(phase_settings)` gives each phase's
+    callbacks; the last state holds both phases' history, epochs counted on."""
 
+    count = 2
 
-def _phase_checkpoints(checkpointing):
-    """One checkpoint per phase, the head's beside the run's (`<checkpoint>.head`). A run killed while
-    fine-tuning resumes the head's phase from its last checkpoint (nothing left to train there), then
-    the fine-tuning from its own."""
-    if checkpointing is None:
-        return None, None
+    def __init__(self, module, data, settings, callbacks_for, *, freeze: bool):
+        self.module, self.data, self.callbacks_for, self.freeze = module, data, callbacks_for, freeze
+        self.head_epochs = settings.max_epochs if freeze else max(1, round(HEAD_SHARE * settings.max_epochs))
+        self.settings = [replace(settings, max_epochs=self.head_epochs)]
+        if self.head_epochs < settings.max_epochs:  # then every layer, gently
+            self.settings.append(replace(settings, max_epochs=settings.max_epochs - self.head_epochs,
+                                         seed=settings.seed + 1,
+                                         learning_rate=settings.learning_rate * FINE_TUNE_LR_FACTOR))
+        self.head_history: list = []
 
+    def phase(self, index: int, *, restored: bool) -> Phase | None:
+        if index >= len(self.settings):
+            return None
+        self.module.freeze_body(index == 0)
+        return Phase(self.data, self.settings[index], self.callbacks_for(self.settings[index]))
 
-    head_path = head_file(checkpointing.path)
-    head = replace(checkpointing, path=head_path, resume=checkpointing.resume and head_path.exists())
-    tune = replace(checkpointing, resume=checkpointing.resume and checkpointing.path.exists())
-    return head, tune
+    def finished(self, index: int, state) -> None:
+        if index == 0:
+            self.head_history = state.history
+            return
+        for row in state.history:
+            row["epoch"] += self.head_epochs
+        state.history = self.head_history + state.history
+        state.epoch += self.head_epochs
+
+    def stage(self) -> tuple[dict, dict]:
+        return {}, {"head_history": self.head_history}
+
+    def restore(self, tensors: dict, meta: dict) -> None:
+        self.head_history = meta["head_history"]

@@ -30,18 +30,14 @@ FORMAT = "deepfit-checkpoint-1"
 
 
 def run_files(path) -> list[Path]:
-    """Every checkpoint of a run kept at `path`: its own, transfer learning's first phase beside it,
-    and a detector's finished rounds."""
+    """Every checkpoint of a run kept at `path`: the loop's, and the stage of a run trained in phases
+    beside it (`deepfit.training.phases`)."""
     path = Path(path)
-    return [path, head_file(path), rounds_file(path)]
+    return [path, stage_file(path)]
 
 
-def head_file(path) -> Path:
-    return Path(path).with_name(Path(path).name + ".head")
-
-
-def rounds_file(path) -> Path:
-    return Path(path).with_name(Path(path).name + ".rounds")
+def stage_file(path) -> Path:
+    return Path(path).with_name(Path(path).name + ".stage")
 
 
 @dataclass
@@ -56,6 +52,20 @@ class Checkpointing:
 
     def due(self) -> bool:
         return time.monotonic() - self.last_saved >= self.every_seconds
+
+
+def start_run(path, every_seconds: float, resume: bool, fingerprint: str) -> Checkpointing:
+    """The checkpointing of a run about to start at `path`. Resuming needs a checkpoint there; a fresh
+    start removes an earlier run's, which are never taken for this one's."""
+    checkpointing = Checkpointing(Path(path), every_seconds, resume, fingerprint)
+    found = [file for file in run_files(checkpointing.path) if file.exists()]
+    if resume and not found:
+        raise ModelFileError(f"{checkpointing.path}: holds no checkpoint to resume; start the run without "
+                             "--resume (resume=False).")
+    if not resume:
+        for file in found:
+            file.unlink(missing_ok=True)  # under torchrun, every rank may
+    return checkpointing
 
 
 class LoopCheckpoints:
@@ -144,14 +154,14 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
 
 
 def save_stage(checkpointing: Checkpointing, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    """Keep what a run made between two trainings of its loop (a detector's weights, mined windows and
-    summary at the start of a round) beside the loop's checkpoint, in `rounds_file`; then the loop's
-    checkpoint of the stage before goes (until it has, `fingerprint_of` tells the two apart)."""
+    """Keep what a run trained in phases needs at a phase's start (the weights, the generators, a
+    detector's mined windows) beside the loop's checkpoint, in `stage_file`; then the loop's checkpoint
+    of the phase before goes (until it has, `fingerprint_of` tells the two apart)."""
     if not distributed.current().main:
         return
     meta = {**meta, "format": FORMAT, "fingerprint": checkpointing.fingerprint}
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in tensors.items()}
-    write_atomically(rounds_file(checkpointing.path), save_tensors(tensors, metadata={"deepfit": json.dumps(meta)}))
+    write_atomically(stage_file(checkpointing.path), save_tensors(tensors, metadata={"deepfit": json.dumps(meta)}))
     checkpointing.path.unlink(missing_ok=True)
 
 
@@ -168,7 +178,7 @@ def fingerprint_of(path: Path) -> str | None:
 
 def load_stage(checkpointing: Checkpointing) -> tuple[dict, dict] | None:
     """(metadata, tensors) kept by `save_stage`, or None when the run has not got that far."""
-    path = rounds_file(checkpointing.path)
+    path = stage_file(checkpointing.path)
     return _read(path, checkpointing.fingerprint) if path.exists() else None
 
 

@@ -72,6 +72,15 @@ def test_a_test_array_is_lined_up_with_a_training_frame_and_names_are_optional()
         {"test": "test row 2", "training": ["row 10"], "exact": False}]
 
 
+def test_a_table_with_no_usable_column_is_checked_against_its_test_set():
+    X = pd.DataFrame({"site": ["north"] * 30, "note": [np.nan] * 30})  # nothing to learn from; once, a crash
+    y = np.array(["yes", "no"] * 15)
+    found = findings(deepfit.check_data(X, y, test=(X.head(2), y[:2])))
+    assert found["constant_columns"].items == [{"column": "site", "value": "north"}]
+    assert found["empty_columns"].items == [{"column": "note"}]
+    assert [item["test"] for item in found["test_examples_in_training"].items] == ["test row 1", "test row 2"]
+
+
 def test_no_examples_is_a_clear_error():
     with pytest.raises(deepfit.errors.InvalidInputError, match="at least one example"):
         deepfit.check_data(np.empty((0, 3)), [])

@@ -11,7 +11,7 @@ import torch
 
 from deepfit.errors import ModelFileError
 from deepfit.training.callbacks import Callback
-from deepfit.training.checkpoints import start_run, stage_file
+from deepfit.training.checkpoints import stage_file, start_run
 from deepfit.training.loop import LoopSettings, TensorData
 from deepfit.training.phases import Phase, train_phases
 

@@ -140,12 +140,12 @@ def test_a_perfect_model_says_so_and_odd_class_names_are_text(tmp_path):
 
 
 def test_pictures_in_any_range_show_as_full_range_thumbnails():
-    from deepfit.evaluation.report_html import _byte_scale, _picture
+    from deepfit.data.kinds import PICTURES
 
     digits = load_digits().images[:5]  # floats in 0..16
-    picture = _picture(digits, 0, _byte_scale(digits))
+    picture = PICTURES.show_examples(digits, None, [0])[0].image
     assert picture.dtype == np.uint8 and picture.max() >= 200  # not the near-black 0..16
-    assert _picture(digits / 16, 0, _byte_scale(digits / 16)).max() >= 200
+    assert PICTURES.show_examples(digits / 16, None, [0])[0].image.max() >= 200
 
 
 def test_user_text_in_the_report_cannot_run(tmp_path):
@@ -197,7 +197,7 @@ def test_a_sound_report_has_a_player_and_a_spectrogram_per_wrong_clip(sound_repo
     shown = len(evaluation.mistakes(8))
     assert shown >= 2
     assert html.count('<audio controls preload="none" src="data:audio/wav;base64,') == shown
-    assert html.count('alt="spectrogram of clip_') == shown
+    assert html.count('alt="log-mel spectrogram of clip_') == shown
 
 
 def test_a_report_that_cannot_be_written_is_a_clear_error(table_case, tmp_path):

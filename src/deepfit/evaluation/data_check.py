@@ -8,28 +8,18 @@ confidently disagrees with (confident learning, as cleanlab does it).
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from deepfit.data import kinds
-from deepfit.data.audio_encoder import AudioEncoder
-from deepfit.data.encoder import TableEncoder
-from deepfit.data.image_encoder import as_channels_last, resize_batch
+from deepfit.data import kinds, similarity
+from deepfit.data.near_copies import NearCopyView
 from deepfit.errors import InvalidInputError
-from deepfit.evaluation import similarity
-from deepfit.json_values import plain
 
 MIN_PER_CLASS = 10          # fewer examples than this in a class: too few to learn it and to test it
 IMBALANCE_RATIO = 3.0       # the largest class this many times the smallest: imbalanced
-PICTURE_SIMILARITY = 0.99   # cosine of 16x16 grey thumbnails at or above which two pictures are near copies
-SOUND_SIMILARITY = 0.995    # cosine of coarse log-mel spectrograms for two clips
-TABLE_TOLERANCE = 0.01      # rows within 1% of a standard deviation in every column are near copies
 MISLABEL_CONFIDENCE = 0.8   # the other class's cross-validated probability, at least
-THUMBNAIL = (16, 16)
 
 
 @dataclass
@@ -214,129 +204,22 @@ def _out_of_fold_probabilities(features, y_index, groups, folds: int, seed: int)
     return probabilities, accuracy
 
 
-# ------------------------------------------------------------------------------------ summaries
-@dataclass
-class _View:
-    """What the checks compare: exact keys, near-copy search, features for the cross-validated model."""
-
-    kind: str
-    keys: np.ndarray
-    vectors: np.ndarray | None      # unit vectors (pictures, sound) or standardised rows (tables)
-    features: np.ndarray | None
-    shape: tuple = ()
-    encoder: object = None          # fitted on the training set; a test set is encoded with it
-    columns: list | None = None     # the table columns the encoder takes
-    dtypes: object = None           # every training column and its type (tables)
-    similarity: float | None = None  # near copies correlate at least this much (None: rows close in every column)
-    similar_what: str = ""           # what is correlated, for the message
-
-    @property
-    def near_rule(self) -> str:
-        if self.similarity is None:
-            return ("every column within 1% of its standard deviation, found by rounding, so a few such pairs can "
-                    "be missed")
-        return f"{self.similar_what} correlate at least {self.similarity}"
-
-    def comparable(self, other: _View) -> bool:
-        return self.kind == other.kind and self.shape == other.shape
-
-    def near_pairs(self, other: _View | None = None) -> np.ndarray:
-        if self.vectors is None or (other is not None and (other.vectors is None or
-                                                           other.vectors.shape[1] != self.vectors.shape[1])):
-            return np.empty((0, 2), dtype=int)
-        if self.similarity is None:  # rows: close in every column
-            pairs = similarity.close_rows(self.vectors if other is None else other.vectors, TABLE_TOLERANCE,
-                                          None if other is None else self.vectors)
-            return pairs if other is None else pairs[:, ::-1]  # (training row, test row)
-        return similarity.similar_pairs(self.vectors, self.similarity, None if other is None else other.vectors)
-
-
-def _summaries(X, report: DataCheck | None, like: _View | None = None) -> _View:
-    """The training set's view (`like` None), or a test set's, encoded as the training set was."""
-    view = _VIEWS.get(kinds.for_data(X).name, _table_view)
-    return view(X, report, like)
-
-
-def _table_view(X, report: DataCheck | None, like: _View | None = None) -> _View:
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=[
-        f"x{i}" for i in range(np.asarray(X).shape[1])])
-    empty = [str(c) for c in frame.columns if frame[c].isna().all()]
-    constant = [str(c) for c in frame.columns if str(c) not in empty and frame[c].nunique(dropna=False) <= 1]
-    if report is not None and empty:
+# ------------------------------------------------------------------------------------ the views
+def _summaries(X, report: DataCheck | None, like: NearCopyView | None = None) -> NearCopyView:
+    """The training set's view (`like` None), or a test set's, seen as the training set was; the
+    training set's unusable columns become findings."""
+    view = kinds.for_data(X).near_copy_view(X, like)
+    if report is not None and view.empty_columns:
+        empty = view.empty_columns
         report.findings.append(Finding("empty_columns", f"{_n(len(empty), 'column')} with no values at all; drop "
-                                       f"{'it' if len(empty) == 1 else 'them'}.",
-                                       [{"column": c} for c in empty]))
-    if report is not None and constant:
+                                       f"{'it' if len(empty) == 1 else 'them'}.", [{"column": c} for c in empty]))
+    if report is not None and view.constant_columns:
+        constant = view.constant_columns
         report.findings.append(Finding("constant_columns", f"{_n(len(constant), 'column')} with one value in every "
                                        "row, which cannot tell classes apart; drop "
                                        f"{'it' if len(constant) == 1 else 'them'}.",
-                                       [{"column": c, "value": plain(frame[c].iloc[0])} for c in constant]))
-    if like is not None:
-        return _test_table_view(frame, like)
-    keys = similarity.exact_keys(frame)
-    kept = frame.drop(columns=[c for c in frame.columns if str(c) in empty + constant])
-    if kept.shape[1] == 0:
-        return _View("table", keys, None, None, (frame.shape[1],))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the checks above say it better than the encoder's warnings
-        encoder = TableEncoder.fit(kept, standardize=True)
-        encoded = encoder.transform(kept)
-    return _View("table", keys, encoded, encoded, (frame.shape[1],), encoder, list(kept.columns), frame.dtypes)
-
-
-def _test_table_view(frame: pd.DataFrame, like: _View) -> _View:
-    """A test table lined up with the training table: by name, or by position when it has the same
-    number of unnamed columns; values in the training columns' types, so equal rows hash equal."""
-    training = like.dtypes
-    if list(frame.columns) != list(training.index) and frame.shape[1] == len(training) and not set(
-            map(str, frame.columns)) & set(map(str, training.index)):
-        frame = frame.set_axis(training.index, axis=1)
-    if any(c not in frame.columns for c in training.index):
-        raise_for = [str(c) for c in training.index if c not in frame.columns][:3]
-        from deepfit.errors import InvalidInputError
-
-        raise InvalidInputError(f"the test table lacks column {', '.join(map(repr, raise_for))} of the training "
-                                "table; give both sets the same columns.")
-    frame = frame[list(training.index)]
-    # a column that does not convert simply hashes differently: no copies found there
-    with contextlib.suppress(TypeError, ValueError):
-        frame = frame.astype(training.to_dict())
-    keys = similarity.exact_keys(frame)
-    if like.encoder is None:
-        return _View("table", keys, None, None, (frame.shape[1],))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        encoded = like.encoder.transform(frame[like.columns])
-    return _View("table", keys, encoded, encoded, (frame.shape[1],))
-
-
-def _picture_view(X, report=None, like=None) -> _View:
-    pictures = as_channels_last(X)
-    grey = resize_batch(pictures, THUMBNAIL, 1).astype(np.float32)
-    small = resize_batch(pictures, THUMBNAIL, min(pictures.shape[3], 3)).astype(np.float32)
-    return _View("image", similarity.exact_keys(pictures), similarity.unit_rows(grey),
-                 small.reshape(len(small), -1), pictures.shape[1:], similarity=PICTURE_SIMILARITY,
-                 similar_what="16x16 grey thumbnails")
-
-
-def _sound_view(clips, report=None, like: _View | None = None) -> _View:
-    encoder = like.encoder if like is not None and like.encoder is not None else AudioEncoder.fit(clips)
-    spectrograms = [encoder.spectrogram(np.asarray(w, dtype=np.float32), clips.sample_rate) for w in clips.waveforms]
-    coarse = np.stack([_resample_frames(s, 32) for s in spectrograms])
-    summary = np.stack([np.concatenate([s.mean(axis=1), s.std(axis=1)]) for s in spectrograms])
-    return _View("audio", similarity.exact_keys(list(clips.waveforms)), similarity.unit_rows(coarse), summary,
-                 (clips.sample_rate,), encoder, similarity=SOUND_SIMILARITY, similar_what="coarse spectrograms")
-
-
-# Each kind's view of its examples for the checks, by kind name; a kind not listed is read as a table.
-_VIEWS = {kinds.PICTURES.name: _picture_view, kinds.SOUND.name: _sound_view}
-
-
-def _resample_frames(spectrogram: np.ndarray, frames: int) -> np.ndarray:
-    """(bands, any frames) -> (bands, `frames`) by linear interpolation along time."""
-    old = np.linspace(0, 1, spectrogram.shape[1])
-    new = np.linspace(0, 1, frames)
-    return np.stack([np.interp(new, old, band) for band in spectrogram])
+                                       [{"column": c, "value": value} for c, value in constant.items()]))
+    return view
 
 
 def _describe(item: dict) -> str:

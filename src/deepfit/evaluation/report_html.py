@@ -14,9 +14,7 @@ import numpy as np
 
 from deepfit.atomic import write_atomically
 from deepfit.data import kinds
-from deepfit.data.image_encoder import as_channels_last
 
-SOUND_SECONDS = 10        # each wrong clip is embedded up to this long
 TABLE_COLUMNS = 20        # feature columns shown for a wrong row; the rest are counted
 THUMBNAIL_SIDE = 128
 
@@ -59,7 +57,7 @@ def write_report(evaluation, path: Path, title: str) -> Path:
                       "below it mean the model is overconfident, above it underconfident."))
     kind = kinds.of(evaluation.encoder)
     mistakes = evaluation.mistakes(kind.mistakes_shown)
-    examples = _examples_html(evaluation, mistakes, kind.name, stem)
+    examples = _examples_html(evaluation, mistakes, kind, stem)
     body = [f"<h1>{escape(title)}</h1>", f'<p class="meta">{_meta(evaluation)}</p>', _cards(evaluation.metrics),
             "<h2>Per class</h2>", _per_class_table(evaluation.metrics)]
     for heading, png, caption in plots:
@@ -119,7 +117,7 @@ def _figure(png: bytes, alt: str, caption: str) -> str:
             f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
-def _examples_html(evaluation, mistakes: list[dict], kind: str, stem: Path) -> str:
+def _examples_html(evaluation, mistakes: list[dict], kind, stem: Path) -> str:
     if not mistakes:
         return "<p>The model got every example right.</p>"
     wrong = int((evaluation.y_pred != evaluation.y_true).sum())
@@ -127,8 +125,8 @@ def _examples_html(evaluation, mistakes: list[dict], kind: str, stem: Path) -> s
               "farthest from the model's boundary" if evaluation.margins is not None else "first in the data")
     intro = (f"<p>{wrong} of {len(evaluation.y_true)} examples are wrong; the {len(mistakes)} {surest} are below. "
              "Some may be labelled wrongly rather than predicted wrongly.</p>")
-    gallery = _GALLERIES.get(kind)
-    return intro + (gallery(evaluation, mistakes, stem) if gallery else _row_table(evaluation, mistakes))
+    shown = kind.show_examples(evaluation.inputs, evaluation.encoder, [m["index"] for m in mistakes])
+    return intro + (_row_table(evaluation, mistakes) if shown is None else _gallery(shown, mistakes, kind, stem))
 
 
 def _sureness(mistake: dict) -> str:
@@ -143,38 +141,24 @@ def _caption(mistake: dict) -> str:
             f'predicted <span class="wrong">{escape(str(mistake["predicted"]))}{confidence}</span></div>')
 
 
-def _picture_gallery(evaluation, mistakes: list[dict], stem: Path) -> str:
+def _gallery(shown: list, mistakes: list[dict], kind, stem: Path) -> str:
+    """The wrong examples as the kind shows them: thumbnails, or coloured spectrograms with a player."""
     from deepfit.evaluation.report_plots import plot_mistake_grid
 
-    scale = _byte_scale(evaluation.inputs)
-    pictures = [_picture(evaluation.inputs, m["index"], scale) for m in mistakes]
-    plot_mistake_grid(pictures, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
-                      "most confidently wrong (true → predicted)")
-    cells = [f'<div class="example"><img alt="{escape(m["name"])}" src="{_data_uri(_png(_thumbnail(p)), "image/png")}">'
-             f"{_caption(m)}</div>" for m, p in zip(mistakes, pictures)]
-    return '<div class="gallery">' + "".join(cells) + "</div>"
-
-
-def _sound_gallery(evaluation, mistakes: list[dict], stem: Path) -> str:
-    from deepfit.evaluation.report_plots import plot_mistake_grid
-
-    clips, encoder = evaluation.inputs, evaluation.encoder
-    cells, spectrograms = [], []
-    for mistake in mistakes:
-        waveform = np.asarray(clips.waveforms[mistake["index"]], dtype=np.float32)[:SOUND_SECONDS * clips.sample_rate]
-        spectrogram = _coloured(encoder.spectrogram(waveform, clips.sample_rate))
-        spectrograms.append(spectrogram)
-        cells.append(f'<div class="example"><img alt="spectrogram of {escape(mistake["name"])}" '
-                     f'src="{_data_uri(_png(spectrogram, (300, 110)), "image/png")}">'
-                     f'<audio controls preload="none" src="{_data_uri(_wav(waveform, clips.sample_rate), "audio/wav")}">'
-                     f"</audio>{_caption(mistake)}</div>")
-    plot_mistake_grid(spectrograms, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
-                      "most confidently wrong, as log-mel spectrograms (true → predicted)")
-    return '<div class="gallery sounds">' + "".join(cells) + "</div>"
-
-
-# How each kind's wrong examples are shown (by kind name; a kind not listed shows its rows as a table).
-_GALLERIES = {kinds.PICTURES.name: _picture_gallery, kinds.SOUND.name: _sound_gallery}
+    what = kind.words.shown
+    images = [_coloured(s.image) if s.values else s.image for s in shown]
+    cells = []
+    for mistake, image, example in zip(mistakes, images, shown):
+        alt = f"{what} of {mistake['name']}" if what else mistake["name"]
+        png = _png(image, (300, 110)) if example.values else _png(_thumbnail(image))
+        player = "" if example.sound is None else (
+            f'<audio controls preload="none" src="{_data_uri(_wav(*example.sound), "audio/wav")}"></audio>')
+        cells.append(f'<div class="example"><img alt="{escape(alt)}" src="{_data_uri(png, "image/png")}">{player}'
+                     f"{_caption(mistake)}</div>")
+    plot_mistake_grid(images, [f"{m['true']} → {m['predicted']}" for m in mistakes], f"{stem}_mistakes.png",
+                      f"most confidently wrong{f', as {what}s' if what else ''} (true → predicted)")
+    sounds = " sounds" if any(example.sound is not None for example in shown) else ""
+    return f'<div class="gallery{sounds}">' + "".join(cells) + "</div>"
 
 
 def _row_table(evaluation, mistakes: list[dict]) -> str:
@@ -199,24 +183,6 @@ def _row_table(evaluation, mistakes: list[dict]) -> str:
 
 
 # ------------------------------------------------------------------------------------ encodings
-def _byte_scale(inputs) -> float:
-    """What turns the pictures' values into 0..255, judged on the whole set: bytes stay, floats in
-    0..1 are multiplied by 255, any other range (0..16, say) is stretched to 0..255."""
-    values = np.asarray(inputs)
-    if values.dtype == np.uint8:
-        return 1.0
-    top = float(values.max()) if values.size else 1.0
-    return 255.0 if top <= 1.0 else 255.0 / top if top > 0 else 1.0
-
-
-def _picture(inputs, index: int, scale: float) -> np.ndarray:
-    """One picture as (H, W) or (H, W, 3) uint8, whatever layout it was given in."""
-    picture = as_channels_last(inputs[index:index + 1])[0]
-    if picture.dtype != np.uint8:
-        picture = (picture.astype(np.float32) * scale).clip(0, 255).round().astype(np.uint8)
-    return picture[..., 0] if picture.shape[2] == 1 else picture[..., :3]
-
-
 def _thumbnail(picture: np.ndarray) -> np.ndarray:
     """Small pictures scaled up by whole pixels (a digit's 8x8 stays crisp), large ones down."""
     from PIL import Image

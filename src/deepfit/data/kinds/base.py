@@ -2,8 +2,9 @@
 
 A kind is one object (`TABLE`, `PICTURES`, `SOUND`; text will be the fourth) that the estimators,
 the command line, the server, evaluation and export ask, instead of branching on a string. It owns
-how its data are recognised and read, its Encoder, its training defaults and default network, how an
-upload is decoded, its export inputs, and its words for messages.
+how its data are recognised and read, its Encoder, its training defaults and default network, how
+`check` looks for copies among its examples and how the report shows them, how an upload is decoded,
+its export inputs, and its words for messages.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Words:
     data: str    # "a table", "pictures", "sound"
     files: str   # "table rows", "pictures", "sound files"
     one: str     # "row", "picture", "sound file"
+    shown: str = ""      # what the report shows of an example, when not the example itself ("spectrogram")
 
 
 @dataclass
@@ -32,6 +34,16 @@ class Examples:
     paths: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     groups: np.ndarray | None = None
+
+
+@dataclass
+class Shown:
+    """How the report shows one example: a picture, or values to colour (a spectrogram, low rows at
+    the bottom), and a sound to play beside it."""
+
+    image: np.ndarray              # uint8 (H, W) or (H, W, 3); float (rows, columns) when `values`
+    values: bool = False
+    sound: tuple | None = None     # (waveform, sample rate)
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,16 @@ class Kind:
     def prediction_slices(self, X) -> list:
         """Index arrays of `X` to encode and predict at a time, so memory stays bounded."""
         return [np.arange(len(X))]
+
+    # ------------------------------------------------------------------ checks and report
+    def near_copy_view(self, X, like=None):
+        """What `check` compares to find copies (`deepfit.data.near_copies.NearCopyView`): the training
+        set's view, or a test set's seen as the training set (`like`) was."""
+        raise NotImplementedError
+
+    def show_examples(self, inputs, encoder, indices) -> list[Shown] | None:
+        """How the report shows the examples at `indices` of `inputs` (None: as rows of a table)."""
+        return None
 
     # -------------------------------------------------------------------------- serving
     def decode_uploads(self, payloads: list[tuple[str, bytes]], encoder, budget):

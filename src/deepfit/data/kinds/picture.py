@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array
+from deepfit.data import similarity
+from deepfit.data.image_encoder import ImageEncoder, as_channels_last, is_image_array, resize_batch
 from deepfit.data.images import IMAGE_SUFFIXES, is_image_source, read_images
-from deepfit.data.kinds.base import Examples, ExportInput, Kind, TrainingDefaults, Words
+from deepfit.data.kinds.base import Examples, ExportInput, Kind, Shown, TrainingDefaults, Words
+from deepfit.data.near_copies import NearCopyView
 from deepfit.data.uploads import decode_pictures
 from deepfit.errors import InvalidInputError
+
+SIMILARITY = 0.99   # cosine of 16x16 grey thumbnails at or above which two pictures are near copies
+THUMBNAIL = (16, 16)
 
 
 class PictureKind(Kind):
@@ -62,6 +67,18 @@ class PictureKind(Kind):
         return cnn_architecture(encoder.height, encoder.width, encoder.channels, n_classes, dropout,
                                 base_channels=self.base_channels)
 
+    def near_copy_view(self, X, like=None) -> NearCopyView:
+        pictures = as_channels_last(X)
+        grey = resize_batch(pictures, THUMBNAIL, 1).astype(np.float32)
+        small = resize_batch(pictures, THUMBNAIL, min(pictures.shape[3], 3)).astype(np.float32)
+        return NearCopyView(self, similarity.exact_keys(pictures), similarity.unit_rows(grey),
+                            small.reshape(len(small), -1), pictures.shape[1:], similarity=SIMILARITY,
+                            similar_what="16x16 grey thumbnails")
+
+    def show_examples(self, inputs, encoder, indices) -> list[Shown]:
+        scale = byte_scale(inputs)
+        return [Shown(shown_picture(inputs, index, scale)) for index in indices]
+
     def input_description(self, encoder) -> dict:
         return {"files": {"height": encoder.height, "width": encoder.width, "channels": encoder.channels,
                           "suffixes": list(IMAGE_SUFFIXES)}}
@@ -82,6 +99,24 @@ class PictureKind(Kind):
 
     def exported_inputs(self, encoder, examples, raw: bool):
         return encoder.transform(examples)
+
+
+def byte_scale(inputs) -> float:
+    """What turns the pictures' values into 0..255, judged on the whole set: bytes stay, floats in
+    0..1 are multiplied by 255, any other range (0..16, say) is stretched to 0..255."""
+    values = np.asarray(inputs)
+    if values.dtype == np.uint8:
+        return 1.0
+    top = float(values.max()) if values.size else 1.0
+    return 255.0 if top <= 1.0 else 255.0 / top if top > 0 else 1.0
+
+
+def shown_picture(inputs, index: int, scale: float) -> np.ndarray:
+    """One picture as (H, W) or (H, W, 3) uint8, whatever layout it was given in."""
+    picture = as_channels_last(inputs[index:index + 1])[0]
+    if picture.dtype != np.uint8:
+        picture = (picture.astype(np.float32) * scale).clip(0, 255).round().astype(np.uint8)
+    return picture[..., 0] if picture.shape[2] == 1 else picture[..., :3]
 
 
 PICTURES = PictureKind()

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepfit.data import similarity
 from deepfit.data.audio import AUDIO_SUFFIXES, is_audio_source, read_audio, warn_if_silent
 from deepfit.data.clips import Clips
-from deepfit.data.kinds.base import Examples, ExportInput, Kind, TrainingDefaults, Words
+from deepfit.data.kinds.base import Examples, ExportInput, Kind, Shown, TrainingDefaults, Words
+from deepfit.data.near_copies import NearCopyView
 from deepfit.data.uploads import decode_clips
 from deepfit.errors import InvalidInputError
+
+SIMILARITY = 0.995   # cosine of coarse log-mel spectrograms at or above which two clips are near copies
+SHOWN_SECONDS = 10   # the report shows and plays each clip up to this long
 
 
 class SoundKind(Kind):
     name = "audio"
-    words = Words(data="sound", files="sound files", one="sound file")
+    words = Words(data="sound", files="sound files", one="sound file", shown="log-mel spectrogram")
     suffixes = AUDIO_SUFFIXES
     read_settings = ("sample_rate",)
     fit_settings = ("window_seconds",)
@@ -108,6 +113,22 @@ class SoundKind(Kind):
         slice_of_clip = (seconds // self.seconds_per_slice).astype(np.intp)
         return np.split(np.arange(len(X)), np.flatnonzero(np.diff(slice_of_clip)) + 1)
 
+    def near_copy_view(self, X, like=None) -> NearCopyView:
+        encoder = like.encoder if like is not None and like.encoder is not None else self.encoder_type.fit(X)
+        spectrograms = [encoder.spectrogram(np.asarray(w, dtype=np.float32), X.sample_rate) for w in X.waveforms]
+        coarse = np.stack([_resample_frames(s, 32) for s in spectrograms])
+        summary = np.stack([np.concatenate([s.mean(axis=1), s.std(axis=1)]) for s in spectrograms])
+        return NearCopyView(self, similarity.exact_keys(list(X.waveforms)), similarity.unit_rows(coarse), summary,
+                            (X.sample_rate,), encoder, similarity=SIMILARITY, similar_what="coarse spectrograms")
+
+    def show_examples(self, inputs, encoder, indices) -> list[Shown]:
+        """Each clip's log-mel spectrogram (in dB), and the clip to play."""
+        rate, shown = inputs.sample_rate, []
+        for index in indices:
+            waveform = np.asarray(inputs.waveforms[index], dtype=np.float32)[:SHOWN_SECONDS * rate]
+            shown.append(Shown(encoder.spectrogram(waveform, rate), values=True, sound=(waveform, rate)))
+        return shown
+
     def input_description(self, encoder) -> dict:
         return {"files": {"sample_rate": encoder.sample_rate, "window_seconds": round(encoder.window_seconds, 3),
                           "suffixes": list(AUDIO_SUFFIXES)}}
@@ -134,6 +155,13 @@ class SoundKind(Kind):
         """One batch of windows per clip: the graph pools the windows it is given into one answer."""
         windows, clip_of_window = encoder.encode(examples)
         return [windows[clip_of_window == i].astype(np.float32) for i in range(len(examples))]
+
+
+def _resample_frames(spectrogram: np.ndarray, frames: int) -> np.ndarray:
+    """(bands, any frames) -> (bands, `frames`) by linear interpolation along time."""
+    old = np.linspace(0, 1, spectrogram.shape[1])
+    new = np.linspace(0, 1, frames)
+    return np.stack([np.interp(new, old, band) for band in spectrogram])
 
 
 SOUND = SoundKind()

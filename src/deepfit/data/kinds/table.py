@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepfit.data.kinds.base import ExportInput, Kind, TrainingDefaults, Words
+from deepfit.data.near_copies import rows_view
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet")
 
@@ -43,6 +44,9 @@ class TableKind(Kind):
 
     def describe(self, X) -> str:
         return f"{len(X)} rows of {X.shape[1]} columns"
+
+    def near_copy_view(self, X, like=None):
+        return rows_view(self, X, like)
 
     def input_description(self, encoder) -> dict:
         return {"rows": {"columns": [

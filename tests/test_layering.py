@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import sys
 from pathlib import Path
 
 import deepfit
@@ -121,3 +122,74 @@ def test_the_layer_test_sees_a_wrong_import(tmp_path):
     (fake / "data" / "bad.py").write_text("def f():\n    from deepfit.estimators import thing\n")
     edges = [(source, target) for _, source, target, _ in _edges(fake)]
     assert ("deepfit.data.bad", "deepfit.estimators") in edges
+
+
+# ------------------------------------------------------------------- imports inside functions
+# What an import inside a function may put off: a package that costs time to load (PyTorch, pandas,
+# scikit-learn, matplotlib, ...; `deepfit --help` and `deepfit predict` load only what they use), or a
+# deepfit module that loads one. The standard library, NumPy and deepfit's light modules go at the top,
+# where the dependency graph can be read.
+LIGHT_PACKAGES = set(sys.stdlib_module_names) | {"numpy", "__future__"}
+
+
+def _top_level_imports(path: Path, root: Path) -> list[str]:
+    """Modules `path` imports when it is loaded (not inside functions; `TYPE_CHECKING` blocks aside)."""
+    name = _module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try, ast.With)) else [node]:
+            if isinstance(sub, ast.Import):
+                found += [alias.name for alias in sub.names]
+            elif isinstance(sub, ast.ImportFrom):
+                base = sub.module or ""
+                if sub.level:
+                    parts = package.split(".")[: len(package.split(".")) - sub.level + 1]
+                    base = ".".join(parts + ([base] if base else []))
+                found += [base] + ([f"{base}.{a.name}" for a in sub.names] if base.startswith("deepfit") else [])
+    return found
+
+
+def _heavy_modules(root: Path = SOURCE) -> dict[str, str]:
+    """Each deepfit module whose loading loads a heavy package, and one heavy package it loads."""
+    paths = {_module_name(path, root): path for path in root.rglob("*.py")}
+    direct = {name: _top_level_imports(path, root) for name, path in paths.items()}
+    heavy: dict[str, str] = {}
+    changed = True
+    while changed:  # until no module's imports make it heavy
+        changed = False
+        for name, imports in direct.items():
+            if name in heavy:
+                continue
+            chain = [name.rsplit(".", k)[0] for k in range(1, name.count("."))]  # its packages load first
+            for target in imports + chain:
+                reason = (heavy.get(target) if target.startswith("deepfit")
+                          else None if target.split(".")[0] in LIGHT_PACKAGES else target.split(".")[0])
+                if reason:
+                    heavy[name], changed = reason, True
+                    break
+    return heavy
+
+
+def test_imports_inside_functions_put_off_something_heavy():
+    heavy, light = _heavy_modules(), []
+    for path in sorted(SOURCE.rglob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    targets = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [alias.name for alias in node.names]
+                    targets = _targets(node.module, names) + [f"{node.module}.{name}" for name in names]
+                else:
+                    continue
+                third_party = [t for t in targets if not t.startswith("deepfit")]
+                if third_party and all(t.split(".")[0] in LIGHT_PACKAGES for t in third_party):
+                    light.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno}: {targets[0]}")
+                elif not third_party and not any(t in heavy for t in targets):
+                    light.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno}: {targets[0]} (loads nothing heavy)")
+    assert not light, "imports inside functions that put off nothing; move them to the top:\n" + "\n".join(light)

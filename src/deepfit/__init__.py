@@ -5,6 +5,8 @@
 
 __version__ = "0.1.0"
 
+import importlib
+
 from deepfit import errors  # noqa: E402
 
 __all__ = ["Clips", "DeepClassifier", "check_data", "LogisticRegression", "Perceptron", "errors", "evaluate", "load",
@@ -22,8 +24,6 @@ _LOCATIONS = {
 
 
 def __getattr__(name):
-    import importlib
-
     if name not in _LOCATIONS:
         try:  # a subpackage, as `deepfit.training.callbacks` after `import deepfit`
             return importlib.import_module(f"deepfit.{name}")

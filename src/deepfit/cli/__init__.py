@@ -10,6 +10,7 @@ import warnings
 
 import click
 
+from deepfit.atomic import write_atomically
 from deepfit.errors import DeepfitError
 
 EXIT_BAD_INPUT = 2
@@ -68,8 +69,6 @@ def _say(line: str, rank: int | None, code: int, every_rank: bool = False) -> No
     differ), or every rank for a bug (it may be one rank's); alone, it is printed."""
     launcher = os.environ.get("DEEPFIT_LAUNCHER", "")
     if os.path.isdir(launcher):
-        from deepfit.atomic import write_atomically
-
         try:  # atomically: the launcher reads a whole line or none
             write_atomically(os.path.join(launcher, f"{os.environ.get('RANK', '0')}.txt"), f"{code}\n{line}".encode())
             return

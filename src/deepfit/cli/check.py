@@ -11,7 +11,9 @@ import click
 from deepfit.cli import cli
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.data import kinds
+from deepfit.data.labelled import read_labelled
 from deepfit.errors import InvalidInputError
+from deepfit.evaluation.data_check import check_data
 
 EXIT_PROBLEMS = 1
 
@@ -34,8 +36,6 @@ def check(data, test_data, target, as_json, limit, seed, delimiter, encoding):
     cross-validated model confidently disagrees with. Each is listed with its file or row.
 
     Exit status: 0 when nothing is found, 1 when problems are listed, 2 when DATA cannot be read."""
-    from deepfit.evaluation.data_check import check_data
-
     kind = kinds.for_source(data)
     examples = _read(data, target, delimiter, encoding)
     test = None
@@ -59,8 +59,6 @@ def check(data, test_data, target, as_json, limit, seed, delimiter, encoding):
 def _read(data: Path, target, delimiter, encoding, **settings):
     """One labelled data set, unreadable files kept as findings (not warnings); a test set is read
     with the training set's `settings` (picture size and channels, sample rate) and target column."""
-    from deepfit.data.labelled import read_labelled
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         examples = read_labelled(data, target=target, delimiter=parse_delimiter(delimiter), encoding=encoding,

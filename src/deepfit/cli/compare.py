@@ -10,6 +10,7 @@ import click
 from deepfit.cli import cli
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.data import kinds
+from deepfit.data.labelled import read_labelled
 from deepfit.errors import InvalidInputError
 
 
@@ -29,7 +30,6 @@ def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimit
     """Train deepfit and scikit-learn's shallow models (logistic regression, gradient boosting,
     k-nearest neighbours) on growing shares of DATA's training split, score them on the same held-out
     rows, and say which to use. DATA: a table with a label column, or pictures."""
-    from deepfit.data.labelled import read_labelled
     from deepfit.evaluation.compare import compare as run_comparison
 
     try:

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import click
 
+import deepfit
+from deepfit.atomic import open_atomically
 from deepfit.cli import cli
+from deepfit.data.kinds import PICTURES
+from deepfit.data.labelled import display_names
 from deepfit.errors import InvalidInputError
 from deepfit.run_folder import RunFolder, write_json
 
@@ -131,9 +135,6 @@ def detect(model_path, inputs, output, draw_dir, threshold, overlap, min_size, t
     """Find objects in pictures (files, folders searched recursively, quoted globs, CSVs listing
     files) with a detector from 'deepfit train-detector'; write their boxes (x, y, width, height,
     score, label, in the picture's pixels) to a JSON file."""
-    import deepfit
-    from deepfit.data.kinds import PICTURES
-    from deepfit.data.labelled import display_names
     from deepfit.detection.pictures import read_pictures
     from deepfit.streaming import expand_inputs
 
@@ -224,8 +225,6 @@ def _drawing_paths(folder: Path, names: list[str], inputs: list[Path]) -> list[P
 def draw_boxes(picture, boxes: list[dict], path: Path) -> None:
     """Save `picture` with its boxes and their labels drawn on, atomically."""
     from PIL import Image, ImageDraw
-
-    from deepfit.atomic import open_atomically
 
     image = Image.fromarray(picture[:, :, 0] if picture.shape[2] == 1 else picture).convert("RGB")
     draw = ImageDraw.Draw(image)

@@ -10,6 +10,7 @@ import click
 from deepfit.cli import cli
 from deepfit.cli.inputs import read_labelled_for, skip_bad_option
 from deepfit.cli.options import delimiter_option, encoding_option
+from deepfit.data.splits import warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 
 
@@ -31,7 +32,6 @@ def evaluate(model_path, data, target, as_json, report_path, skip_bad, delimiter
     the examples the model got most confidently wrong. For sound, a warning when DATA holds pieces of
     recordings the model was trained on."""
     from deepfit.cli.inputs import load_classifier
-    from deepfit.data.splits import warn_if_recordings_leak
     from deepfit.evaluation.metrics import format_report
     from deepfit.evaluation.report import evaluate as evaluate_model
 

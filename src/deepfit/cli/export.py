@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
+from deepfit.errors import InvalidInputError
 
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 
@@ -25,7 +26,6 @@ def export(model_path, fmt, output):
     difference in probability is at most 1e-5. Categorical columns and sound cannot be encoded inside
     the file: it says so, and writes the encoder beside it as JSON."""
     from deepfit.cli.inputs import load_classifier
-    from deepfit.errors import InvalidInputError
     from deepfit.export import TOLERANCE, export_model
 
     output = output or model_path.with_suffix(SUFFIXES[fmt])

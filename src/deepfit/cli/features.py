@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 import numpy as np
 
+from deepfit.atomic import write_atomically
 from deepfit.cli import cli
 from deepfit.cli.inputs import read_examples_for, skip_bad_option, warn_about_ignored
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.data import kinds
+from deepfit.data.labelled import model_columns
 from deepfit.errors import InvalidInputError
 
 
@@ -27,7 +29,6 @@ from deepfit.errors import InvalidInputError
 @encoding_option
 def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
     """Write each example's learned features (the last hidden layer, before the output layer)."""
-    from deepfit.atomic import write_atomically
     from deepfit.cli.inputs import load_classifier
 
     estimator = load_classifier(model_path)
@@ -38,7 +39,6 @@ def features(model_path, data, output, plot, skip_bad, delimiter, encoding):
     if kinds.of(estimator).takes_files:
         inputs, labels, paths = read_examples_for(estimator, data, labelled=False, skip_bad=skip_bad)
     else:
-        from deepfit.data.labelled import model_columns
         from deepfit.data.tabular import read_table
 
         frame = read_table(data, delimiter=parse_delimiter(delimiter), encoding=encoding)

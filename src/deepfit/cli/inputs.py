@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+import deepfit
 from deepfit.cli.options import parse_delimiter
 from deepfit.data import kinds
+from deepfit.data.labelled import model_columns, read_labelled
 from deepfit.errors import InvalidInputError
 
 picture_options = [
@@ -35,8 +37,6 @@ def with_options(options):
 def read_labelled_for(estimator, data: Path, target, delimiter, encoding, skip_bad: bool):
     """DATA's labelled examples, read as `estimator`'s training data was (picture size, sample rate;
     a table's label column and the columns the model takes)."""
-    from deepfit.data.labelled import model_columns, read_labelled
-
     kind = check_kind(estimator, data)
     labelled = read_labelled(data, target=target or estimator.metadata_.get("target"),
                              delimiter=parse_delimiter(delimiter), encoding=encoding, skip_bad=skip_bad,
@@ -72,8 +72,6 @@ def warn_about_ignored(source, ignored: list[str]) -> None:
 
 def load_classifier(path: Path):
     """The classifier in MODEL; a detector is refused with what to use instead."""
-    import deepfit
-
     model = deepfit.load(path)
     if isinstance(model, deepfit.SlidingWindowDetector):
         raise InvalidInputError(f"{path}: is a detector; find objects with 'deepfit detect {path} PICTURES -o "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from deepfit.atomic import open_atomically
 from deepfit.cli import cli
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.prediction_writer import PredictionWriter
@@ -36,7 +37,6 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
     files), with the model in MODEL. A sound file gets one prediction, pooled over its windows."""
     from tqdm import tqdm
 
-    from deepfit.atomic import open_atomically
     from deepfit.cli.inputs import load_classifier
     from deepfit.streaming import stream_predictions
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
+from deepfit.data.uploads import UploadBudget
 
 
 @cli.command()
@@ -35,7 +36,6 @@ def serve(model_path, host, port, token, max_body_mb, max_batch, max_picture_mp,
     is decoded, then decoded off the event loop."""
     import uvicorn
 
-    from deepfit.data.uploads import UploadBudget
     from deepfit.serving import create_app
 
     budget = UploadBudget(picture_pixels=int(max_picture_mp * 1e6), request_pixels=int(max_request_mp * 1e6))

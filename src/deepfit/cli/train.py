@@ -7,10 +7,16 @@ from pathlib import Path
 import click
 import numpy as np
 
+import deepfit
 from deepfit.cli import cli
 from deepfit.cli.inputs import picture_options, skip_bad_option, with_options
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.data import kinds
+from deepfit.data.labelled import read_labelled
+from deepfit.data.splits import grouped_split, recording_digests
 from deepfit.errors import InvalidInputError
+from deepfit.run_folder import RunFolder
+from deepfit.training.launch import run_processes, without_devices
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 
@@ -87,7 +93,6 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
 
     Under torchrun (or with --devices N) every process reads DATA and trains on its share of each
     batch; only rank 0 writes the checkpoint, the model and metrics.json."""
-    from deepfit.run_folder import RunFolder
     from deepfit.training import distributed
 
     run = RunFolder(out_dir or Path("runs") / data.stem)
@@ -95,7 +100,6 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
     run.prepare(overwrite=overwrite, resume=resume, writer=writer)
     if devices is not None and not distributed.launched():
         from deepfit.cli import ARGUMENTS
-        from deepfit.training.launch import run_processes, without_devices
 
         return run_processes(devices, without_devices(ARGUMENTS))
     if freeze and transfer_from is None:
@@ -119,9 +123,6 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
 
 def _read_training_data(data: Path, source, target, delimiter, encoding, skip_bad: bool, settings: dict):
     """DATA's labelled examples, read as a --from model's were (size, channels, sample rate) when there is one."""
-    from deepfit.data import kinds
-    from deepfit.data.labelled import read_labelled
-
     kind = kinds.for_source(data)
     _warn_about_unused_options(kind, settings)
     like, read_settings = None, {SETTING_OF_OPTION[option]: value for option, value in settings.items()}
@@ -189,8 +190,7 @@ def _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind
     if transfer_from is not None:
         metadata["transferred_from"] = str(transfer_from)
     if labelled.groups is not None and not labelled.kind.pooled:  # tables of pieces: remember their recordings,
-        from deepfit.data.splits import recording_digests  # as sound models do
-
+        # as sound models do
         estimator.training_recordings_ = recording_digests(labelled.groups[train_rows])
     estimator.transfer_from = None  # the source was read; the saved model stands on its own
     run.finish(estimator, metrics, metadata)
@@ -208,7 +208,6 @@ def _transfer_source(path):
 
     if path.suffix.lower() in STATE_DICT_SUFFIXES:
         return str(path)
-    import deepfit
 
     return deepfit.load(path)
 
@@ -240,8 +239,6 @@ def _test_split(labels: np.ndarray, fraction: float, seed: int, source, groups=N
     rows = np.arange(len(labels))
     if fraction == 0:
         return rows, rows[:0]
-    from deepfit.data.splits import grouped_split
-
     as_text = labels.astype(str)  # one type for mixed labels, for counting and stratifying alike
     held = grouped_split(as_text, rows if groups is None else groups, fraction, seed, min_per_class=1)
     if held is None or (~held).sum() < 2:

@@ -25,6 +25,7 @@ import numpy as np
 
 from deepfit.data.clips import MAX_SECONDS, Clips, check_rate
 from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
+from deepfit.data.images import IMAGE_SUFFIXES
 from deepfit.data.listing import list_source, refuse_or_skip
 from deepfit.errors import DataWarning, InvalidInputError
 
@@ -51,8 +52,6 @@ class SoundSet:
 def is_audio_source(path) -> bool:
     """Whether `path` is a sound file, or a folder whose first picture or sound file (in class
     sub-folders or not) is sound."""
-    from deepfit.data.images import IMAGE_SUFFIXES
-
     path = Path(path)
     if path.is_file():
         return path.suffix.lower() in AUDIO_SUFFIXES

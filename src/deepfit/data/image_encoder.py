@@ -8,11 +8,12 @@ network's first layer scales and normalises, so an exported model takes the same
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from deepfit.errors import InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError
 
 CHANNEL_COUNTS = (1, 3, 4)
 
@@ -40,10 +41,6 @@ class ImageEncoder:
         if images.dtype != np.uint8:
             images = images.astype(np.float32, copy=False)
             if self.dtype == "uint8" and images.size and float(images.max()) <= 1.0:
-                import warnings
-
-                from deepfit.errors import DataWarning
-
                 warnings.warn("these pictures hold values from 0 to 1, but the model was trained on bytes (0 to "
                               "255); multiply them by 255 first.", DataWarning, stacklevel=4)
         if images.shape[1:] != (self.height, self.width, self.channels):

@@ -23,6 +23,7 @@ import numpy as np
 
 from deepfit.data.decoded_cache import cache_file_for, load_cached, store_cached
 from deepfit.data.idx import is_idx_name, read_idx
+from deepfit.data.image_encoder import resize_batch
 from deepfit.data.listing import list_source, refuse_or_skip
 from deepfit.errors import InvalidInputError, short_reason
 
@@ -269,8 +270,6 @@ def _read_idx_set(path: Path, size, channels, labelled) -> ImageSet:
     elif labelled:
         raise InvalidInputError(f"{path}: no labels file beside it (expected {label_path.name}).")
     if size is not None or (channels is not None and channels != images.shape[3]):
-        from deepfit.data.image_encoder import resize_batch
-
         height, width = (size, size) if isinstance(size, int) else (size or images.shape[1:3])
         images = resize_batch(images, (height, width), channels or images.shape[3])
     name = path.name

@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from deepfit.errors import DataWarning
+
 MAX_RECORDINGS_KEPT = 200_000  # recordings a model remembers (hashed) to spot leaks into test data
 
 
@@ -62,8 +64,6 @@ def warn_if_recordings_leak(estimator, recordings, source: str = "") -> int:
     digests = [hashlib.sha1(str(r).encode()).hexdigest()[:12] for r in recordings]
     leaked = [str(r) for r, d in zip(recordings, digests) if d in trained]
     if leaked:
-        from deepfit.errors import DataWarning
-
         where = f"{source}: " if source else ""
         warnings.warn(f"{where}{len(leaked)} of {len(digests)} examples come from recordings the model was trained "
                       f"on (first: {leaked[0]}); pieces of one recording on both sides make accuracy read higher "

@@ -11,6 +11,7 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from deepfit.data.tabular import EXTRA_MISSING_MARKERS, guess_delimiter
@@ -89,8 +90,6 @@ FLOAT32_MAX = 3.4e38
 def unusable_rows(encoder, frame: pd.DataFrame) -> list[tuple[int, str]]:
     """``(row, why)`` for rows a table model cannot take: text, infinity or a number beyond float32 in a
     numeric column."""
-    import numpy as np
-
     found = {}
     for position, column in enumerate(encoder.columns):
         # a model trained on an array knows its columns by position; one trained on a frame, by name

@@ -10,8 +10,9 @@ from pathlib import PurePath
 
 import numpy as np
 
+from deepfit.data.audio import AUDIO_SUFFIXES
 from deepfit.data.clips import MAX_RATE, MIN_RATE, Clips
-from deepfit.data.images import MAX_PIXELS
+from deepfit.data.images import IMAGE_SUFFIXES, MAX_PIXELS, decode_picture, quiet_pillow_size_warning
 from deepfit.errors import InvalidInputError, short_reason
 
 
@@ -46,8 +47,6 @@ def picture_size(payload: bytes, name: str) -> tuple[int, int]:
     """(width, height) of one uploaded picture, from its header alone: nothing is decoded."""
     from PIL import Image
 
-    from deepfit.data.images import IMAGE_SUFFIXES, quiet_pillow_size_warning
-
     _check_suffix(name, IMAGE_SUFFIXES, "pictures")
     quiet_pillow_size_warning()
     if not payload:
@@ -65,8 +64,6 @@ def picture_size(payload: bytes, name: str) -> tuple[int, int]:
 def picture_from_bytes(payload: bytes, name: str, size: tuple[int, int], channels: int) -> np.ndarray:
     """One upload as a (H, W, C) uint8 picture at `size` (height, width) and `channels`. The caller has
     read its header with `picture_size` and checked it against its budget."""
-    from deepfit.data.images import decode_picture
-
     array, why = decode_picture(io.BytesIO(payload), size, channels)
     if array is None:
         raise InvalidInputError(f"{name}: {why}.")
@@ -94,8 +91,6 @@ def _opened_clip(payload: bytes, name: str):
     """(the open sound file, its frames, its sample rate), its header checked; every libsndfile error,
     opening or reading, becomes one line naming the file."""
     import soundfile
-
-    from deepfit.data.audio import AUDIO_SUFFIXES
 
     _check_suffix(name, AUDIO_SUFFIXES, "sound files")
     if not payload:

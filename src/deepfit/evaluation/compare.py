@@ -16,6 +16,7 @@ from deepfit.data.encoder import TableEncoder
 from deepfit.data.image_encoder import is_image_array
 from deepfit.data.splits import grouped_split
 from deepfit.errors import InvalidInputError
+from deepfit.evaluation.plots import pyplot, save_figure
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 FLAT_WITHIN = 0.01  # a curve has flattened once it is within a point of its best
@@ -68,8 +69,6 @@ class Comparison:
 
     def plot(self, path):
         """Accuracy against training-set size, one line per model, to a PNG."""
-        from deepfit.evaluation.plots import pyplot, save_figure
-
         plt = pyplot()
         figure, axes = plt.subplots(figsize=(6.5, 4.5))
         for model in dict.fromkeys(r["model"] for r in self.rows):

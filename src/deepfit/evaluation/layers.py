@@ -15,6 +15,7 @@ import numpy as np
 
 from deepfit.data import kinds
 from deepfit.estimators.base import pool_rows
+from deepfit.evaluation.plots import pyplot, save_figure
 
 
 def linear_separation(features: np.ndarray, labels: np.ndarray, folds: int = 3) -> float:
@@ -56,9 +57,6 @@ def layer_features(estimator, X) -> list[tuple[str, np.ndarray]]:
 def plot_layer_projections(estimator, X, y, path, max_points: int = 2000) -> list[dict]:
     """Write a PNG with one 2-D projection per layer, coloured by class; returns each layer's separation."""
     from sklearn.decomposition import PCA
-
-    from deepfit.evaluation.plots import pyplot as pyplot
-    from deepfit.evaluation.plots import save_figure
 
     y = np.asarray(y)
     rows = np.random.default_rng(0).permutation(len(y))[:max_points]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from deepfit.atomic import write_atomically
+from deepfit.errors import InvalidInputError
 
 
 def pyplot():
@@ -46,8 +47,6 @@ def decision_regions(estimator, X, resolution: int = 200, margin: float = 0.1):
     covering `X` (plus `margin` of its range on each side) -- the regions its boundary separates."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
-        from deepfit.errors import InvalidInputError
-
         raise InvalidInputError(f"decision regions are drawn for two features; got {X.shape[-1]} columns. "
                                 "Pick two columns, or project the data to two dimensions first.")
     low, high = X.min(axis=0), X.max(axis=0)

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.errors import InvalidInputError
 from deepfit.evaluation.metrics import calibration_bins, classification_metrics
+from deepfit.evaluation.report_html import write_report
+from deepfit.evaluation.report_plots import plot_calibration, plot_confusion, plot_history
 from deepfit.json_values import plain
 
 MISTAKES_SHOWN = 12
@@ -55,18 +58,12 @@ class Evaluation:
 
     # ------------------------------------------------------------------ plots
     def plot_history(self, path) -> Path:
-        from deepfit.evaluation.report_plots import plot_history
-
         return plot_history(self.history, path)
 
     def plot_confusion(self, path) -> Path:
-        from deepfit.evaluation.report_plots import plot_confusion
-
         return plot_confusion(self.metrics["confusion_matrix"], path)
 
     def plot_calibration(self, path) -> Path | None:
-        from deepfit.evaluation.report_plots import plot_calibration
-
         table = self.calibration()
         return None if table is None else plot_calibration(table, self.metrics.get("expected_calibration_error"),
                                                            path)
@@ -74,8 +71,6 @@ class Evaluation:
     def write_report(self, path, title: str = "Evaluation") -> Path:
         """One self-contained HTML file (plots and examples embedded; opens offline), and beside it
         the same plots as PNG files named after it (report_training.png, report_confusion.png, ...)."""
-        from deepfit.evaluation.report_html import write_report
-
         return write_report(self, Path(path), title)
 
     def _probability_of_true(self, i: int) -> float | None:
@@ -98,8 +93,6 @@ def evaluate(model, X, y, names=None) -> Evaluation:
     classes = np.asarray(model.classes_)
     y_true = _as_model_labels(np.asarray(y), classes)
     if len(y_true) != len(X):
-        from deepfit.errors import InvalidInputError
-
         raise InvalidInputError(f"X has {len(X)} examples but y has {len(y_true)} labels; give one label each.")
     if hasattr(model, "predict_with_proba"):  # deepfit's: both from one pass of the network
         y_pred, probabilities = model.predict_with_proba(X)
@@ -115,8 +108,6 @@ def evaluate(model, X, y, names=None) -> Evaluation:
     metrics = classification_metrics(y_true, y_pred, probabilities, classes)
     names = [f"row {i}" for i in range(1, len(y_true) + 1)] if names is None else [str(n) for n in names]
     if len(names) != len(y_true):
-        from deepfit.errors import InvalidInputError
-
         raise InvalidInputError(f"got {len(names)} names for {len(y_true)} examples; give one name each.")
     return Evaluation(metrics, classes, y_true, y_pred, probabilities, X, names,
                       list(getattr(model, "history_", []) or []), dict(getattr(model, "training_summary_", {}) or {}),

@@ -14,6 +14,7 @@ import numpy as np
 
 from deepfit.atomic import write_atomically
 from deepfit.data import kinds
+from deepfit.evaluation.report_plots import plot_mistake_grid
 
 TABLE_COLUMNS = 20        # feature columns shown for a wrong row; the rest are counted
 THUMBNAIL_SIDE = 128
@@ -143,8 +144,6 @@ def _caption(mistake: dict) -> str:
 
 def _gallery(shown: list, mistakes: list[dict], kind, stem: Path) -> str:
     """The wrong examples as the kind shows them: thumbnails, or coloured spectrograms with a player."""
-    from deepfit.evaluation.report_plots import plot_mistake_grid
-
     what = kind.words.shown
     images = [_coloured(s.image) if s.values else s.image for s in shown]
     cells = []

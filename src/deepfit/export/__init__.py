@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepfit.atomic import replaced_atomically
+from deepfit.atomic import replaced_atomically, write_atomically
 from deepfit.data import kinds
 from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.export.wrappers import Exported, TableScaling
@@ -75,8 +75,6 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
         stale.unlink(missing_ok=True)  # an earlier export's encoder would describe another input
     else:
         encoder_path = stale
-        from deepfit.atomic import write_atomically
-
         write_atomically(encoder_path, json.dumps({
             "classes": [plain(c) for c in estimator.classes_], "encoder": estimator.encoder_.to_dict(),
             "input": description, "notes": notes}, indent=2).encode())

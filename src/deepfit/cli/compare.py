@@ -12,6 +12,7 @@ from deepfit.cli.options import delimiter_option, encoding_option, parse_delimit
 from deepfit.data import kinds
 from deepfit.data.labelled import read_labelled
 from deepfit.errors import InvalidInputError
+from deepfit.evaluation.compare import compare as run_comparison
 
 
 @cli.command()
@@ -30,8 +31,6 @@ def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimit
     """Train deepfit and scikit-learn's shallow models (logistic regression, gradient boosting,
     k-nearest neighbours) on growing shares of DATA's training split, score them on the same held-out
     rows, and say which to use. DATA: a table with a label column, or pictures."""
-    from deepfit.evaluation.compare import compare as run_comparison
-
     try:
         shares = sorted({float(part) for part in fractions.split(",") if part.strip()})
     except ValueError:

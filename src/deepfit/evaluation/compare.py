@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deepfit.data.encoder import TableEncoder
-from deepfit.data.image_encoder import is_image_array
+from deepfit.data import kinds
 from deepfit.data.splits import grouped_split
 from deepfit.errors import InvalidInputError
 from deepfit.evaluation.plots import pyplot, save_figure
@@ -107,20 +106,14 @@ def compare(X, y, *, fractions=FRACTIONS, test_fraction: float = 0.2, seed: int 
     if held is None:
         raise InvalidInputError(f"{len(y)} rows are too few to hold out {test_fraction:.0%} with every class in it.")
     train, test = rows[~held], rows[held]
-    order = _stratified_order(y[train], seed)
+    order, kind = _stratified_order(y[train], seed), kinds.for_data(X)
     take = (lambda data, index: data.iloc[index]) if hasattr(X, "iloc") else (lambda data, index: data[index])
     comparison = Comparison(n_test=len(test))
     for fraction in sorted(fractions):
         subset = train[np.sort(order[:max(2, int(round(fraction * len(train))))])]
         if len(np.unique(y[subset])) < 2:
             continue
-        flat_train, flat_test = take(X, subset), take(X, test)
-        if is_image_array(flat_train):  # shallow models see the pixels as one row of numbers
-            flat_train = np.asarray(flat_train).reshape(len(subset), -1).astype(np.float32)
-            flat_test = np.asarray(flat_test).reshape(len(test), -1).astype(np.float32)
-        else:  # categories one-hot and gaps filled, as deepfit's own Encoder does
-            encoder = TableEncoder.fit(flat_train)
-            flat_train, flat_test = encoder.transform(flat_train), encoder.transform(flat_test)
+        flat_train, flat_test = kind.shallow_features(take(X, subset), take(X, test))
         models = {"deepfit": (DeepClassifier(random_state=seed), take(X, subset), take(X, test)),
                   **{name: (model, flat_train, flat_test) for name, model in shallow_models(seed).items()}}
         for name, (model, train_inputs, test_inputs) in models.items():

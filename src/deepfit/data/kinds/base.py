@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepfit.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Words:
@@ -179,6 +181,10 @@ class Kind:
         """What `check` compares to find copies (`deepfit.data.near_copies.NearCopyView`): the training
         set's view, or a test set's seen as the training set (`like`) was."""
         raise NotImplementedError
+
+    def shallow_features(self, train, test) -> tuple:
+        """(train, test) as the numbers a shallow model (scikit-learn's) takes, learned from `train`."""
+        raise InvalidInputError(f"{self.words.data} cannot be given to shallow models as rows of numbers.")
 
     def show_examples(self, inputs, encoder, indices) -> list[Shown] | None:
         """How the report shows the examples at `indices` of `inputs` (None: as rows of a table)."""

@@ -75,6 +75,10 @@ class PictureKind(Kind):
                             small.reshape(len(small), -1), pictures.shape[1:], similarity=SIMILARITY,
                             similar_what="16x16 grey thumbnails")
 
+    def shallow_features(self, train, test) -> tuple:
+        """The pixels as one row of numbers each."""
+        return tuple(np.asarray(X).reshape(len(X), -1).astype(np.float32) for X in (train, test))
+
     def show_examples(self, inputs, encoder, indices) -> list[Shown]:
         scale = byte_scale(inputs)
         return [Shown(shown_picture(inputs, index, scale)) for index in indices]

@@ -45,6 +45,11 @@ class TableKind(Kind):
     def describe(self, X) -> str:
         return f"{len(X)} rows of {X.shape[1]} columns"
 
+    def shallow_features(self, train, test) -> tuple:
+        """Categories one-hot and gaps filled, as deepfit's own Encoder does."""
+        encoder = self.encoder_type.fit(train)
+        return encoder.transform(train), encoder.transform(test)
+
     def near_copy_view(self, X, like=None):
         return rows_view(self, X, like)
 

@@ -15,6 +15,8 @@ def test_each_kind_is_recognised_from_what_fit_is_given():
     assert kinds.for_data(np.zeros((3, 4))) is kinds.TABLE
     assert kinds.for_data(np.zeros((3, 8, 8), dtype=np.uint8)) is kinds.PICTURES
     assert kinds.for_data(Clips([np.zeros(800)], 8000)) is kinds.SOUND
+    assert kinds.for_data(["a short text", "another one"]) is kinds.TEXT
+    assert kinds.for_data(np.array(["a text"], dtype=object)) is kinds.TEXT
 
 
 def test_each_kind_is_recognised_from_its_files(tmp_path):
@@ -25,21 +27,26 @@ def test_each_kind_is_recognised_from_its_files(tmp_path):
     (tmp_path / "sound" / "low").mkdir(parents=True)
     soundfile.write(tmp_path / "sound" / "low" / "1.wav", np.zeros(800, dtype=np.float32), 8000)
     (tmp_path / "rows.csv").write_text("a,label\n1,x\n2,y\n")
-    found = [kinds.for_source(tmp_path / name).name for name in ("pictures", "sound", "rows.csv")]
-    assert found == ["image", "audio", "table"]
+    (tmp_path / "texts" / "spam").mkdir(parents=True)
+    (tmp_path / "texts" / "spam" / "1.txt").write_text("win a prize now")
+    reviews = [f"review {i}: the film was {'good' if i % 2 else 'bad'} and I say so" for i in range(30)]
+    pd.DataFrame({"review": reviews, "stars": range(30), "label": ["x", "y"] * 15}).to_csv(tmp_path / "reviews.csv")
+    names = ("pictures", "sound", "rows.csv", "texts", "reviews.csv")
+    assert [kinds.for_source(tmp_path / name).name for name in names] == ["image", "audio", "table", "text", "text"]
 
 
-def test_a_fourth_kind_joins_by_registering_and_is_asked_before_the_table():
-    class Words(kinds.Kind):  # a stand-in for text: lists of strings
+def test_a_fifth_kind_joins_by_registering_and_is_asked_before_the_ones_named():
+    class Words(kinds.Kind):  # a stand-in for a kind of its own: lists of hashtags
         name = "words-for-this-test"
-        words = kinds.Words(data="text", files="text files", one="text")
+        words = kinds.Words(data="hashtags", files="hashtag files", one="hashtag")
 
         def recognises(self, X) -> bool:
-            return isinstance(X, list) and all(isinstance(item, str) for item in X)
+            return isinstance(X, list) and all(isinstance(item, str) and item.startswith("#") for item in X)
 
     try:
-        added = kinds.register(Words(), before="table")
-        assert kinds.for_data(["spam", "ham"]) is added
+        added = kinds.register(Words(), before="text")
+        assert kinds.for_data(["#spam", "#ham"]) is added
+        assert kinds.for_data(["spam", "ham"]) is kinds.TEXT
         assert kinds.of("words-for-this-test") is added
         assert list(kinds.KINDS)[-1] == "table"  # still the last resort
         assert kinds.for_data(pd.DataFrame({"a": [1.0]})) is kinds.TABLE

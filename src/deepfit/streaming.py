@@ -63,6 +63,8 @@ def stream_predictions(model, inputs, *, batch_size: int | None = None, skip_bad
     kind = kinds.of(model)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     size = batch_size or kind.predict_batch
+    if kind.reads_tables and len(inputs) == 1 and kind.holds(Path(inputs[0])) and Path(inputs[0]).is_file():
+        return _texts_of_table(model, kind, Path(inputs[0]), size, skip_bad, delimiter, encoding)
     if kind.takes_files:
         paths = expand_inputs(inputs, kind)
         return PredictionStream(_file_batches(model, kind, paths, size, skip_bad), len(paths), "file")
@@ -72,6 +74,20 @@ def stream_predictions(model, inputs, *, batch_size: int | None = None, skip_bad
 
 
 # ------------------------------------------------------------------------------------ tables
+def _texts_of_table(model, kind, path: Path, size: int, skip_bad: bool, delimiter, encoding) -> PredictionStream:
+    """A table's column of texts, read whole (rows without text refused, or left out under skip_bad
+    with a warning), then answered a batch at a time."""
+    examples = kind.read(path, labelled=False, skip_bad=skip_bad, delimiter=delimiter, encoding=encoding)
+
+    def batches():
+        for start in range(0, len(examples.X), size):
+            labels, probabilities = _run(model, examples.X[start:start + size], str(path))
+            keys = [int(name.split()[1]) for name in examples.paths[start:start + size]]  # "row N (line N+1)"
+            yield PredictionBatch(keys, labels, probabilities, [None] * len(keys) if skip_bad else None)
+
+    return PredictionStream(batches(), len(examples.X), "row")
+
+
 def _table_stream(model, path: Path, size: int, skip_bad: bool, delimiter, encoding, count: bool):
     """CSVs streamed in chunks; Parquet read whole (one batch)."""
     if path.suffix.lower() in (".parquet", ".pq"):

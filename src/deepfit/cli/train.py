@@ -24,6 +24,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--target", help="Column holding the labels (default: a column named label/target/class/y).")
+@click.option("--text", "text_column", help="Texts in a table: the column holding them (default: the one column of "
+              "long, varied strings).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Folder for model.deepfit and metrics.json  [default: runs/<data name>]")
 @click.option("--model", "model_kind", type=click.Choice(MODELS), default="deep", show_default=True,
@@ -79,14 +81,15 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @delimiter_option
 @encoding_option
-def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
+def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, ensemble_size, label_smoothing, numeric_scaling,
           test_fraction, seed, device, transfer_from,
           freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, resume,
           checkpoint_every, devices, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
-    folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files) or sound clips
-    (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label).
+    folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files), sound clips
+    (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label) or texts
+    (.txt files in one sub-folder per class, or a table with a column of text: --text).
 
     The test split keeps every piece of one recording on one side (GTZAN's blues.00042.3.wav
     belongs to blues.00042), for sound files and for tables with a column of file names.
@@ -106,7 +109,7 @@ def train(data, target, out_dir, model_kind, hidden_layers, width, max_epochs, b
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)
     labelled = _read_training_data(data, source, target, parse_delimiter(delimiter), encoding, skip_bad,
-                                   {"--image-size": image_size, "--channels": channels,
+                                   {"--image-size": image_size, "--channels": channels, "--text": text_column,
                                     "--sample-rate": sample_rate, "--window-seconds": window_seconds})
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
@@ -148,7 +151,7 @@ def _read_training_data(data: Path, source, target, delimiter, encoding, skip_ba
 
 # The options that say how examples are read or cut, and the setting each becomes.
 SETTING_OF_OPTION = {"--image-size": "size", "--channels": "channels", "--sample-rate": "sample_rate",
-                     "--window-seconds": "window_seconds"}
+                     "--window-seconds": "window_seconds", "--text": "text_column"}
 
 
 def _warn_about_unused_options(kind, settings: dict) -> None:

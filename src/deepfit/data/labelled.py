@@ -1,7 +1,7 @@
 """Reading labelled data, for every command and for the library: one function, `read_labelled`.
 
-DATA is a table with a label column, or pictures or sound in one sub-folder per class (or a CSV of
-``path,label``); its kind is recognised (`deepfit.data.kinds.for_source`). Each example gets a name
+DATA is a table with a label column, pictures, sound or texts in one sub-folder per class (or a CSV
+of ``path,label``), or a table with a column of text; its kind is recognised (`deepfit.data.kinds.for_source`). Each example gets a name
 as its user knows it (a file relative to DATA, a table row by its line), and the recording it comes
 from where that matters (sound clips; a table whose rows name pieces of recordings), so that every
 split keeps a recording on one side.
@@ -46,12 +46,14 @@ def read_labelled(data, *, target=None, delimiter: str | None = None, encoding: 
     kind = kinds.for_source(data)
     if not kind.takes_files:
         return _read_table(data, target, delimiter, encoding)
-    chosen = kind.settings_of(like) if like is not None else {
-        name: value for name, value in settings.items() if name in kind.read_settings}
+    offered = {"target": target, "delimiter": delimiter, "encoding": encoding, **settings}  # those it reads
+    chosen = {name: value for name, value in offered.items() if name in kind.read_settings and value is not None}
+    if like is not None:
+        chosen.update(kind.settings_of(like))
     examples = kind.read(data, labelled=True, skip_bad=skip_bad, **chosen)
     skipped = list(zip(display_names([p for p, _ in examples.skipped], data), [w for _, w in examples.skipped]))
     return LabelledData(kind, examples.X, np.asarray(examples.labels), display_names(examples.paths, data),
-                        examples.groups, skipped, target="label")
+                        examples.groups, skipped, target=target or "label")
 
 
 def _read_table(data: Path, target, delimiter, encoding) -> LabelledData:

@@ -30,7 +30,6 @@ ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble p
 # Picture augmentation (augment="affine"): turns of up to 10 degrees, scalings of up to 10%, shifts of
 # up to an eighth of a side.
 AFFINE_DEGREES, AFFINE_SCALE, AFFINE_SHIFT = 10.0, 0.1, 0.125
-STATISTICS_SAMPLE = 2_000  # pictures used to measure each channel's mean and spread
 
 
 class DeepClassifier(TransformerMixin, NetworkClassifier):
@@ -199,7 +198,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             return super().fit(X, y, callbacks=callbacks, checkpoint=checkpoint, resume=resume,
                                checkpoint_every=checkpoint_every)
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
-            for name in ("_source", "_pixel_statistics", "_training_encoding"):
+            for name in ("_source", "_input_statistics", "_training_encoding"):
                 self.__dict__.pop(name, None)
 
     fit.__doc__ = NetworkClassifier.fit.__doc__
@@ -211,9 +210,11 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         kind = given if reset else self._kind()
         if given is not kind and given is not kinds.TABLE:  # a table's checks below say what else is wrong
             raise InvalidInputError(f"this model takes {kind.words.data}, not {given.words.data}.")
+        if reset and self.model not in kind.models:
+            needs = "pictures: an array of shape (N, H, W) or (N, H, W, C)" if self.model == "cnn" else "a table"
+            raise InvalidInputError(f"model={self.model!r} needs {needs}; for {kind.words.data}, use "
+                                    f"{' or '.join(map(repr, kind.models))}.")
         if kind is kinds.TABLE:  # scikit-learn's checks of a table, shared with the linear models
-            if reset and self.model == "cnn":
-                raise InvalidInputError("model='cnn' needs pictures: an array of shape (N, H, W) or (N, H, W, C).")
             return super()._validated_features(X, reset)
         if reset:
             for name in ("n_features_in_", "feature_names_in_"):
@@ -258,13 +259,12 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         return self._kind().encode(self.encoder_, X)
 
     def _learn_from_data(self, encoded, y_index, seed) -> None:
-        """Grids (pictures, spectrograms): each channel's mean and spread (for the input layer) and the
-        augmentation to use."""
+        """What the input layer learns from the data (grids: each channel's mean and spread; texts: how
+        rare each feature is), and the augmentation to use."""
         self.augmentation_ = "none"
+        self._input_statistics = self._kind().input_statistics(encoded, seed)
         if encoded.ndim != 4:
             return
-        rows = np.sort(np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE])
-        self._pixel_statistics = _channel_statistics(encoded, rows)
         if self.augment != "auto":
             self.augmentation_ = self.augment
         elif self._kind().defaults.flips and aug.flips_make_sense(encoded, y_index):
@@ -312,8 +312,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         module = models.build(self.architecture_)
         if self._source is not None:
             load_body(module, self._source)
-        elif getattr(module, "input", None) is not None:
-            module.input.set_statistics(*self._pixel_statistics)
+        elif getattr(module, "input", None) is not None and self._input_statistics is not None:
+            module.input.set_statistics(*self._input_statistics)
         if self.device_.type == "cuda" and self._kind().grid:
             module = module.to(memory_format=torch.channels_last)
         return module
@@ -370,16 +370,17 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
                              fill=self._kind().margin_fill(self.encoder_), lighting=defaults.lighting)
 
     def _auto_epochs(self, n_rows: int, batch_size: int) -> int:
-        """Enough epochs for the kind's optimizer steps (tables 3,000, pictures and sound 1,200), within
-        10 to its most epochs (200, 300, 50); pictures also within a budget of pixels through the first
-        stage, so a small set is seen hundreds of times and 1,000 pictures fit in seconds."""
+        """Enough epochs for the kind's optimizer steps (tables 3,000, pictures and sound 1,200, texts
+        400), within its fewest and most epochs (10 to 200, 300 or 50; texts 3 to 30); pictures also
+        within a budget of pixels through the first stage, so a small set is seen hundreds of times and
+        1,000 pictures fit in seconds."""
         defaults = self._kind().defaults
         epochs = defaults.steps / math.ceil(n_rows / batch_size)
         if defaults.pixel_passes:
             stride = self.architecture_.get("stem_stride", 1)
             area = self.encoder_.height * self.encoder_.width / stride ** 2
             epochs = min(epochs, defaults.pixel_passes / (n_rows * area))
-        return int(min(defaults.max_epochs, max(10, round(epochs))))
+        return int(min(defaults.max_epochs, max(defaults.min_epochs, round(epochs))))
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]
@@ -426,18 +427,6 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         if groups is not None:
             warn_if_recordings_leak(self, groups)
         return super().score(X, y, sample_weight=sample_weight)
-
-
-def _channel_statistics(pictures: np.ndarray, rows: np.ndarray, chunk: int = 256):
-    """Mean and standard deviation of each channel over the chosen pictures, a chunk at a time."""
-    sums, squares = np.zeros(pictures.shape[1]), np.zeros(pictures.shape[1])
-    for start in range(0, len(rows), chunk):
-        values = pictures[rows[start:start + chunk]].astype(np.float64)
-        sums += values.sum(axis=(0, 2, 3))
-        squares += (values ** 2).sum(axis=(0, 2, 3))
-    count = len(rows) * pictures.shape[2] * pictures.shape[3]
-    mean = sums / count
-    return mean, np.sqrt(np.maximum(squares / count - mean ** 2, 0))
 
 
 def _collect(outputs: list, stages: list) -> torch.Tensor:

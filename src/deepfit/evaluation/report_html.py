@@ -27,6 +27,8 @@ h1{font-size:1.55em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-
 .meta{color:#566070;margin:0 0 1em;overflow-wrap:anywhere}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px 12px}
+.texts .example{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px 12px;margin:8px 0}
+.texts blockquote{margin:0 0 6px;white-space:pre-wrap;overflow-wrap:anywhere}
 .card b{display:block;font-size:1.45em}.card span{color:#566070;font-size:.85em}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;background:#fff;font-size:.9em}
@@ -127,7 +129,18 @@ def _examples_html(evaluation, mistakes: list[dict], kind, stem: Path) -> str:
     intro = (f"<p>{wrong} of {len(evaluation.y_true)} examples are wrong; the {len(mistakes)} {surest} are below. "
              "Some may be labelled wrongly rather than predicted wrongly.</p>")
     shown = kind.show_examples(evaluation.inputs, evaluation.encoder, [m["index"] for m in mistakes])
-    return intro + (_row_table(evaluation, mistakes) if shown is None else _gallery(shown, mistakes, kind, stem))
+    if shown is None:
+        return intro + _row_table(evaluation, mistakes)
+    if shown and shown[0].text is not None:
+        return intro + _text_list(shown, mistakes)
+    return intro + _gallery(shown, mistakes, kind, stem)
+
+
+def _text_list(shown: list, mistakes: list[dict]) -> str:
+    """The wrong texts, each with its name, true and predicted label."""
+    cells = [f'<div class="example text"><blockquote>{escape(example.text)}</blockquote>{_caption(mistake)}</div>'
+             for mistake, example in zip(mistakes, shown)]
+    return '<div class="texts">' + "".join(cells) + "</div>"
 
 
 def _sureness(mistake: dict) -> str:

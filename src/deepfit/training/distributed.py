@@ -128,6 +128,9 @@ def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 
     if device.type == "cuda":
         _synchronise_batch_norm(module)
+    for layer in module.modules():  # DDP adds up dense gradients; a text network's embeddings give sparse ones
+        if isinstance(layer, torch.nn.Embedding):
+            layer.sparse = False
     # A 1x1 convolution's gradient may carry other strides on its size-1 dimensions than DDP's bucket:
     # the same memory layout, reported as a mismatch.
     warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")

@@ -60,6 +60,11 @@ class AdamW(Optimizer):
     @torch.no_grad()
     def step(self) -> None:
         params = self._with_grads()
+        sparse = [p for p in params if p.grad.is_sparse]
+        if sparse:
+            for param in sparse:
+                self._sparse_step(param)
+            params = [p for p in params if not p.grad.is_sparse]
         if not params:
             return
         grads = [p.grad for p in params]
@@ -86,6 +91,22 @@ class AdamW(Optimizer):
         torch._foreach_div_(denominators, math.sqrt(1 - beta2 ** step))
         torch._foreach_add_(denominators, self.eps)
         torch._foreach_addcdiv_(params, exp_avgs, denominators, -self.lr / (1 - beta1 ** step))
+
+    def _sparse_step(self, param) -> None:
+        """Adam on the rows a sparse gradient touches (an embedding's: the features of one batch),
+        "lazily" as TensorFlow's LazyAdam: untouched rows keep their weights and moments, and weight
+        decay applies to a row when it is touched."""
+        grad = param.grad.coalesce()
+        rows, values = grad.indices()[0], grad.values()
+        step = self.steps[param]
+        step += 1
+        beta1, beta2 = self.betas
+        exp_avg = self.exp_avg[param][rows].lerp_(values, 1 - beta1)
+        exp_avg_sq = self.exp_avg_sq[param][rows].mul_(beta2).addcmul_(values, values, value=1 - beta2)
+        self.exp_avg[param][rows], self.exp_avg_sq[param][rows] = exp_avg, exp_avg_sq
+        bias1, bias2 = 1 - beta1 ** step, (1 - beta2 ** step).sqrt()
+        weights = param[rows] * (1 - self.lr * self.weight_decay)
+        param[rows] = weights - (self.lr / bias1) * exp_avg / (exp_avg_sq.sqrt() / bias2 + self.eps)
 
     def state_dict(self) -> dict:
         return {"lr": self.lr,

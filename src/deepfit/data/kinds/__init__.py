@@ -1,7 +1,6 @@
-"""Kinds of input: one object per kind (`TABLE`, `PICTURES`, `SOUND`), behind the protocol of
+"""Kinds of input: one object per kind (`TABLE`, `PICTURES`, `SOUND`, `TEXT`), behind the protocol of
 `deepfit.data.kinds.base.Kind`. Code above the data layer asks a kind (`of(encoder)`,
-`for_data(X)`) and never branches on its name. A new kind (text) is one module here and one
-`register` call.
+`for_data(X)`) and never branches on its name. A new kind is one module here and one `register` call.
 
 >>> from deepfit.data.kinds import PICTURES, for_data, of
 >>> import numpy as np
@@ -19,9 +18,10 @@ from deepfit.data.kinds.base import Examples, ExportInput, Kind, TrainingDefault
 from deepfit.data.kinds.picture import PICTURES
 from deepfit.data.kinds.sound import SOUND
 from deepfit.data.kinds.table import TABLE
+from deepfit.data.kinds.text import TEXT
 from deepfit.data.listing import listed_suffix
 
-__all__ = ["Examples", "ExportInput", "Kind", "KINDS", "PICTURES", "SOUND", "TABLE", "TrainingDefaults", "Words",
+__all__ = ["Examples", "ExportInput", "Kind", "KINDS", "PICTURES", "SOUND", "TABLE", "TEXT", "TrainingDefaults", "Words",
            "encoder_from_dict", "for_data", "for_source", "of", "register"]
 
 KINDS: dict[str, Kind] = {}
@@ -38,12 +38,12 @@ def register(kind: Kind, *, before: str | None = None) -> Kind:
     return kind
 
 
-for _kind in (SOUND, PICTURES, TABLE):
+for _kind in (SOUND, TEXT, PICTURES, TABLE):
     register(_kind)
 
 
 def of(thing) -> Kind:
-    """The kind of an encoder, a fitted estimator (its encoder) or a name ("table", "image", "audio")."""
+    """The kind of an encoder, a fitted estimator (its encoder) or a name ("table", "image", "audio", "text")."""
     thing = getattr(thing, "encoder_", thing)
     name = thing if isinstance(thing, str) else getattr(thing, "kind", "table")
     if name not in KINDS:

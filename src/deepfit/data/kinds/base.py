@@ -15,6 +15,8 @@ import numpy as np
 
 from deepfit.errors import InvalidInputError
 
+STATISTICS_SAMPLE = 2_000  # grids used to measure each channel's mean and spread
+
 
 @dataclass(frozen=True)
 class Words:
@@ -43,9 +45,10 @@ class Shown:
     """How the report shows one example: a picture, or values to colour (a spectrogram, low rows at
     the bottom), and a sound to play beside it."""
 
-    image: np.ndarray              # uint8 (H, W) or (H, W, 3); float (rows, columns) when `values`
+    image: np.ndarray | None       # uint8 (H, W) or (H, W, 3); float (rows, columns) when `values`
     values: bool = False
     sound: tuple | None = None     # (waveform, sample rate)
+    text: str | None = None        # a text, shown as such (no picture)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,8 @@ class TrainingDefaults:
     learning_rate: float        # peak AdamW rate when trained from scratch
     smallest_batch: int         # "auto" batches: about 50 steps an epoch, never fewer rows than this
     steps: int                  # "auto" epochs: about this many optimizer steps ...
-    max_epochs: int             # ... in 10 to this many epochs
+    max_epochs: int             # ... in `min_epochs` to this many epochs
+    min_epochs: int = 10
     pixel_passes: float = 0.0   # and at most this many pixels through the first stage (0: no such bound)
     early_stopping_below: int = 0  # "auto" early stopping: on for fewer examples than this
     lighting: float = 0.0       # brightness and contrast jitter of augmented grids
@@ -87,6 +91,7 @@ class Kind:
     words: Words
     suffixes: tuple = ()         # the files it reads
     takes_files: bool = True     # the server takes uploaded files (False: JSON rows)
+    reads_tables: bool = False   # its examples may also come as a column of a table (texts)
     grid: bool = False           # encoded examples are (N, C, H, W) grids, a CNN's input
     pooled: bool = False         # an example is cut into windows whose predictions are pooled
     columns: bool = False        # examples are rows of named columns (numeric embeddings, ensembles apply)
@@ -95,6 +100,7 @@ class Kind:
     mistakes_shown: int = 12     # mistakes the report shows
     read_settings: tuple = ()    # what `read` may be told (command-line options map onto these)
     fit_settings: tuple = ()     # DeepClassifier settings, beyond reading, that apply to this kind only
+    models: tuple = ("auto", "mlp", "cnn")  # DeepClassifier's `model` choices that suit this kind
     defaults: TrainingDefaults
     encoder_type: type           # its Encoder class: fit, transform or encode, to_dict, from_dict
 
@@ -160,6 +166,14 @@ class Kind:
         """The recording each example comes from, where examples come from recordings; else None."""
         return None
 
+    def input_statistics(self, encoded, seed: int) -> tuple | None:
+        """What the network's input layer learns from the encoded training data before training (a
+        grid's channel means and spreads; a text's document frequencies), or None."""
+        if not self.grid:
+            return None
+        rows = np.sort(np.random.default_rng(seed).permutation(len(encoded))[:STATISTICS_SAMPLE])
+        return channel_statistics(encoded, rows)
+
     def check_augmentation(self, augment: str) -> None:
         """Refuse an augmentation that does not suit this kind."""
 
@@ -210,3 +224,15 @@ class Kind:
 
     def __repr__(self) -> str:
         return f"<kind {self.name}>"
+
+
+def channel_statistics(grids: np.ndarray, rows: np.ndarray, chunk: int = 256):
+    """Mean and standard deviation of each channel over the chosen (N, C, H, W) grids, a chunk at a time."""
+    sums, squares = np.zeros(grids.shape[1]), np.zeros(grids.shape[1])
+    for start in range(0, len(rows), chunk):
+        values = grids[rows[start:start + chunk]].astype(np.float64)
+        sums += values.sum(axis=(0, 2, 3))
+        squares += (values ** 2).sum(axis=(0, 2, 3))
+    count = len(rows) * grids.shape[2] * grids.shape[3]
+    mean = sums / count
+    return mean, np.sqrt(np.maximum(squares / count - mean ** 2, 0))

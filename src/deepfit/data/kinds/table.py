@@ -17,6 +17,7 @@ class TableKind(Kind):
     takes_files = False
     predict_batch = 4096
     columns = True
+    models = ("auto", "mlp")
     # Tables of fewer than 1,500 rows hold out a validation split and stop early: on the small, noisy tables
     # of our suite that was 2-8 points more accurate; on larger ones, training the whole schedule on every row
     # was better (benchmarks/compare_tables_suite.py). About 3,000 steps let the schedule anneal.

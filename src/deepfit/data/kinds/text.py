@@ -1,0 +1,125 @@
+"""Text: a list of strings (the API), a folder of ``.txt`` files in one sub-folder per class, or a
+table with a column of text (CSV, TSV or Parquet), as bags of words, word pairs and runs of letters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepfit.data import similarity
+from deepfit.data.kinds.base import Examples, ExportInput, Kind, Shown, TrainingDefaults, Words
+from deepfit.data.near_copies import NearCopyView
+from deepfit.data.text_encoder import TextEncoder, check_texts, split_words
+from deepfit.data.texts import TEXT_SUFFIXES, is_text_source, read_texts, refuse_empty
+from deepfit.errors import InvalidInputError
+
+SIMILARITY = 0.9   # cosine of two texts' word counts at or above which they are near copies
+HASHED_WORDS = 2**10  # columns of the word-count vectors that check compares
+SHOWN_CHARS = 600     # the report shows a wrong text up to this long
+
+
+class TextKind(Kind):
+    name = "text"
+    words = Words(data="texts", files="texts", one="text")
+    suffixes = TEXT_SUFFIXES
+    read_settings = ("text_column", "target", "encoding", "delimiter")
+    fixed_size = False
+    models = ("auto",)
+    reads_tables = True
+    predict_batch = 2048
+    # The suite (benchmarks/compare_text.py): a bag of words, word pairs and runs of letters is, in effect,
+    # a linear model; it learns in a few epochs at 2e-2 (sparse, lazily updated embeddings), without smoothing.
+    defaults = TrainingDefaults(label_smoothing=0.0, learning_rate=2e-2, smallest_batch=32, steps=400,
+                                max_epochs=30, min_epochs=3, shift_rows=False)
+    encoder_type = TextEncoder
+
+    def recognises(self, X) -> bool:
+        """A list, tuple, 1-D array or Series of strings."""
+        if isinstance(X, (str, bytes)) or not hasattr(X, "__len__") or getattr(X, "ndim", 1) != 1 or not len(X):
+            return False
+        if hasattr(X, "columns"):
+            return False
+        head = list(X[:50]) if not hasattr(X, "iloc") else list(X.iloc[:50])
+        return all(isinstance(value, str) for value in head)
+
+    def holds(self, path) -> bool:
+        return is_text_source(path)
+
+    def read(self, source, *, labelled=True, skip_bad=False, cache=True, text_column=None, target=None,
+             encoding="utf-8", delimiter=None) -> Examples:
+        texts = read_texts(source, labelled=labelled, skip_bad=skip_bad, text_column=text_column, target=target,
+                           encoding=encoding, delimiter=delimiter)
+        return Examples(np.asarray(texts.texts, dtype=object), texts.labels, texts.names, texts.skipped)
+
+    def join(self, parts: list):
+        return np.concatenate([np.asarray(part, dtype=object) for part in parts])
+
+    def describe(self, X) -> str:
+        words = np.fromiter((len(split_words(text)) for text in X[:2000]), dtype=np.int64)
+        return f"{len(X)} texts of {words.mean():.0f} words on average" if len(words) else "no texts"
+
+    def validate(self, X, encoder=None):
+        texts = np.asarray(check_texts(X.tolist() if hasattr(X, "tolist") else X), dtype=object)
+        refuse_empty(texts)
+        return texts
+
+    def fit_encoder(self, X, **_) -> tuple:
+        return TextEncoder.fit(X), None
+
+    def encode(self, encoder, X) -> tuple:
+        return encoder.transform(X), None
+
+    def input_statistics(self, encoded, seed: int) -> tuple:
+        """In how many training texts each feature occurs (for its inverse document frequency), and how
+        many texts there are."""
+        ids = encoded[:, 0].astype(np.int64)
+        return np.bincount(ids[encoded[:, 1] > 0], minlength=int(ids.max(initial=0)) + 1), len(encoded)
+
+    def check_augmentation(self, augment: str) -> None:
+        if augment not in ("auto", "none"):
+            raise InvalidInputError(f"augment='{augment}' does not apply to texts; use 'auto' or 'none'.")
+
+    def default_network(self, encoder, n_classes: int, dropout: float) -> dict:
+        return {"name": "text_bag", "n_features": encoder.n_features, "n_outputs": n_classes, "dropout": dropout}
+
+    def prediction_slices(self, X) -> list:
+        return np.array_split(np.arange(len(X)), max(1, len(X) // 20_000))
+
+    def near_copy_view(self, X, like=None) -> NearCopyView:
+        """Texts compared as hashed word counts; exact copies equal once lower-cased and spaced alike."""
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        texts = [" ".join(split_words(text)) for text in X]
+        counts = HashingVectorizer(n_features=HASHED_WORDS, ngram_range=(1, 2), alternate_sign=False,
+                                   norm=None, token_pattern=r"\S+").transform(texts).toarray().astype(np.float32)
+        return NearCopyView(self, similarity.exact_keys(texts), similarity.unit_rows(counts),
+                            similarity.unit_rows(counts), (), similarity=SIMILARITY,
+                            similar_what="counts of words and word pairs")
+
+    def show_examples(self, inputs, encoder, indices) -> list[Shown]:
+        """Each text, up to SHOWN_CHARS characters."""
+        return [Shown(None, text=_excerpt(str(inputs[index]))) for index in indices]
+
+    def input_description(self, encoder) -> dict:
+        return {"texts": {"max_chars": encoder.max_chars, "words_learned": len(encoder.vocabulary)}}
+
+    def decode_uploads(self, payloads, encoder, budget):
+        raise InvalidInputError("this model takes texts: send them as JSON, {\"texts\": [...]}.")
+
+    def export_input(self, encoder) -> ExportInput:
+        raise InvalidInputError("exporting a text model is not supported yet; use it from deepfit (predict, "
+                                "serve) or from Python.")
+
+    def sample_inputs(self, encoder, n: int, rng: np.random.Generator):
+        words = encoder.vocabulary[:500] or ["word"]
+        return np.array([" ".join(rng.choice(words, size=int(rng.integers(1, 30)))) for _ in range(n)],
+                        dtype=object)
+
+    def exported_inputs(self, encoder, examples, raw: bool):
+        return encoder.transform(examples)
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS].rsplit(" ", 1)[0] + " ..."
+
+
+TEXT = TextKind()

@@ -1,0 +1,108 @@
+"""The text network: a bag of token and n-gram embeddings (fastText's idea), then a classifier.
+
+Each feature of a text (a token, or a run of tokens) has a learned vector, its embedding. A text is
+the weighted sum of its features' vectors: a feature's weight grows with how often the text holds it
+(1 + log count) and with how rare it is among the training texts (its inverse document frequency,
+learned once from the data), and the weights of one text have unit length. The output layer (after
+optional hidden layers) separates those sentence vectors. By default a vector has one number per
+class and the output layer starts as the identity: the network is then, in effect, a linear model
+of the features (what wins on small text sets), trained by gradient descent. Word order counts only
+as far as the word pairs carry it.
+
+>>> net = TextBag(n_features=100, n_outputs=2)
+>>> rows = torch.tensor([[[5.0, 17.0, 0.0], [1.0, 2.0, 0.0]]])   # features 5 and 17, counted 1 and 2
+>>> net(rows).shape
+torch.Size([1, 2])
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from deepfit.models.freezing import FreezableBody
+
+
+class TokenWeights(nn.Module):
+    """The input layer: each feature's weight in its text, from its count and its rarity."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("idf", torch.ones(n_features))
+
+    def set_statistics(self, document_counts, n_texts: int) -> None:
+        """Smoothed inverse document frequency, as scikit-learn's TfidfVectorizer computes it."""
+        counts = torch.zeros_like(self.idf)
+        given = torch.as_tensor(document_counts, dtype=torch.float32)[:len(counts)]
+        counts[:len(given)] = given
+        self.idf.copy_(torch.log((1.0 + n_texts) / (1.0 + counts)) + 1.0)
+
+    def forward(self, ids: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        weights = torch.where(counts > 0, (1.0 + torch.log(counts.clamp_min(1.0))) * self.idf[ids],
+                              torch.zeros_like(counts))
+        return weights / weights.norm(dim=1, keepdim=True).clamp_min(1e-6)
+
+
+class BagOfEmbeddings(nn.Module):
+    """The body: weighted sum of the features' embeddings, then `hidden_layers` ReLU layers. The
+    embeddings' gradients are sparse (a batch touches few of the features), for `AdamW`'s lazy updates."""
+
+    def __init__(self, n_features: int, dim: int, hidden_layers: int, width: int, dropout: float):
+        super().__init__()
+        self.input = TokenWeights(n_features)
+        self.embedding = nn.Embedding(n_features, dim, sparse=True)
+        nn.init.normal_(self.embedding.weight, std=0.01 if hidden_layers == 0 else 1.0 / math.sqrt(dim))
+        layers, size = [], dim
+        for _ in range(hidden_layers):
+            layers += [nn.Dropout(dropout), nn.Linear(size, width), nn.ReLU()]
+            size = width
+        self.hidden = nn.Sequential(*layers)
+        self.size = size
+
+    def sentence_vectors(self, rows: torch.Tensor) -> torch.Tensor:
+        ids, counts = rows[:, 0].long(), rows[:, 1]
+        weights = self.input(ids, counts)
+        return torch.bmm(weights.unsqueeze(1), self.embedding(ids)).squeeze(1)
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.hidden(self.sentence_vectors(rows))
+
+
+class TextBag(FreezableBody, nn.Module):
+    """(N, 2, L) rows of feature ids and counts -> sentence vectors -> hidden layers -> class scores."""
+
+    output = "softmax"
+
+    def __init__(self, n_features: int, n_outputs: int, dim: int | None = None, hidden_layers: int = 0,
+                 width: int = 256, dropout: float = 0.0):
+        super().__init__()
+        dim = dim or n_outputs
+        self.body = BagOfEmbeddings(n_features, dim, hidden_layers, width, dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.body.size, n_outputs)
+        if self.body.size == n_outputs:  # a vector per class: the bag starts as a linear model of the features
+            nn.init.eye_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    @property
+    def input(self) -> TokenWeights:
+        """The input layer, where the estimators set what they learned from the training texts."""
+        return self.body.input
+
+    def features(self, rows: torch.Tensor) -> torch.Tensor:
+        """What the output layer separates: the sentence vector, after the hidden layers."""
+        return self.body(rows)
+
+    def stage_features(self, rows: torch.Tensor) -> list[torch.Tensor]:
+        hidden = self.body.sentence_vectors(rows)
+        stages = [hidden]
+        for layer in self.body.hidden:
+            hidden = layer(hidden)
+            if isinstance(layer, nn.ReLU):
+                stages.append(hidden)
+        return stages
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.body(rows)))

@@ -1,0 +1,190 @@
+"""Text, the fourth kind of input: lists of strings, folders of .txt files and a table's text column;
+a learned vocabulary with runs of letters for unseen words; the same commands as for the other kinds;
+bad texts named in one line."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import run_cli
+
+import deepfit
+from deepfit import DeepClassifier
+from deepfit.data.text_encoder import TextEncoder
+from deepfit.errors import InvalidInputError
+from deepfit.training.optimizers import AdamW
+
+SPAM = ["win", "prize", "free", "cash", "offer", "claim", "winner", "urgent", "bonus", "credit"]
+HAM = ["meeting", "lunch", "tomorrow", "report", "thanks", "family", "dinner", "weekend", "project", "call"]
+FILLER = ["the", "a", "you", "we", "is", "to", "and", "for", "this", "our", "now", "please", "today", "at"]
+
+
+def messages(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Made-up messages: a few words of their class among common ones, and some of the other class."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = "spam" if i % 2 else "ham"
+        own, other = (SPAM, HAM) if label == "spam" else (HAM, SPAM)
+        words = list(rng.choice(own, 3)) + list(rng.choice(FILLER, 6)) + list(rng.choice(other, 1))
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + rng.choice([".", "!", "?"]))
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def spam_model():
+    texts, labels = messages(400)
+    return DeepClassifier(random_state=0).fit(texts, labels)
+
+
+def test_a_list_of_strings_trains_a_text_classifier(spam_model):
+    texts, labels = messages(200, seed=1)
+    assert spam_model.score(texts, labels) >= 0.95
+    probabilities = spam_model.predict_proba(texts[:5])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert spam_model.architecture_["name"] == "text_bag"
+    assert deepfit.data.kinds.of(spam_model) is deepfit.data.kinds.TEXT
+
+
+def test_an_unseen_misspelt_word_still_carries_its_signal():
+    texts = [f"{word} {filler}" for word, filler in zip(["refund", "invoice"] * 60, FILLER * 10)]
+    labels = np.array(["billing"] * 120)
+    texts += [f"{word} {filler}" for word, filler in zip(["birthday", "holiday"] * 60, FILLER * 10)]
+    labels = np.concatenate([labels, ["personal"] * 120])
+    model = DeepClassifier(random_state=0).fit(texts, labels)
+    misspelt = ["refnud the", "invoise a", "birthdy you", "holliday we"]
+    assert not any(word in model.encoder_.vocabulary for text in misspelt for word in text.split()[:1])
+    assert list(model.predict(misspelt)) == ["billing", "billing", "personal", "personal"]
+
+
+def test_the_model_file_keeps_the_vocabulary(spam_model, tmp_path):
+    spam_model.save(tmp_path / "spam.deepfit")
+    loaded = deepfit.load(tmp_path / "spam.deepfit")
+    texts, _ = messages(50, seed=2)
+    np.testing.assert_allclose(loaded.predict_proba(texts), spam_model.predict_proba(texts), atol=1e-6)
+    assert loaded.encoder_.vocabulary == spam_model.encoder_.vocabulary
+
+
+def test_bad_texts_in_the_api_are_named():
+    with pytest.raises(InvalidInputError, match="text 2 is empty"):
+        DeepClassifier().fit(["a text", "   ", "another"], ["x", "y", "x"])
+    with pytest.raises(InvalidInputError, match="text 3 is a int, not a string"):
+        TextEncoder.fit(["a text", "more", 7])
+
+
+def test_a_100_mb_text_is_cut_with_a_warning(spam_model):
+    huge = "win a free prize " * (100_000_000 // 17)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        label = spam_model.predict([huge, "lunch meeting tomorrow"])
+    assert list(label) == ["spam", "ham"]
+    assert any("cut to their first 20,000" in str(w.message) for w in caught)
+
+
+def test_texts_from_class_folders_on_the_command_line(tmp_path):
+    texts, labels = messages(160)
+    for index, (text, label) in enumerate(zip(texts, labels)):
+        (tmp_path / "mail" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mail" / label / f"{index}.txt").write_text(text)
+    trained = run_cli("train", tmp_path / "mail", "--out", tmp_path / "run", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    assert "texts of" in trained.stderr or "texts of" in trained.stdout
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.9
+    evaluated = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "mail", "--json", "--report",
+                        tmp_path / "report.html")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["accuracy"] >= 0.9
+    predicted = run_cli("predict", tmp_path / "run" / "model.deepfit", tmp_path / "mail" / "spam", "-o",
+                        tmp_path / "answers.csv")
+    assert predicted.returncode == 0, predicted.stderr
+    answers = pd.read_csv(tmp_path / "answers.csv")
+    assert len(answers) == 80 and (answers["prediction"] == "spam").mean() >= 0.9
+
+
+def test_a_table_with_a_text_column_on_the_command_line(tmp_path):
+    texts, labels = messages(200)
+    frame = pd.DataFrame({"id": range(200), "message": texts, "label": labels})
+    frame.to_csv(tmp_path / "messages.csv", index=False)
+    trained = run_cli("train", tmp_path / "messages.csv", "--text", "message", "--out", tmp_path / "run", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["accuracy"] >= 0.9
+    predicted = run_cli("predict", tmp_path / "run" / "model.deepfit", tmp_path / "messages.csv", "-o",
+                        tmp_path / "answers.csv")
+    assert predicted.returncode == 0, predicted.stderr
+    answers = pd.read_csv(tmp_path / "answers.csv")
+    assert len(answers) == 200 and (answers["prediction"].to_numpy() == labels).mean() >= 0.9
+    frame.loc[7, "message"] = ""
+    frame.to_csv(tmp_path / "holed.csv", index=False)
+    refused = run_cli("train", tmp_path / "holed.csv", "--text", "message", "--out", tmp_path / "holed")
+    assert refused.returncode == 2 and "row 8 (line 9): the text is empty" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    skipped = run_cli("train", tmp_path / "holed.csv", "--text", "message", "--out", tmp_path / "holed",
+                      "--skip-bad", "--quiet")
+    assert skipped.returncode == 0, skipped.stderr
+
+
+def test_files_that_are_not_text_are_named_with_the_fix(tmp_path):
+    texts, labels = messages(40)
+    for index, (text, label) in enumerate(zip(texts, labels)):
+        (tmp_path / "mail" / label).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mail" / label / f"{index}.txt").write_text(text)
+    (tmp_path / "mail" / "ham" / "cafe.txt").write_bytes("caf\xe9 au lait for lunch".encode("latin-1"))
+    latin = run_cli("train", tmp_path / "mail", "--out", tmp_path / "a")
+    assert latin.returncode == 2 and "cafe.txt: is not utf-8 text" in latin.stderr and "--encoding" in latin.stderr
+    assert run_cli("train", tmp_path / "mail", "--out", tmp_path / "b", "--encoding", "latin-1",
+                   "--quiet").returncode == 0
+    (tmp_path / "mail" / "ham" / "cafe.txt").unlink()
+    (tmp_path / "mail" / "spam" / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
+    binary = run_cli("train", tmp_path / "mail", "--out", tmp_path / "c")
+    assert binary.returncode == 2 and "photo.txt: holds binary data" in binary.stderr
+    assert not (tmp_path / "c" / "model.deepfit").exists()
+
+
+def test_check_finds_copied_and_nearly_copied_texts():
+    texts, labels = messages(120)
+    texts[5] = texts[4]                                   # a copy
+    texts[9] = texts[8].upper() + " ok"                     # shouted, and a word more
+    report = deepfit.check_data(texts, labels, test=([texts[20], "something else entirely here"], labels[:2]))
+    found = {finding.check: finding for finding in report.findings}
+    assert any(set(item["examples"]) == {"row 5", "row 6"} for item in found["exact_duplicates"].items)
+    assert any({"row 9", "row 10"} <= set(item["examples"]) for item in found["near_duplicates"].items)
+    assert [item["test"] for item in found["test_examples_in_training"].items] == ["test row 1"]
+
+
+def test_a_text_run_killed_and_resumed_ends_with_the_same_model(tmp_path):
+    from deepfit.training.callbacks import Callback
+
+    class Crash(Callback):
+        def on_batch_begin(self, state) -> None:
+            if state.step == 30:
+                raise KeyboardInterrupt
+
+    texts, labels = messages(300)
+    whole = DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels)
+    with pytest.raises(KeyboardInterrupt):
+        DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels, checkpoint=tmp_path / "c", checkpoint_every=0,
+                                                         callbacks=[Crash()])
+    resumed = DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels, checkpoint=tmp_path / "c", resume=True)
+    assert np.array_equal(resumed.predict_proba(texts), whole.predict_proba(texts))
+
+
+def test_lazy_adam_on_a_sparse_embedding_matches_dense_adam_on_the_rows_it_touches():
+    torch.manual_seed(0)
+    dense, sparse = torch.nn.Embedding(50, 4), torch.nn.Embedding(50, 4, sparse=True)
+    sparse.load_state_dict(dense.state_dict())
+    optimizers = AdamW(dense.parameters(), lr=0.1), AdamW(sparse.parameters(), lr=0.1)
+    for ids in ([[1, 2, 3], [3, 4, 1]],) * 5:  # the same rows each step: lazy and dense Adam agree
+        for embedding, optimizer in zip((dense, sparse), optimizers):
+            embedding(torch.tensor(ids)).pow(2).sum().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    np.testing.assert_allclose(sparse.weight.detach(), dense.weight.detach(), atol=1e-5)
+    assert torch.equal(sparse.weight[5:], dense.weight[5:])  # untouched rows stay as they were

@@ -345,8 +345,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     def _loop_settings(self, n_rows: int, seed: int) -> LoopSettings:
         defaults = self._kind().defaults
         batch_size = self.batch_size
-        if batch_size == "auto":  # about 50 steps an epoch on small data; 512 rows a step on big data
-            batch_size = int(min(512, max(defaults.smallest_batch, 2 ** round(math.log2(max(1, n_rows / 50))))))
+        if batch_size == "auto":  # about 50 steps an epoch on small data (texts 100); 512 rows a step on big data
+            steps = defaults.steps_per_epoch
+            batch_size = int(min(512, max(defaults.smallest_batch, 2 ** round(math.log2(max(1, n_rows / steps))))))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, batch_size)
         smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
         learning_rate = self.learning_rate

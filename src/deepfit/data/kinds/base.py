@@ -58,10 +58,11 @@ class TrainingDefaults:
 
     label_smoothing: float      # share of each label spread over the other classes
     learning_rate: float        # peak AdamW rate when trained from scratch
-    smallest_batch: int         # "auto" batches: about 50 steps an epoch, never fewer rows than this
+    smallest_batch: int         # "auto" batches: about `steps_per_epoch` steps an epoch, never fewer rows than this
     steps: int                  # "auto" epochs: about this many optimizer steps ...
     max_epochs: int             # ... in `min_epochs` to this many epochs
     min_epochs: int = 10
+    steps_per_epoch: int = 50
     pixel_passes: float = 0.0   # and at most this many pixels through the first stage (0: no such bound)
     early_stopping_below: int = 0  # "auto" early stopping: on for fewer examples than this
     lighting: float = 0.0       # brightness and contrast jitter of augmented grids

@@ -26,10 +26,11 @@ class TextKind(Kind):
     models = ("auto",)
     reads_tables = True
     predict_batch = 2048
-    # The suite (benchmarks/compare_text.py): a bag of words, word pairs and runs of letters is, in effect,
-    # a linear model; it learns in a few epochs at 2e-2 (sparse, lazily updated embeddings), without smoothing.
-    defaults = TrainingDefaults(label_smoothing=0.0, learning_rate=2e-2, smallest_batch=32, steps=400,
-                                max_epochs=30, min_epochs=3, shift_rows=False)
+    # The suite (benchmarks/compare_text.py; review_polarity held out): a bag of words, word pairs and runs
+    # of letters is, in effect, a linear model; it learns in about 400 steps of ~100 an epoch at 1e-2 (sparse,
+    # lazily updated embeddings), without smoothing. 2e-2, 5e-3 and batches of 128 or 32 were worse.
+    defaults = TrainingDefaults(label_smoothing=0.0, learning_rate=1e-2, smallest_batch=32, steps=400,
+                                max_epochs=30, min_epochs=3, steps_per_epoch=100, shift_rows=False)
     encoder_type = TextEncoder
 
     def recognises(self, X) -> bool:

@@ -86,7 +86,7 @@ def test_bad_picture_folders_exit_2_with_one_line_naming_the_file(tmp_path, case
     if case == "one_class":
         write_digit_pictures(data, digits=[5], per_class=5, size=8)
     elif case == "non_pictures":
-        (data / "readme.txt").write_text("no pictures here")
+        (data / "notes.md").write_text("no pictures here")  # (a .txt would be read as a text)
     elif case == "zero_byte":
         write_digit_pictures(data, digits=[1, 2], per_class=3, size=8)
         (data / "2" / "empty.png").write_bytes(b"")

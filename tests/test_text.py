@@ -88,6 +88,7 @@ def test_a_100_mb_text_is_cut_with_a_warning(spam_model):
     assert any("cut to their first 20,000" in str(w.message) for w in caught)
 
 
+@pytest.mark.slow
 def test_texts_from_class_folders_on_the_command_line(tmp_path):
     texts, labels = messages(160)
     for index, (text, label) in enumerate(zip(texts, labels)):
@@ -109,6 +110,7 @@ def test_texts_from_class_folders_on_the_command_line(tmp_path):
     assert len(answers) == 80 and (answers["prediction"] == "spam").mean() >= 0.9
 
 
+@pytest.mark.slow
 def test_a_table_with_a_text_column_on_the_command_line(tmp_path):
     texts, labels = messages(200)
     frame = pd.DataFrame({"id": range(200), "message": texts, "label": labels})
@@ -131,6 +133,7 @@ def test_a_table_with_a_text_column_on_the_command_line(tmp_path):
     assert skipped.returncode == 0, skipped.stderr
 
 
+@pytest.mark.slow
 def test_files_that_are_not_text_are_named_with_the_fix(tmp_path):
     texts, labels = messages(40)
     for index, (text, label) in enumerate(zip(texts, labels)):

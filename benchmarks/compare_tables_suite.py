@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from suite import ablation_report, cell, planned_runs, run_worker, summarise  # benchmarks/suite.py
+from suite import ablation_report, cell, planned_runs, record, run_worker, summarise  # benchmarks/suite.py
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -219,13 +219,7 @@ def main() -> None:
     for table in args.tables:
         for model, params in runs:  # interleaved: a slow minute of the machine hits every model alike
             entry = run_model(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET))
-            results.setdefault(model, {})[table] = entry
-            summary = summarise(entry)
-            shown = f"{summary['mean']:.4f} ±{summary['sd']:.3f} {summary['seconds']:.2f} s" if summary else ""
-            print(f"{table:16s} {model:40s} {shown} {entry.get('ran_out_of_budget', entry.get('error', ''))}",
-                  file=sys.stderr, flush=True)
-            args.results.parent.mkdir(exist_ok=True)
-            args.results.write_text(json.dumps(results, indent=1))
+            record(results, args.results, table, model, entry)
     print(report(results, [m for m in MODELS if m in results]))
     for line in targets(results):
         print("-", line)

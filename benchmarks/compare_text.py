@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from suite import ablation_report, cell, planned_runs, run_worker, summarise  # benchmarks/suite.py
+from suite import ablation_report, cell, planned_runs, record, run_worker, summarise  # benchmarks/suite.py
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -162,14 +162,7 @@ def main() -> None:
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     for name in args.sets:
         for model, params in planned_runs(args, ABLATION):
-            entry = run_model(model, name, args.seeds, params)
-            results.setdefault(model, {})[name] = entry
-            summary = summarise(entry)
-            shown = f"{summary['mean']:.4f} ±{summary['sd']:.3f} {summary['seconds']:.2f} s" if summary else ""
-            print(f"{name:16s} {model:40s} {shown} {entry.get('ran_out_of_budget', entry.get('error', ''))}",
-                  file=sys.stderr, flush=True)
-            args.results.parent.mkdir(exist_ok=True)
-            args.results.write_text(json.dumps(results, indent=1))
+            record(results, args.results, name, model, run_model(model, name, args.seeds, params))
     print(report(results, [m for m in MODELS if m in results]))
     print(prediction_speed(results))
     if any(m.startswith("deepfit[") for m in results):

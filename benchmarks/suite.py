@@ -12,8 +12,10 @@ import os
 import selectors
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 STARTUP_SECONDS = 30.0  # a worker's imports and data loading, on top of the first fit's budget
 
@@ -99,3 +101,15 @@ def planned_runs(args, ablation: dict) -> list[tuple[str, dict]]:
         return [("deepfit[" + ",".join(args.set) + "]",
                  {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)})]
     return [] if args.report_only else [(model, {}) for model in args.models]
+
+
+def record(results: dict, path: Path, name: str, model: str, entry: dict) -> None:
+    """Keep one model's entry for one set in `results`, say it on stderr, and write the results file (after
+    every run, so a stopped benchmark keeps what it measured)."""
+    results.setdefault(model, {})[name] = entry
+    summary = summarise(entry)
+    shown = f"{summary['mean']:.4f} ±{summary['sd']:.3f} {summary['seconds']:.2f} s" if summary else ""
+    print(f"{name:16s} {model:40s} {shown} {entry.get('ran_out_of_budget', entry.get('error', ''))}",
+          file=sys.stderr, flush=True)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=1))

@@ -13,7 +13,20 @@ import pytest
 from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import train_test_split
 
+from deepfit.training.callbacks import Callback
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+class Crash(Callback):
+    """Stops the process's training at a given optimizer step, as a crash would."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_batch_begin(self, state) -> None:
+        if state.step == self.step:
+            raise KeyboardInterrupt
 
 
 @pytest.fixture(scope="session")

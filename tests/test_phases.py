@@ -8,21 +8,13 @@ import shutil
 
 import pytest
 import torch
+from conftest import Crash
 
 from deepfit.errors import ModelFileError
 from deepfit.training.callbacks import Callback
 from deepfit.training.checkpoints import stage_file, start_run
 from deepfit.training.loop import LoopSettings, TensorData
 from deepfit.training.phases import Phase, train_phases
-
-
-class Crash(Callback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_batch_begin(self, state) -> None:
-        if state.step == self.step:
-            raise KeyboardInterrupt
 
 
 class CopyAtEnd(Callback):

@@ -12,24 +12,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import Crash, run_cli
 from reliability import record
 from sklearn.datasets import load_digits
 
 import deepfit
 from deepfit import DeepClassifier, LogisticRegression
-from deepfit.training.callbacks import Callback
-
-
-class Crash(Callback):
-    """Stops the process's training at a given optimizer step, as a crash would."""
-
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_batch_begin(self, state) -> None:
-        if state.step == self.step:
-            raise KeyboardInterrupt
 
 
 def crash_then_resume(make, X, y, step: int, tmp_path, every: float):

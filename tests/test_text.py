@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from conftest import Crash, run_cli
 
 import deepfit
 from deepfit import DeepClassifier
@@ -36,6 +36,15 @@ def messages(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
         texts.append(" ".join(words).capitalize() + rng.choice([".", "!", "?"]))
         labels.append(label)
     return texts, np.array(labels)
+
+
+def write_mail(root, n: int):
+    """`n` made-up messages as .txt files, one sub-folder per class."""
+    texts, labels = messages(n)
+    for index, (text, label) in enumerate(zip(texts, labels)):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        (root / label / f"{index}.txt").write_text(text)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +99,7 @@ def test_a_100_mb_text_is_cut_with_a_warning(spam_model):
 
 @pytest.mark.slow
 def test_texts_from_class_folders_on_the_command_line(tmp_path):
-    texts, labels = messages(160)
-    for index, (text, label) in enumerate(zip(texts, labels)):
-        (tmp_path / "mail" / label).mkdir(parents=True, exist_ok=True)
-        (tmp_path / "mail" / label / f"{index}.txt").write_text(text)
+    write_mail(tmp_path / "mail", 160)
     trained = run_cli("train", tmp_path / "mail", "--out", tmp_path / "run", "--quiet")
     assert trained.returncode == 0, trained.stderr
     assert "texts of" in trained.stderr or "texts of" in trained.stdout
@@ -135,10 +141,7 @@ def test_a_table_with_a_text_column_on_the_command_line(tmp_path):
 
 @pytest.mark.slow
 def test_files_that_are_not_text_are_named_with_the_fix(tmp_path):
-    texts, labels = messages(40)
-    for index, (text, label) in enumerate(zip(texts, labels)):
-        (tmp_path / "mail" / label).mkdir(parents=True, exist_ok=True)
-        (tmp_path / "mail" / label / f"{index}.txt").write_text(text)
+    write_mail(tmp_path / "mail", 40)
     (tmp_path / "mail" / "ham" / "cafe.txt").write_bytes("caf\xe9 au lait for lunch".encode("latin-1"))
     latin = run_cli("train", tmp_path / "mail", "--out", tmp_path / "a")
     assert latin.returncode == 2 and "cafe.txt: is not utf-8 text" in latin.stderr and "--encoding" in latin.stderr
@@ -163,18 +166,11 @@ def test_check_finds_copied_and_nearly_copied_texts():
 
 
 def test_a_text_run_killed_and_resumed_ends_with_the_same_model(tmp_path):
-    from deepfit.training.callbacks import Callback
-
-    class Crash(Callback):
-        def on_batch_begin(self, state) -> None:
-            if state.step == 30:
-                raise KeyboardInterrupt
-
     texts, labels = messages(300)
     whole = DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels)
     with pytest.raises(KeyboardInterrupt):
         DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels, checkpoint=tmp_path / "c", checkpoint_every=0,
-                                                         callbacks=[Crash()])
+                                                         callbacks=[Crash(30)])
     resumed = DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels, checkpoint=tmp_path / "c", resume=True)
     assert np.array_equal(resumed.predict_proba(texts), whole.predict_proba(texts))
 

@@ -82,7 +82,7 @@ def _texts_of_table(model, kind, path: Path, size: int, skip_bad: bool, delimite
     def batches():
         for start in range(0, len(examples.X), size):
             labels, probabilities = _run(model, examples.X[start:start + size], str(path))
-            keys = [int(name.split()[1]) for name in examples.paths[start:start + size]]  # "row N (line N+1)"
+            keys = examples.rows[start:start + size]
             yield PredictionBatch(keys, labels, probabilities, [None] * len(keys) if skip_bad else None)
 
     return PredictionStream(batches(), len(examples.X), "row")

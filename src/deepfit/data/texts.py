@@ -34,6 +34,7 @@ class TextSet:
     labels: np.ndarray | None
     names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[int] | None = None  # read from a table: the row (from 1) of each text
 
 
 def is_text_source(path) -> bool:
@@ -135,7 +136,7 @@ def _from_table(path: Path, labelled, skip_bad: bool, text_column, target, encod
     refuse_or_skip(bad, skip_bad, len(frame), str(path), "texts")
     keep = [i for i, value in enumerate(values) if isinstance(value, str) and value.strip()]
     labels = None if target is None or target not in frame.columns else frame[target].to_numpy()[keep]
-    return TextSet([values.iloc[i] for i in keep], labels, [names[i] for i in keep], bad)
+    return TextSet([values.iloc[i] for i in keep], labels, [names[i] for i in keep], bad, [i + 1 for i in keep])
 
 
 def _text_column(frame, text_column, path: Path):

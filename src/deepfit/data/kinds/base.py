@@ -1,6 +1,6 @@
 """The protocol every kind of input implements, and what a kind hands back when it reads examples.
 
-A kind is one object (`TABLE`, `PICTURES`, `SOUND`; text will be the fourth) that the estimators,
+A kind is one object (`TABLE`, `PICTURES`, `SOUND`, `TEXT`) that the estimators,
 the command line, the server, evaluation and export ask, instead of branching on a string. It owns
 how its data are recognised and read, its Encoder, its training defaults and default network, how
 `check` looks for copies among its examples and how the report shows them, how an upload is decoded,
@@ -38,6 +38,7 @@ class Examples:
     paths: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     groups: np.ndarray | None = None
+    rows: list[int] | None = None   # the row (from 1) of each example read from a table's column (texts)
 
 
 @dataclass

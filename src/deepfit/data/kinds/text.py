@@ -49,7 +49,8 @@ class TextKind(Kind):
              encoding="utf-8", delimiter=None) -> Examples:
         texts = read_texts(source, labelled=labelled, skip_bad=skip_bad, text_column=text_column, target=target,
                            encoding=encoding, delimiter=delimiter)
-        return Examples(np.asarray(texts.texts, dtype=object), texts.labels, texts.names, texts.skipped)
+        return Examples(np.asarray(texts.texts, dtype=object), texts.labels, texts.names, texts.skipped,
+                        rows=texts.rows)
 
     def join(self, parts: list):
         return np.concatenate([np.asarray(part, dtype=object) for part in parts])
@@ -82,9 +83,6 @@ class TextKind(Kind):
     def default_network(self, encoder, n_classes: int, dropout: float) -> dict:
         return {"name": "text_bag", "n_features": encoder.n_features, "n_outputs": n_classes, "dropout": dropout}
 
-    def prediction_slices(self, X) -> list:
-        return np.array_split(np.arange(len(X)), max(1, len(X) // 20_000))
-
     def near_copy_view(self, X, like=None) -> NearCopyView:
         """Texts compared as hashed word counts; exact copies equal once lower-cased and spaced alike."""
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -109,14 +107,6 @@ class TextKind(Kind):
     def export_input(self, encoder) -> ExportInput:
         raise InvalidInputError("exporting a text model is not supported yet; use it from deepfit (predict, "
                                 "serve) or from Python.")
-
-    def sample_inputs(self, encoder, n: int, rng: np.random.Generator):
-        words = encoder.vocabulary[:500] or ["word"]
-        return np.array([" ".join(rng.choice(words, size=int(rng.integers(1, 30)))) for _ in range(n)],
-                        dtype=object)
-
-    def exported_inputs(self, encoder, examples, raw: bool):
-        return encoder.transform(examples)
 
 
 def _excerpt(text: str) -> str:

@@ -187,3 +187,42 @@ def test_lazy_adam_on_a_sparse_embedding_matches_dense_adam_on_the_rows_it_touch
             optimizer.zero_grad()
     np.testing.assert_allclose(sparse.weight.detach(), dense.weight.detach(), atol=1e-5)
     assert torch.equal(sparse.weight[5:], dense.weight[5:])  # untouched rows stay as they were
+
+
+def reviews(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Made-up reviews whose sentiment lies in word order: "not good, rather bad" against "not bad, rather good"."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        good, bad = rng.choice(["good", "great", "fine"]), rng.choice(["bad", "dull", "poor"])
+        first, second = (bad, good) if i % 2 else (good, bad)
+        texts.append(f"the film was not {first} , rather {second} {' '.join(rng.choice(FILLER, 4))}")
+        labels.append("pos" if i % 2 else "neg")
+    return texts, np.array(labels)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["spam_filter.py", "review_sentiment.py"])
+def test_the_text_examples_run_end_to_end_on_small_data(tmp_path, script):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    if script == "spam_filter.py":
+        write_mail(tmp_path / "mail", 200)
+        args = ["--data", str(tmp_path / "mail")]
+    else:
+        texts, labels = reviews(240)
+        pd.DataFrame({"review": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+        args = ["--data", str(tmp_path / "reviews.csv"), "--text", "review"]
+    result = subprocess.run([sys.executable, str(REPO / "examples" / script), *args], capture_output=True,
+                            text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    accuracy = float(result.stdout.split("test accuracy ")[1].split()[0])
+    assert accuracy >= 0.9, result.stdout
+    if script == "spam_filter.py":  # the words it shows for spam are spam words
+        spam_words = result.stdout.split("make a message 'spam': ")[1].splitlines()[0].split(", ")
+        assert len(set(spam_words) & set(SPAM)) >= 3, result.stdout
+    else:  # on these reviews only the order tells the classes apart
+        assert float(result.stdout.split("words shuffled:      test accuracy ")[1].split()[0]) < 0.75, result.stdout

@@ -226,3 +226,13 @@ def test_the_text_examples_run_end_to_end_on_small_data(tmp_path, script):
         assert len(set(spam_words) & set(SPAM)) >= 3, result.stdout
     else:  # on these reviews only the order tells the classes apart
         assert float(result.stdout.split("words shuffled:      test accuracy ")[1].split()[0]) < 0.75, result.stdout
+
+
+def test_sentence_vectors_and_transfer_from_a_text_model(spam_model):
+    texts, labels = messages(200, seed=3)
+    vectors = spam_model.transform(texts)
+    assert vectors.shape == (200, 2) and vectors.dtype == np.float32  # one number per class of the source
+    renamed = np.where(labels == "spam", "junk", "inbox")  # the same task under new names, few examples
+    moved = DeepClassifier(random_state=0, transfer_from=spam_model).fit(texts[:40], renamed[:40])
+    assert moved.architecture_["dim"] == 2 and list(moved.classes_) == ["inbox", "junk"]
+    assert moved.score(texts[40:], renamed[40:]) >= 0.9

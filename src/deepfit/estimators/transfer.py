@@ -57,7 +57,8 @@ def transfer_source(source) -> TransferSource:
 
 def _estimator_source(estimator, description: str) -> TransferSource:
     architecture = dict(estimator.architecture_)
-    if architecture["name"] not in ("mlp", "ensemble_mlp", "cnn", "resnet") or not architecture.get("hidden_layers", 1):
+    if architecture["name"] not in ("mlp", "ensemble_mlp", "cnn", "resnet", "text_bag") or not architecture.get(
+            "hidden_layers", 1):
         raise InvalidInputError(f"{description}: a {architecture['name']} model has no hidden layers to reuse; "
                                 "transfer from a DeepClassifier.")
     weights = {k: v.detach().cpu().clone() for k, v in estimator.module_.state_dict().items()

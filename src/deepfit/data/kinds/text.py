@@ -81,7 +81,9 @@ class TextKind(Kind):
             raise InvalidInputError(f"augment='{augment}' does not apply to texts; use 'auto' or 'none'.")
 
     def default_network(self, encoder, n_classes: int, dropout: float) -> dict:
-        return {"name": "text_bag", "n_features": encoder.n_features, "n_outputs": n_classes, "dropout": dropout}
+        """The bag of embeddings with one number per class (kept by a model transferred to other classes)."""
+        return {"name": "text_bag", "n_features": encoder.n_features, "n_outputs": n_classes, "dim": n_classes,
+                "dropout": dropout}
 
     def near_copy_view(self, X, like=None) -> NearCopyView:
         """Texts compared as hashed word counts; exact copies equal once lower-cased and spaced alike."""

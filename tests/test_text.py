@@ -236,3 +236,70 @@ def test_sentence_vectors_and_transfer_from_a_text_model(spam_model):
     moved = DeepClassifier(random_state=0, transfer_from=spam_model).fit(texts[:40], renamed[:40])
     assert moved.architecture_["dim"] == 2 and list(moved.classes_) == ["inbox", "junk"]
     assert moved.score(texts[40:], renamed[40:]) >= 0.9
+
+
+# ------------------------------------------------------------------------------------ serving
+@pytest.fixture(scope="module")
+def text_server(spam_model):
+    from live_server import LiveServer
+
+    from deepfit.serving import create_app
+
+    with LiveServer(create_app(spam_model, max_body_bytes=256 * 1024)) as server:
+        yield server
+
+
+def test_the_server_labels_texts_sent_as_json(text_server, spam_model):
+    import httpx
+
+    texts, _ = messages(30, seed=5)
+    answer = httpx.post(text_server.url + "/predict", json={"texts": texts}, timeout=30)
+    assert answer.status_code == 200
+    predictions = answer.json()["predictions"]
+    assert [p["label"] for p in predictions] == list(spam_model.predict(texts))
+    np.testing.assert_allclose([p["probabilities"]["spam"] for p in predictions],
+                               spam_model.predict_proba(texts)[:, 1], atol=1e-5)
+    described = httpx.get(text_server.url + "/model").json()
+    assert described["kind"] == "text" and described["input"]["texts"]["max_chars"] == 20_000
+    schema = httpx.get(text_server.url + "/openapi.json").json()
+    texts_schema = schema["components"]["schemas"]["Texts"]["properties"]["texts"]
+    assert texts_schema["items"]["type"] == "string" and texts_schema["maxItems"] == 10_000
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"texts": []}, 422, "texts"),
+    ({"texts": ["free cash now", "   "]}, 422, "texts.1: the text is empty"),
+    ({"texts": ["free cash", 7]}, 422, "texts.1"),
+    ({"rows": [{"a": 1}]}, 422, "texts"),
+    (b"{not json", 400, '{"texts": ['),
+    ({"texts": ["x" * 300_000]}, 413, "limit"),
+])
+def test_bad_text_bodies_get_a_4xx_that_names_the_text(text_server, body, status, says):
+    import httpx
+
+    sent = {"content": body, "headers": {"content-type": "application/json"}} if isinstance(body, bytes) else {
+        "json": body}
+    answer = httpx.post(text_server.url + "/predict", timeout=30, **sent)
+    assert answer.status_code == status, answer.text
+    assert says in answer.json()["error"]
+    assert httpx.get(text_server.url + "/health").json()["status"] == "ok"
+
+
+def test_the_page_labels_a_text_as_it_is_typed(browser, text_server, spam_model):
+    from browser import console_errors, page_problems, save_screenshot
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(text_server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: not d.find_element("id", "text-form").get_attribute("hidden"))
+    box = browser.find_element("id", "text")
+    spam, ham = "Claim your free cash prize now, winner!", "Thanks for the report, see you at lunch tomorrow."
+    for text in (spam, ham):  # no click: the answer follows the typing
+        box.clear()
+        box.send_keys(text)
+        expected = [str(spam_model.predict([text])[0])]
+        WebDriverWait(browser, 20).until(lambda d, want=expected: want == [
+            e.text for e in d.find_elements("css selector", "#result .label")])
+    assert {b.get_attribute("data-class") for b in browser.find_elements("css selector", "#result .bar")} == {
+        "ham", "spam"}
+    assert page_problems(browser) == [] and console_errors(browser) == []
+    save_screenshot(browser, "page-text")

@@ -1,8 +1,9 @@
 """The HTTP API of a trained model, on FastAPI: `GET /health`, `GET /model`, `POST /predict`, a page
 at `/`, and the OpenAPI schema at `/openapi.json`.
 
-Table models take ``{"rows": [{column: value, ...}, ...]}`` (the schema lists the columns); picture
-and sound models take a multipart upload of one or more files in the field ``files``, decoded off the
+Table models take ``{"rows": [{column: value, ...}, ...]}`` (the schema lists the columns), text
+models ``{"texts": ["...", ...]}``; picture and sound models take a multipart upload of one or more
+files in the field ``files``, decoded off the
 event loop within budgets (`deepfit.serving.decoding`). Bad input is a 4xx with one clear message,
 never a 500: 400 malformed JSON, 422 a body of the wrong shape or values the model cannot take, 413 a
 body over the size limit or uploads over a budget, 415 a file of the wrong type, 401 a missing or
@@ -14,14 +15,14 @@ import hmac
 import json
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import ConfigDict, Field, create_model
+from pydantic import ConfigDict, Field, Strict, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from deepfit.data import kinds
@@ -30,13 +31,21 @@ from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
 from deepfit.json_values import plain
 from deepfit.serving.batcher import Batcher
-from deepfit.serving.contract import FILE_ERRORS, ROW_ERRORS, SERVICE_ERRORS, float32_number, strict_category
+from deepfit.serving.contract import (
+    FILE_ERRORS,
+    ROW_ERRORS,
+    SERVICE_ERRORS,
+    TEXT_ERRORS,
+    float32_number,
+    strict_category,
+)
 from deepfit.serving.decoding import DECODE_WORKERS, MAX_WAITING, Decoder, ServerBusy
 from deepfit.serving.limits import BodySizeLimit
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_FILES = 256
+EXPECTED_BODY = {"rows": '{"rows": [{column: value, ...}]}', "texts": '{"texts": ["a text", ...]}'}
 
 
 def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
@@ -57,7 +66,7 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
                                     decoder=Decoder(decode_workers, max_waiting))
     batcher, decoder = Batcher(model, max_batch=max_batch), Decoder(decode_workers, max_waiting)
     kind = kinds.of(model)
-    files = kind.takes_files
+    files = kind.served_as == "files"
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -72,24 +81,28 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
         health=lambda: {"requests": batcher.counters.requests, "batches": batcher.counters.batches,
                         "largest_batch": batcher.counters.largest_batch,
                         **({"decoding": decoder.taken} if files else {})},
-        describe=lambda: model_description(model), described="What the model takes and answers")
+        describe=lambda: model_description(model), described="What the model takes and answers",
+        expected=EXPECTED_BODY.get(kind.served_as, ""))
     app.state.batcher = batcher
     if files:
         _add_file_route(app, model, batcher, guard, decoder, budget)
+    elif kind.served_as == "texts":
+        _add_text_route(app, model, batcher, guard)
     else:
         _add_table_route(app, model, batcher, guard)
     return app
 
 
 def service_app(title: str, description: str, *, lifespan, token: str | None, max_body_bytes: int, health,
-                describe, described: str):
+                describe, described: str, expected: str = ""):
     """What every deepfit server shares: the size limit, the bearer token, one-line errors, the page at
     `/`, `GET /health` (``status`` and the counters `health()` gives) and `GET /model` (`describe()`).
-    Returns the app and the token guard, for the caller's `POST /predict`."""
+    `expected` is the JSON body `POST /predict` takes, as a malformed body's error says it. Returns the
+    app and the token guard, for the caller's `POST /predict`."""
     app = FastAPI(title=title, version="1", lifespan=lifespan, docs_url=None, redoc_url=None, description=description)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     guard = bearer(token)
-    _add_error_handlers(app)
+    _add_error_handlers(app, expected)
     _add_page(app)
 
     @app.get("/health", summary="Is the server up", tags=["service"])
@@ -128,6 +141,21 @@ def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
                                                   object) for name, key, numeric in kinds}, copy=False)
         labels, probabilities = await batcher.predict(inputs)
         _refuse_unanswerable(probabilities, "rows")
+        return {"predictions": _predictions(model, labels, probabilities)}
+
+
+def _add_text_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
+    Texts = create_model("Texts", texts=(list[Annotated[str, Strict()]], Field(
+        ..., min_length=1, max_length=MAX_ROWS, description="the texts to label, each with at least one word; "
+        f"characters past {model.encoder_.max_chars:,} are not read")))
+
+    @app.post("/predict", summary="Predict the label of each text", tags=["model"], dependencies=[Depends(guard)],
+              responses=TEXT_ERRORS)
+    async def predict(body: Texts) -> dict:
+        empty = next((i for i, text in enumerate(body.texts) if not text.strip()), None)
+        if empty is not None:
+            raise InvalidInputError(f"texts.{empty}: the text is empty; send at least one word.")
+        labels, probabilities = await batcher.predict(np.asarray(body.texts, dtype=object))
         return {"predictions": _predictions(model, labels, probabilities)}
 
 
@@ -194,12 +222,12 @@ def _rows_schema(encoder):
 
 
 # ------------------------------------------------------------------------------------ errors, auth
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, expected: str) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()
         if any(p.get("type") == "json_invalid" for p in problems):
-            return _error(400, "the body is not valid JSON; send {\"rows\": [{column: value, ...}]}.")
+            return _error(400, "the body is not valid JSON" + (f"; send {expected}." if expected else "."))
         first = problems[0]
         return _error(422, f"{_where(first) or 'body'}: {_problem(first)}",
                       [{"where": _where(p) or "body", "problem": _problem(p)} for p in problems[:20]])

@@ -38,6 +38,13 @@ ROW_ERRORS = _documented({
     422: "The body has the wrong shape, a column is missing or has a value of the wrong type, or a value is "
          "one the model cannot compute with.",
 })
+TEXT_ERRORS = _documented({
+    400: "The body is not valid JSON.",
+    401: _UNAUTHORISED,
+    413: _TOO_LARGE + ".",
+    422: "The body has the wrong shape (no texts, more than 10,000, or one that is not a string), or a text is "
+         "empty: the message names it (texts.N).",
+})
 FILE_ERRORS = _documented({
     400: "The multipart body cannot be parsed.",
     401: _UNAUTHORISED,

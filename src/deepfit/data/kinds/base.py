@@ -92,7 +92,8 @@ class Kind:
     name: str = ""               # as model files and `/model` say it ("table", "image", "audio")
     words: Words
     suffixes: tuple = ()         # the files it reads
-    takes_files: bool = True     # the server takes uploaded files (False: JSON rows)
+    takes_files: bool = True     # its examples are files on disk (False: rows of a table)
+    served_as: str = "files"     # what the server's POST /predict takes: "files" (uploads), "rows" or "texts" (JSON)
     reads_tables: bool = False   # its examples may also come as a column of a table (texts)
     grid: bool = False           # encoded examples are (N, C, H, W) grids, a CNN's input
     pooled: bool = False         # an example is cut into windows whose predictions are pooled

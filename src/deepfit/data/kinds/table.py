@@ -15,6 +15,7 @@ class TableKind(Kind):
     words = Words(data="a table", files="table rows", one="row")
     suffixes = TABLE_SUFFIXES
     takes_files = False
+    served_as = "rows"
     predict_batch = 4096
     columns = True
     models = ("auto", "mlp")

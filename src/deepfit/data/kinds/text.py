@@ -25,6 +25,7 @@ class TextKind(Kind):
     fixed_size = False
     models = ("auto",)
     reads_tables = True
+    served_as = "texts"
     predict_batch = 2048
     # The suite (benchmarks/compare_text.py; review_polarity held out): a bag of words, word pairs and runs
     # of letters is, in effect, a linear model; it learns in about 400 steps of ~100 an epoch at 1e-2 (sparse,
@@ -102,9 +103,6 @@ class TextKind(Kind):
 
     def input_description(self, encoder) -> dict:
         return {"texts": {"max_chars": encoder.max_chars, "words_learned": len(encoder.vocabulary)}}
-
-    def decode_uploads(self, payloads, encoder, budget):
-        raise InvalidInputError("this model takes texts: send them as JSON, {\"texts\": [...]}.")
 
     def export_input(self, encoder) -> ExportInput:
         raise InvalidInputError("exporting a text model is not supported yet; use it from deepfit (predict, "

@@ -303,3 +303,31 @@ def test_the_page_labels_a_text_as_it_is_typed(browser, text_server, spam_model)
         "ham", "spam"}
     assert page_problems(browser) == [] and console_errors(browser) == []
     save_screenshot(browser, "page-text")
+
+
+# ------------------------------------------------------------------------------------ attribution
+def test_the_report_highlights_the_words_that_made_a_text_wrong(spam_model, tmp_path, browser):
+    from browser import console_errors, page_problems, save_screenshot
+
+    texts, labels = messages(60, seed=9)
+    wrong = "Claim the free cash prize, we thank you for the lunch and dinner."   # spam words, labelled ham
+    texts, labels = texts + [wrong], np.append(labels, "ham")
+    evaluation = deepfit.evaluate(spam_model, texts, labels)
+    mistake = next(m for m in evaluation.mistakes() if m["index"] == len(texts) - 1)
+    assert mistake["predicted"] == "spam"
+    heaviest = [word for word, weight in mistake["weighed"][:4]]
+    assert set(heaviest) <= {"claim", "free", "cash", "prize"} | {"Claim"}, mistake["weighed"]
+    assert all(weight > 0 for _, weight in mistake["weighed"][:4])
+    ham_words = {word: weight for word, weight in mistake["weighed"] if word in ("thank", "lunch", "dinner")}
+    assert all(weight < 0 for weight in ham_words.values())   # the ham words pulled the other way
+    # the weights are what the model says without the word: hiding "cash" lowers spam by its weight
+    (start, end), weight = next(item for item in evaluation.weights[len(texts) - 1] if wrong[item[0][0]:item[0][1]]
+                                == "cash")
+    without = spam_model.predict_proba([wrong[:start] + " " + wrong[end:]])[0, 1]
+    assert spam_model.predict_proba([wrong])[0, 1] - without == pytest.approx(weight, abs=1e-5)
+    report = evaluation.write_report(tmp_path / "report.html")
+    browser.get(report.as_uri())
+    marked = browser.find_elements("css selector", ".texts mark.up")
+    assert {m.text.lower() for m in marked} >= {"cash", "prize"}
+    assert page_problems(browser) == [] and console_errors(browser) == []
+    save_screenshot(browser, "report-text")

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.data import kinds
 from deepfit.errors import InvalidInputError
+from deepfit.evaluation.attribution import heaviest, occlusion
 from deepfit.evaluation.metrics import calibration_bins, classification_metrics
 from deepfit.evaluation.report_html import write_report
 from deepfit.evaluation.report_plots import plot_calibration, plot_confusion, plot_history
@@ -37,10 +39,12 @@ class Evaluation:
     training: dict = field(default_factory=dict)
     encoder: object = None
     margins: np.ndarray | None = None  # distance from the boundary, for a model without probabilities
+    weights: dict = field(default_factory=dict)  # index -> [((start, end), weight), ...] of a mistake's parts
 
     def mistakes(self, limit: int = MISTAKES_SHOWN) -> list[dict]:
         """The wrong predictions the model was surest of, surest first (fastai's top losses). A model
-        without probabilities (the perceptron) is ranked by its margin, the distance from its boundary."""
+        without probabilities (the perceptron) is ranked by its margin, the distance from its boundary.
+        A wrong text names the words that weighed most towards its wrong answer (``weighed``)."""
         wrong = np.flatnonzero(self.y_pred != self.y_true)
         sureness = self.probabilities.max(axis=1) if self.probabilities is not None else self.margins
         order = wrong if sureness is None else wrong[np.argsort(-sureness[wrong], kind="stable")]
@@ -48,7 +52,9 @@ class Evaluation:
                  "predicted": plain(self.y_pred[i]),
                  "confidence": None if self.probabilities is None else float(sureness[i]),
                  "margin": None if self.margins is None or self.probabilities is not None else float(self.margins[i]),
-                 "probability_of_true": self._probability_of_true(i)} for i in order[:limit]]
+                 "probability_of_true": self._probability_of_true(i),
+                 **({"weighed": heaviest(self.inputs[i], self.weights[i])} if i in self.weights else {})}
+                for i in order[:limit]]
 
     def calibration(self, bins: int = CALIBRATION_BINS) -> dict | None:
         """The reliability table (see `metrics.calibration_bins`), or None for a model without probabilities."""
@@ -109,9 +115,23 @@ def evaluate(model, X, y, names=None) -> Evaluation:
     names = [f"row {i}" for i in range(1, len(y_true) + 1)] if names is None else [str(n) for n in names]
     if len(names) != len(y_true):
         raise InvalidInputError(f"got {len(names)} names for {len(y_true)} examples; give one name each.")
-    return Evaluation(metrics, classes, y_true, y_pred, probabilities, X, names,
-                      list(getattr(model, "history_", []) or []), dict(getattr(model, "training_summary_", {}) or {}),
-                      getattr(model, "encoder_", None), margins)
+    evaluation = Evaluation(metrics, classes, y_true, y_pred, probabilities, X, names,
+                            list(getattr(model, "history_", []) or []),
+                            dict(getattr(model, "training_summary_", {}) or {}), getattr(model, "encoder_", None),
+                            margins)
+    evaluation.weights = _weigh_mistakes(model, evaluation)
+    return evaluation
+
+
+def _weigh_mistakes(model, evaluation: Evaluation) -> dict:
+    """For the mistakes the report shows, the weight of each of their parts (a text's words) towards
+    the wrong answer, by occlusion; empty where the kind has no parts or the model no probabilities."""
+    if evaluation.probabilities is None or not hasattr(model, "encoder_") or not kinds.of(model).parts_named:
+        return {}
+    kind = kinds.of(model)
+    shown = [m["index"] for m in evaluation.mistakes(kind.mistakes_shown)]
+    predicted = [int(np.flatnonzero(evaluation.classes == evaluation.y_pred[i])[0]) for i in shown]
+    return dict(zip(shown, occlusion(model, kind, [evaluation.inputs[i] for i in shown], predicted)))
 
 
 def _as_model_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from deepfit.atomic import write_atomically
 from deepfit.data import kinds
 from deepfit.evaluation.report_plots import plot_mistake_grid
 
+HIGHLIGHTED_WORDS = 8     # words highlighted in a wrong text
 TABLE_COLUMNS = 20        # feature columns shown for a wrong row; the rest are counted
 THUMBNAIL_SIDE = 128
 
@@ -29,6 +30,7 @@ h1{font-size:1.55em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-
 .card{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px 12px}
 .texts .example{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px 12px;margin:8px 0}
 .texts blockquote{margin:0 0 6px;white-space:pre-wrap;overflow-wrap:anywhere}
+mark{border-radius:3px;padding:0 2px;color:#1d2430}mark.up{background:rgba(255,140,0,.6)}mark.down{background:rgba(40,120,255,.6)}
 .card b{display:block;font-size:1.45em}.card span{color:#566070;font-size:.85em}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;background:#fff;font-size:.9em}
@@ -132,15 +134,40 @@ def _examples_html(evaluation, mistakes: list[dict], kind, stem: Path) -> str:
     if shown is None:
         return intro + _row_table(evaluation, mistakes)
     if shown and shown[0].text is not None:
-        return intro + _text_list(shown, mistakes)
+        return intro + _text_list(shown, mistakes, evaluation)
     return intro + _gallery(shown, mistakes, kind, stem)
 
 
-def _text_list(shown: list, mistakes: list[dict]) -> str:
-    """The wrong texts, each with its name, true and predicted label."""
-    cells = [f'<div class="example text"><blockquote>{escape(example.text)}</blockquote>{_caption(mistake)}</div>'
-             for mistake, example in zip(mistakes, shown)]
-    return '<div class="texts">' + "".join(cells) + "</div>"
+def _text_list(shown: list, mistakes: list[dict], evaluation) -> str:
+    """The wrong texts, each with its name, true and predicted label, and the words that weighed most
+    highlighted: orange pushed towards the wrong answer, blue away from it."""
+    cells = []
+    for mistake, example in zip(mistakes, shown):
+        whole = str(evaluation.inputs[mistake["index"]])
+        visible = len(example.text) if example.text == whole else len(example.text) - len(" ...")
+        weights = [(span, w) for span, w in evaluation.weights.get(mistake["index"], []) if span[1] <= visible]
+        cells.append(f'<div class="example text"><blockquote>{_highlighted(example.text, weights)}</blockquote>'
+                     f"{_caption(mistake)}</div>")
+    legend = ("<p>Highlighted: the words that weighed most, found by hiding each word in turn; "
+              '<mark class="up">orange</mark> ones pushed towards the wrong answer, <mark class="down">blue</mark> '
+              "ones away from it. Hover over a word for the change in probability.</p>") if evaluation.weights else ""
+    return legend + '<div class="texts">' + "".join(cells) + "</div>"
+
+
+def _highlighted(text: str, weights: list, most: int = HIGHLIGHTED_WORDS) -> str:
+    """`text`, escaped, with its `most` heaviest words marked, shaded by their weight."""
+    heaviest = sorted((item for item in weights if item[1] != 0), key=lambda item: -abs(item[1]))[:most]
+    if not heaviest:
+        return escape(text)
+    largest = abs(heaviest[0][1])
+    pieces, at = [], 0
+    for (start, end), weight in sorted(heaviest):
+        side, strength = ("up" if weight > 0 else "down"), 0.2 + 0.7 * abs(weight) / largest
+        colour = "255,140,0" if weight > 0 else "40,120,255"
+        pieces += [escape(text[at:start]), f'<mark class="{side}" style="background:rgba({colour},{strength:.2f})" '
+                   f'title="{weight:+.3f}" data-weight="{weight:.5f}">{escape(text[start:end])}</mark>']
+        at = end
+    return "".join(pieces) + escape(text[at:])
 
 
 def _sureness(mistake: dict) -> str:

@@ -104,6 +104,7 @@ class Kind:
     read_settings: tuple = ()    # what `read` may be told (command-line options map onto these)
     fit_settings: tuple = ()     # DeepClassifier settings, beyond reading, that apply to this kind only
     models: tuple = ("auto", "mlp", "cnn")  # DeepClassifier's `model` choices that suit this kind
+    parts_named: str = ""        # the pieces `parts` splits an example into, for attribution ("words"; "": none)
     defaults: TrainingDefaults
     encoder_type: type           # its Encoder class: fit, transform or encode, to_dict, from_dict
 
@@ -206,6 +207,15 @@ class Kind:
     def show_examples(self, inputs, encoder, indices) -> list[Shown] | None:
         """How the report shows the examples at `indices` of `inputs` (None: as rows of a table)."""
         return None
+
+    def parts(self, example) -> list[tuple[int, int]]:
+        """The pieces of one example that an occlusion test hides one at a time, as (start, end) spans
+        (`deepfit.evaluation.attribution`): a text's words. Only kinds that name them in `parts_named`."""
+        raise NotImplementedError
+
+    def hide(self, example, part: tuple[int, int]):
+        """`example` with the piece `part` (one of `parts(example)`) hidden."""
+        raise NotImplementedError
 
     # -------------------------------------------------------------------------- serving
     def decode_uploads(self, payloads: list[tuple[str, bytes]], encoder, budget):

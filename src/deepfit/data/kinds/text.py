@@ -8,7 +8,7 @@ import numpy as np
 from deepfit.data import similarity
 from deepfit.data.kinds.base import Examples, ExportInput, Kind, Shown, TrainingDefaults, Words
 from deepfit.data.near_copies import NearCopyView
-from deepfit.data.text_encoder import TextEncoder, check_texts, split_words
+from deepfit.data.text_encoder import WORD, TextEncoder, check_texts, split_words
 from deepfit.data.texts import TEXT_SUFFIXES, is_text_source, read_texts, refuse_empty
 from deepfit.errors import InvalidInputError
 
@@ -26,6 +26,7 @@ class TextKind(Kind):
     models = ("auto",)
     reads_tables = True
     served_as = "texts"
+    parts_named = "words"
     predict_batch = 2048
     # The suite (benchmarks/compare_text.py; review_polarity held out): a bag of words, word pairs and runs
     # of letters is, in effect, a linear model; it learns in about 400 steps of ~100 an epoch at 1e-2 (sparse,
@@ -100,6 +101,14 @@ class TextKind(Kind):
     def show_examples(self, inputs, encoder, indices) -> list[Shown]:
         """Each text, up to SHOWN_CHARS characters."""
         return [Shown(None, text=_excerpt(str(inputs[index]))) for index in indices]
+
+    def parts(self, example: str) -> list[tuple[int, int]]:
+        """The text's words and punctuation marks, as the encoder reads them."""
+        return [match.span() for match in WORD.finditer(example)]
+
+    def hide(self, example: str, part: tuple[int, int]) -> str:
+        """The text with one word replaced by a space: its word pairs become pairs across the gap."""
+        return example[:part[0]] + " " + example[part[1]:]
 
     def input_description(self, encoder) -> dict:
         return {"texts": {"max_chars": encoder.max_chars, "words_learned": len(encoder.vocabulary)}}

@@ -331,3 +331,19 @@ def test_the_report_highlights_the_words_that_made_a_text_wrong(spam_model, tmp_
     assert {m.text.lower() for m in marked} >= {"cash", "prize"}
     assert page_problems(browser) == [] and console_errors(browser) == []
     save_screenshot(browser, "report-text")
+
+
+# ------------------------------------------------------------------------------------ compare
+def test_compare_sets_the_text_network_against_tfidf_and_naive_bayes(tmp_path):
+    from deepfit.evaluation.compare import compare
+
+    texts, labels = messages(240, seed=3)
+    result = compare(np.asarray(texts, dtype=object), labels, fractions=(0.5, 1.0), seed=0)
+    full = {row["model"]: row["accuracy"] for row in result.rows if row["fraction"] == 1.0}
+    assert set(full) == {"deepfit", "TF-IDF + linear SVM", "TF-IDF + logistic regression", "naive Bayes"}
+    assert full["deepfit"] >= 0.9 and full["TF-IDF + linear SVM"] >= 0.9
+    assert "deepfit" in result.advice()
+    write_mail(tmp_path / "mail", 120)
+    shown = run_cli("compare", tmp_path / "mail", "--fractions", "1", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert {row["model"] for row in json.loads(shown.stdout)["rows"]} >= {"deepfit", "naive Bayes"}

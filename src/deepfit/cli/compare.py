@@ -29,8 +29,9 @@ from deepfit.evaluation.compare import compare as run_comparison
 @encoding_option
 def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimiter, encoding):
     """Train deepfit and scikit-learn's shallow models (logistic regression, gradient boosting,
-    k-nearest neighbours) on growing shares of DATA's training split, score them on the same held-out
-    rows, and say which to use. DATA: a table with a label column, or pictures."""
+    k-nearest neighbours; for texts TF-IDF with a linear SVM or logistic regression, and naive Bayes) on
+    growing shares of DATA's training split, score them on the same held-out rows, and say which to
+    use. DATA: a table with a label column, pictures, or texts."""
     try:
         shares = sorted({float(part) for part in fractions.split(",") if part.strip()})
     except ValueError:
@@ -39,9 +40,8 @@ def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimit
     if not shares or not all(0 < share <= 1 for share in shares):
         raise InvalidInputError(f"--fractions must lie between 0 (excluded) and 1, got {fractions!r}.")
     kind = kinds.for_source(data)
-    if not kind.fixed_size:
-        raise InvalidInputError(f"{data}: holds {kind.words.data}, whose examples differ in length; compare a table "
-                                "of per-clip features instead (deepfit.data.clip_features.clip_feature_table).")
+    if kind.no_shallow:
+        raise InvalidInputError(f"{data}: holds {kind.words.data}, {kind.no_shallow}.")
     labelled = read_labelled(data, target=target, delimiter=parse_delimiter(delimiter), encoding=encoding)
     for note in labelled.notes:
         click.echo(f"note: {note}", err=True)

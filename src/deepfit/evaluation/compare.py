@@ -81,19 +81,6 @@ class Comparison:
         return save_figure(figure, path)
 
 
-def shallow_models(seed: int) -> dict:
-    """scikit-learn's shallow classifiers, each on standardised numbers."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return {"logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-            "gradient boosting": HistGradientBoostingClassifier(random_state=seed),
-            "k-nearest neighbours": make_pipeline(StandardScaler(), KNeighborsClassifier())}
-
-
 def compare(X, y, *, fractions=FRACTIONS, test_fraction: float = 0.2, seed: int = 0, groups=None) -> Comparison:
     """Train deepfit's `DeepClassifier()` and the shallow models on growing `fractions` of a training
     split (nested, stratified) and score all on the same held-out split (whole groups at a time)."""
@@ -115,7 +102,7 @@ def compare(X, y, *, fractions=FRACTIONS, test_fraction: float = 0.2, seed: int 
             continue
         flat_train, flat_test = kind.shallow_features(take(X, subset), take(X, test))
         models = {"deepfit": (DeepClassifier(random_state=seed), take(X, subset), take(X, test)),
-                  **{name: (model, flat_train, flat_test) for name, model in shallow_models(seed).items()}}
+                  **{name: (model, flat_train, flat_test) for name, model in kind.shallow_models(seed).items()}}
         for name, (model, train_inputs, test_inputs) in models.items():
             started = time.perf_counter()
             model.fit(train_inputs, y[subset])

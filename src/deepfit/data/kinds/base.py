@@ -98,7 +98,7 @@ class Kind:
     grid: bool = False           # encoded examples are (N, C, H, W) grids, a CNN's input
     pooled: bool = False         # an example is cut into windows whose predictions are pooled
     columns: bool = False        # examples are rows of named columns (numeric embeddings, ensembles apply)
-    fixed_size: bool = True      # every example is an array of one shape (what shallow models can take)
+    no_shallow: str = ""         # why `compare` cannot set shallow models against it, with the fix ("": it can)
     predict_batch: int = 256     # examples per batch when predicting files from disk
     mistakes_shown: int = 12     # mistakes the report shows
     read_settings: tuple = ()    # what `read` may be told (command-line options map onto these)
@@ -201,8 +201,21 @@ class Kind:
         raise NotImplementedError
 
     def shallow_features(self, train, test) -> tuple:
-        """(train, test) as the numbers a shallow model (scikit-learn's) takes, learned from `train`."""
+        """(train, test) as `shallow_models` take them, learned from `train`: rows of numbers."""
         raise InvalidInputError(f"{self.words.data} cannot be given to shallow models as rows of numbers.")
+
+    def shallow_models(self, seed: int) -> dict:
+        """scikit-learn's shallow classifiers that `compare` sets against the network, by name: on rows
+        of numbers, logistic regression and k-nearest neighbours (standardised) and gradient boosting."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return {"logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                "gradient boosting": HistGradientBoostingClassifier(random_state=seed),
+                "k-nearest neighbours": make_pipeline(StandardScaler(), KNeighborsClassifier())}
 
     def show_examples(self, inputs, encoder, indices) -> list[Shown] | None:
         """How the report shows the examples at `indices` of `inputs` (None: as rows of a table)."""

@@ -24,7 +24,8 @@ class SoundKind(Kind):
     fit_settings = ("window_seconds",)
     grid = True
     pooled = True
-    fixed_size = False
+    no_shallow = ("whose examples differ in length; compare a table of per-clip features instead "
+                  "(deepfit.data.clip_features.clip_feature_table)")
     predict_batch = 32
     mistakes_shown = 8  # fewer than pictures: each is a spectrogram and a player
     defaults = TrainingDefaults(label_smoothing=0.0, learning_rate=2e-3, smallest_batch=32, steps=1200,

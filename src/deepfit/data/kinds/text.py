@@ -22,7 +22,6 @@ class TextKind(Kind):
     words = Words(data="texts", files="texts", one="text")
     suffixes = TEXT_SUFFIXES
     read_settings = ("text_column", "target", "encoding", "delimiter")
-    fixed_size = False
     models = ("auto",)
     reads_tables = True
     served_as = "texts"
@@ -97,6 +96,26 @@ class TextKind(Kind):
         return NearCopyView(self, similarity.exact_keys(texts), similarity.unit_rows(counts),
                             similarity.unit_rows(counts), (), similarity=SIMILARITY,
                             similar_what="counts of words and word pairs")
+
+    def shallow_features(self, train, test) -> tuple:
+        """The texts themselves: each shallow model is a pipeline that reads them."""
+        return [str(text) for text in train], [str(text) for text in test]
+
+    def shallow_models(self, seed: int) -> dict:
+        """What a practitioner fits to texts today (benchmarks/compare_text.py): TF-IDF of words, word
+        pairs and runs of 2-5 letters, with a linear SVM or logistic regression; naive Bayes on counts."""
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.naive_bayes import MultinomialNB
+        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.svm import LinearSVC
+
+        def tfidf():
+            return make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                              TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
+        return {"TF-IDF + linear SVM": make_pipeline(tfidf(), LinearSVC(random_state=seed)),
+                "TF-IDF + logistic regression": make_pipeline(tfidf(), LogisticRegression(max_iter=2000)),
+                "naive Bayes": make_pipeline(CountVectorizer(ngram_range=(1, 2)), MultinomialNB())}
 
     def show_examples(self, inputs, encoder, indices) -> list[Shown]:
         """Each text, up to SHOWN_CHARS characters."""

@@ -88,6 +88,8 @@ def test_a_per_clip_feature_table_goes_through_the_table_path(trained, tmp_path)
     again = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "features_3_sec.csv")
     assert again.returncode == 0, again.stderr
     assert "come from recordings the model was trained on" in again.stderr  # its own training pieces
+    refused = run_cli("compare", root / "train")   # clips of many lengths: shallow models need the table
+    assert refused.returncode == 2 and "clip_feature_table" in refused.stderr and "Traceback" not in refused.stderr
 
 
 @pytest.mark.parametrize("name, content, message", [

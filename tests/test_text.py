@@ -347,3 +347,26 @@ def test_compare_sets_the_text_network_against_tfidf_and_naive_bayes(tmp_path):
     shown = run_cli("compare", tmp_path / "mail", "--fractions", "1", "--json")
     assert shown.returncode == 0, shown.stderr
     assert {row["model"] for row in json.loads(shown.stdout)["rows"]} >= {"deepfit", "naive Bayes"}
+
+
+@pytest.mark.slow
+def test_a_table_of_two_text_columns_asks_which_and_the_model_remembers_it(tmp_path):
+    texts, labels = messages(200)
+    titles, _ = messages(200, seed=4)   # a second column of text, unrelated to the labels
+    frame = pd.DataFrame({"title": [t[:30] + " and more" for t in titles], "body": texts, "label": labels})
+    frame.to_csv(tmp_path / "mail.csv", index=False)
+    asked = run_cli("train", tmp_path / "mail.csv", "--out", tmp_path / "run")
+    assert asked.returncode == 2 and "2 columns (title, body) of text" in asked.stderr and "--text" in asked.stderr
+    trained = run_cli("train", tmp_path / "mail.csv", "--text", "body", "--out", tmp_path / "run", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["accuracy"] >= 0.9
+    # evaluate, predict and check read the same column without being told again
+    evaluated = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "mail.csv", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["accuracy"] >= 0.9
+    predicted = run_cli("predict", tmp_path / "run" / "model.deepfit", tmp_path / "mail.csv", "-o", tmp_path / "p.csv")
+    assert predicted.returncode == 0, predicted.stderr
+    assert (pd.read_csv(tmp_path / "p.csv")["prediction"].to_numpy() == labels).mean() >= 0.9
+    checked = run_cli("check", tmp_path / "mail.csv", "--text", "body", "--json")
+    assert checked.returncode in (0, 1), checked.stderr
+    assert json.loads(checked.stdout)["n_examples"] == 200

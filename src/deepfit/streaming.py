@@ -63,8 +63,10 @@ def stream_predictions(model, inputs, *, batch_size: int | None = None, skip_bad
     kind = kinds.of(model)
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     size = batch_size or kind.predict_batch
-    if kind.reads_tables and len(inputs) == 1 and kind.holds(Path(inputs[0])) and Path(inputs[0]).is_file():
-        return _texts_of_table(model, kind, Path(inputs[0]), size, skip_bad, delimiter, encoding)
+    column = getattr(model, "metadata_", {}).get("text_column")  # a table's column of text, named in training
+    if kind.reads_tables and len(inputs) == 1 and kinds.for_source(inputs[0], column) is kind and Path(
+            inputs[0]).is_file():
+        return _texts_of_table(model, kind, Path(inputs[0]), size, skip_bad, delimiter, encoding, column)
     if kind.takes_files:
         paths = expand_inputs(inputs, kind)
         return PredictionStream(_file_batches(model, kind, paths, size, skip_bad), len(paths), "file")
@@ -74,10 +76,12 @@ def stream_predictions(model, inputs, *, batch_size: int | None = None, skip_bad
 
 
 # ------------------------------------------------------------------------------------ tables
-def _texts_of_table(model, kind, path: Path, size: int, skip_bad: bool, delimiter, encoding) -> PredictionStream:
-    """A table's column of texts, read whole (rows without text refused, or left out under skip_bad
-    with a warning), then answered a batch at a time."""
-    examples = kind.read(path, labelled=False, skip_bad=skip_bad, delimiter=delimiter, encoding=encoding)
+def _texts_of_table(model, kind, path: Path, size: int, skip_bad: bool, delimiter, encoding,
+                    column) -> PredictionStream:
+    """A table's column of texts (`column`, or the one there is), read whole (rows without text refused,
+    or left out under skip_bad with a warning), then answered a batch at a time."""
+    examples = kind.read(path, labelled=False, skip_bad=skip_bad, delimiter=delimiter, encoding=encoding,
+                         text_column=column)
 
     def batches():
         for start in range(0, len(examples.X), size):

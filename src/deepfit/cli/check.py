@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter, text_option
 from deepfit.data import kinds
 from deepfit.data.labelled import read_labelled
 from deepfit.errors import InvalidInputError
@@ -27,25 +27,26 @@ EXIT_PROBLEMS = 1
 @click.option("--limit", type=click.IntRange(1), default=10, show_default=True,
               help="Examples listed per problem (--json lists all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the cross-validation folds.")
+@text_option
 @delimiter_option
 @encoding_option
-def check(data, test_data, target, as_json, limit, seed, delimiter, encoding):
+def check(data, test_data, target, as_json, limit, seed, text_column, delimiter, encoding):
     """Look for problems in labelled DATA (a table, or pictures or sound files in one sub-folder per
     class) before training: class imbalance, classes with too few examples, exact and near duplicates,
     one example with two labels, corrupt files, constant or empty columns, and examples whose label a
     cross-validated model confidently disagrees with. Each is listed with its file or row.
 
     Exit status: 0 when nothing is found, 1 when problems are listed, 2 when DATA cannot be read."""
-    kind = kinds.for_source(data)
-    examples = _read(data, target, delimiter, encoding)
+    kind = kinds.for_source(data, text_column)
+    examples = _read(data, target, delimiter, encoding, text_column=text_column)
     test = None
     if test_data is not None:
-        test_kind = kinds.for_source(test_data)
+        test_kind = kinds.for_source(test_data, text_column)
         if test_kind is not kind:
             raise InvalidInputError(f"{test_data}: holds {test_kind.words.data} but {data} holds "
                                     f"{kind.words.data}; give a test set of the same kind.")
         test_examples = _read(test_data, target or examples.target, delimiter, encoding,
-                              **kind.settings_like(examples.X))
+                              text_column=text_column, **kind.settings_like(examples.X))
         test = (test_examples.X, test_examples.y, test_examples.names)
     report = check_data(examples.X, examples.y, names=examples.names, test=test, groups=examples.groups,
                         skipped=examples.skipped, seed=seed)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
-from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter, text_option
 from deepfit.data import kinds
 from deepfit.data.labelled import read_labelled
 from deepfit.errors import InvalidInputError
@@ -25,9 +25,10 @@ from deepfit.evaluation.compare import compare as run_comparison
 @click.option("--plot", type=click.Path(path_type=Path), help="Write the learning curves to this PNG.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table (fraction, model, accuracy, fit seconds) as JSON.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@text_option
 @delimiter_option
 @encoding_option
-def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimiter, encoding):
+def compare(data, target, fractions, test_fraction, plot, as_json, seed, text_column, delimiter, encoding):
     """Train deepfit and scikit-learn's shallow models (logistic regression, gradient boosting,
     k-nearest neighbours; for texts TF-IDF with a linear SVM or logistic regression, and naive Bayes) on
     growing shares of DATA's training split, score them on the same held-out rows, and say which to
@@ -39,10 +40,11 @@ def compare(data, target, fractions, test_fraction, plot, as_json, seed, delimit
             from None
     if not shares or not all(0 < share <= 1 for share in shares):
         raise InvalidInputError(f"--fractions must lie between 0 (excluded) and 1, got {fractions!r}.")
-    kind = kinds.for_source(data)
+    kind = kinds.for_source(data, text_column)
     if kind.no_shallow:
         raise InvalidInputError(f"{data}: holds {kind.words.data}, {kind.no_shallow}.")
-    labelled = read_labelled(data, target=target, delimiter=parse_delimiter(delimiter), encoding=encoding)
+    labelled = read_labelled(data, target=target, delimiter=parse_delimiter(delimiter), encoding=encoding,
+                             text_column=text_column)
     for note in labelled.notes:
         click.echo(f"note: {note}", err=True)
     result = run_comparison(labelled.X, labelled.y, fractions=shares, test_fraction=test_fraction, seed=seed,

@@ -40,7 +40,8 @@ def read_labelled_for(estimator, data: Path, target, delimiter, encoding, skip_b
     kind = check_kind(estimator, data)
     labelled = read_labelled(data, target=target or estimator.metadata_.get("target"),
                              delimiter=parse_delimiter(delimiter), encoding=encoding, skip_bad=skip_bad,
-                             like=estimator.encoder_ if kind.takes_files else None)
+                             like=estimator.encoder_ if kind.takes_files else None,
+                             text_column=estimator.metadata_.get("text_column"))
     if not kind.takes_files:
         labelled.X, ignored = model_columns(estimator, labelled.X, data)
         warn_about_ignored(data, ignored)
@@ -50,14 +51,15 @@ def read_labelled_for(estimator, data: Path, target, delimiter, encoding, skip_b
 def read_examples_for(estimator, data: Path, *, labelled: bool | None, skip_bad: bool):
     """(inputs, labels or None, paths) of files DATA names, read as `estimator`'s training data was."""
     kind = check_kind(estimator, data)
-    examples = kind.read(data, labelled=labelled, skip_bad=skip_bad, **kind.settings_of(estimator.encoder_))
+    column = {"text_column": estimator.metadata_["text_column"]} if "text_column" in estimator.metadata_ else {}
+    examples = kind.read(data, labelled=labelled, skip_bad=skip_bad, **kind.settings_of(estimator.encoder_), **column)
     return examples.X, examples.labels, examples.paths
 
 
 def check_kind(estimator, data: Path):
     """The model's kind. A table for a model of files, or files for a table model, is refused here;
     files of another kind are left to the model's reader, which says what it looked for."""
-    kind, found = kinds.of(estimator), kinds.for_source(data)
+    kind, found = kinds.of(estimator), kinds.for_source(data, estimator.metadata_.get("text_column"))
     if found.takes_files != kind.takes_files:
         raise InvalidInputError(f"{data}: holds {found.words.data}, but the model takes {kind.words.data}; give it "
                                 f"{kind.words.files}.")

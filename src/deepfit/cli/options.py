@@ -10,6 +10,8 @@ LIKELY_TARGET_NAMES = ("label", "target", "class", "y")
 
 delimiter_option = click.option("--delimiter", default=None, metavar="CHAR",
                                 help="Column separator of a CSV (guessed from the header if not given).")
+text_option = click.option("--text", "text_column", help="Texts in a table: the column holding them (default: the "
+                           "one column of long, varied strings).")
 encoding_option = click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV.")
 
 

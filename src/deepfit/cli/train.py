@@ -10,7 +10,7 @@ import numpy as np
 import deepfit
 from deepfit.cli import cli
 from deepfit.cli.inputs import picture_options, skip_bad_option, with_options
-from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
+from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter, text_option
 from deepfit.data import kinds
 from deepfit.data.labelled import read_labelled
 from deepfit.data.splits import grouped_split, recording_digests
@@ -24,8 +24,7 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--target", help="Column holding the labels (default: a column named label/target/class/y).")
-@click.option("--text", "text_column", help="Texts in a table: the column holding them (default: the one column of "
-              "long, varied strings).")
+@text_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Folder for model.deepfit and metrics.json  [default: runs/<data name>]")
 @click.option("--model", "model_kind", type=click.Choice(MODELS), default="deep", show_default=True,
@@ -126,7 +125,7 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
 
 def _read_training_data(data: Path, source, target, delimiter, encoding, skip_bad: bool, settings: dict):
     """DATA's labelled examples, read as a --from model's were (size, channels, sample rate) when there is one."""
-    kind = kinds.for_source(data)
+    kind = kinds.for_source(data, settings["--text"])
     _warn_about_unused_options(kind, settings)
     like, read_settings = None, {SETTING_OF_OPTION[option]: value for option, value in settings.items()}
     if source is not None and hasattr(source, "encoder_"):
@@ -189,7 +188,7 @@ def _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind
         probabilities = estimator.predict_proba(test_features) if hasattr(estimator, "predict_proba") else None
         metrics["test"] = classification_metrics(test_labels, estimator.predict(test_features), probabilities,
                                                  estimator.classes_)
-    metadata = {"target": str(labelled.target), "trained_on": str(data)}
+    metadata = {"target": str(labelled.target), "trained_on": str(data), **labelled.read_as}
     if transfer_from is not None:
         metadata["transferred_from"] = str(transfer_from)
     if labelled.groups is not None and not labelled.kind.pooled:  # tables of pieces: remember their recordings,

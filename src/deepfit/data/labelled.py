@@ -35,6 +35,7 @@ class LabelledData:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # files left out under skip_bad, and why
     target: str | None = None                # a table's label column
     notes: list[str] = field(default_factory=list)  # choices made for the user (the label column, ...)
+    read_as: dict = field(default_factory=dict)  # what a model must be told to read more such data (text_column)
 
 
 def read_labelled(data, *, target=None, delimiter: str | None = None, encoding: str = "utf-8",
@@ -43,7 +44,7 @@ def read_labelled(data, *, target=None, delimiter: str | None = None, encoding: 
     ('label', 'target', ...). `like` (a fitted encoder) reads new data as a model's training data was
     read; otherwise `settings` the kind takes (``size``, ``channels``, ``sample_rate``) apply."""
     data = Path(data)
-    kind = kinds.for_source(data)
+    kind = kinds.for_source(data, settings.get("text_column"))
     if not kind.takes_files:
         return _read_table(data, target, delimiter, encoding)
     offered = {"target": target, "delimiter": delimiter, "encoding": encoding, **settings}  # those it reads
@@ -53,7 +54,8 @@ def read_labelled(data, *, target=None, delimiter: str | None = None, encoding: 
     examples = kind.read(data, labelled=True, skip_bad=skip_bad, **chosen)
     skipped = list(zip(display_names([p for p, _ in examples.skipped], data), [w for _, w in examples.skipped]))
     return LabelledData(kind, examples.X, np.asarray(examples.labels), display_names(examples.paths, data),
-                        examples.groups, skipped, target=target or "label")
+                        examples.groups, skipped, target=target or "label",
+                        read_as={k: v for k, v in chosen.items() if k == "text_column"})
 
 
 def _read_table(data: Path, target, delimiter, encoding) -> LabelledData:

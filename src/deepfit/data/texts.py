@@ -38,7 +38,8 @@ class TextSet:
 
 
 def is_text_source(path) -> bool:
-    """A folder whose first picture, sound or text file is text; or a table holding one column of text."""
+    """A folder whose first picture, sound or text file is text; or a table holding columns of text
+    and at most a label and `MAX_OTHER_COLUMNS` others."""
     path = Path(path)
     if path.is_dir():
         for _, folders, files in os.walk(path):  # in name order, stopping at the first such file
@@ -54,8 +55,8 @@ def is_text_source(path) -> bool:
         frame = _head_of(path)
     except Exception:  # not a readable table: the table reader will say why
         return False
-    columns = text_columns(frame)
-    return len(columns) == 1 and frame.shape[1] <= 2 + MAX_OTHER_COLUMNS
+    columns = text_columns(frame)  # several: reading asks which (--text COLUMN)
+    return len(columns) >= 1 and frame.shape[1] <= len(columns) + 1 + MAX_OTHER_COLUMNS
 
 
 def _head_of(path: Path):

@@ -56,11 +56,14 @@ def for_data(X) -> Kind:
     return next(kind for kind in KINDS.values() if kind.recognises(X))
 
 
-def for_source(path) -> Kind:
+def for_source(path, text_column=None) -> Kind:
     """The kind a file or folder holds: the first kind that holds it (sound before pictures: a folder
     is sound when its first file is), else the kind whose files a CSV lists, else a table (a CSV
-    naming files that are not beside it, among many columns, is a table of per-file features)."""
+    naming files that are not beside it, among many columns, is a table of per-file features). A
+    table whose `text_column` is named holds texts, however many other columns of text it has."""
     path = Path(path)
+    if text_column is not None and path.suffix.lower() in TABLE.suffixes and path.is_file():
+        return next(kind for kind in KINDS.values() if kind.reads_tables)
     found = next((kind for kind in KINDS.values() if kind.holds(path)), None)
     if found is not None:
         return found

@@ -370,3 +370,23 @@ def test_a_table_of_two_text_columns_asks_which_and_the_model_remembers_it(tmp_p
     checked = run_cli("check", tmp_path / "mail.csv", "--text", "body", "--json")
     assert checked.returncode in (0, 1), checked.stderr
     assert json.loads(checked.stdout)["n_examples"] == 200
+
+
+# ------------------------------------------------------------------------------------ export
+def test_a_text_model_exports_to_onnx_and_answers_as_the_model_does(spam_model, tmp_path):
+    import onnxruntime
+
+    from deepfit.data.text_encoder import TextEncoder
+    from deepfit.export import export_model
+
+    result = export_model(spam_model, tmp_path / "spam.onnx")
+    assert result.max_difference <= 1e-5 and result.input_name == "features"
+    sidecar = json.loads(result.encoder_path.read_text())
+    encoder = TextEncoder.from_dict(sidecar["encoder"])   # all a user needs beside the file
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    texts, _ = messages(40, seed=11)
+    texts += ["free", "Thanks for the lunch, see you at the family dinner this weekend and at the project call " * 5]
+    for batch in (texts[:3], texts):   # batches of different numbers of features
+        produced = session.run(["probabilities"], {"features": encoder.transform(batch)})[0]
+        np.testing.assert_allclose(produced, spam_model.predict_proba(batch), atol=1e-5)
+    assert sidecar["classes"] == ["ham", "spam"]

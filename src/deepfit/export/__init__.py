@@ -51,7 +51,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
 
         estimator = load(estimator)
     path = Path(path)
-    module, example, input_name, description, notes, raw = _graph(estimator)
+    module, example, input_name, description, notes, raw, varying = _graph(estimator)
     threshold = getattr(estimator, "threshold", 0.5)
     if len(estimator.classes_) == 2 and threshold != 0.5:
         notes.append(f"This model labels a row {estimator.classes_[1]!r} when its probability is at least "
@@ -59,7 +59,7 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
 
     with replaced_atomically(path) as temporary:
         if format == "onnx":
-            _write_onnx(module, example, input_name, temporary)
+            _write_onnx(module, example, input_name, temporary, varying)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # TorchScript is deprecated upstream but still loads everywhere
@@ -82,21 +82,22 @@ def export_model(estimator, path, format: str = "onnx") -> ExportResult:
 
 
 def _graph(estimator):
-    """(module, example input, input name, description, notes, takes raw inputs?), as the kind says."""
+    """(module, example input, input name, description, notes, takes raw inputs?, varying axes), as the
+    kind says."""
     network = copy.deepcopy(estimator.module_).float().eval().cpu()  # the estimator keeps its own, where it is
     encoder = estimator.encoder_
     spec = kinds.of(encoder).export_input(encoder)
     before = TableScaling(*spec.scaling) if spec.scaling is not None else None
     module = Exported(network, network.output, before, pool_windows=spec.pool_windows).eval()
-    return module, spec.example, spec.name, spec.description, list(spec.notes), spec.raw
+    return module, spec.example, spec.name, spec.description, list(spec.notes), spec.raw, spec.varying
 
 
-def _write_onnx(module, example, input_name: str, path: Path) -> None:
+def _write_onnx(module, example, input_name: str, path: Path, varying: tuple = ()) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter is deprecated upstream; its files are not
         torch.onnx.export(module, (example,), str(path), dynamo=False, input_names=[input_name],
                           output_names=["probabilities"], opset_version=OPSET,
-                          dynamic_axes={input_name: {0: "n"}, "probabilities": {0: "n"}})
+                          dynamic_axes={input_name: {0: "n", **dict(varying)}, "probabilities": {0: "n"}})
 
 
 def _parity(estimator, path: Path, format: str, input_name: str, raw: bool) -> float:

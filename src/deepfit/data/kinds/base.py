@@ -74,8 +74,9 @@ class TrainingDefaults:
 @dataclass(frozen=True)
 class ExportInput:
     """What an exported ONNX graph takes: an example tensor, its name and description, notes for the
-    reader, whether it takes raw inputs (pictures) or encoded ones, whether it pools windows, and the
-    (mean, scale, clip, indicators) of a table's numbers when the graph scales them itself."""
+    reader, whether it takes raw inputs (pictures) or encoded ones, whether it pools windows, the
+    (mean, scale, clip, indicators) of a table's numbers when the graph scales them itself, and the
+    input's axes beyond the first whose length varies, by name (a text's features)."""
 
     example: object
     name: str
@@ -84,6 +85,7 @@ class ExportInput:
     raw: bool = False
     pool_windows: bool = False
     scaling: tuple | None = None
+    varying: tuple = ()          # ((axis, name), ...)
 
 
 class Kind:

@@ -133,8 +133,27 @@ class TextKind(Kind):
         return {"texts": {"max_chars": encoder.max_chars, "words_learned": len(encoder.vocabulary)}}
 
     def export_input(self, encoder) -> ExportInput:
-        raise InvalidInputError("exporting a text model is not supported yet; use it from deepfit (predict, "
-                                "serve) or from Python.")
+        """The encoded texts: splitting into words and hashing cannot be expressed in the file."""
+        import torch
+
+        notes = ("Splitting texts into words and hashing word pairs and letter runs cannot be expressed in the "
+                 "file: it takes texts as deepfit's TextEncoder encodes them, float32 [N, 2, L]: for each text, "
+                 "row 0 holds its feature ids (0 pads) and row 1 their counts. The vocabulary and settings are "
+                 "in the .encoder.json beside it; from Python, deepfit.data.text_encoder.TextEncoder.from_dict("
+                 "its 'encoder').transform(texts) makes the input.",)
+        example = torch.tensor([[[1.0, 2.0, 0.0], [1.0, 1.0, 0.0]]] * 2)
+        return ExportInput(example, "features", "float32 encoded texts [N, 2, L] (feature ids, counts)", notes,
+                           varying=((2, "features"),))
+
+    def sample_inputs(self, encoder, n: int, rng: np.random.Generator):
+        """Texts of 1 to 80 words: learned words, unseen ones and punctuation."""
+        words = encoder.vocabulary[:5000] + ["zqxv", "unforgetable", "!", "?", "2026"]
+        return np.array([" ".join(rng.choice(words, int(rng.integers(1, 80)))) for _ in range(n)], dtype=object)
+
+    def exported_inputs(self, encoder, examples, raw: bool):
+        """Two batches, of different numbers of features L: the file takes any."""
+        half = len(examples) // 2
+        return [encoder.transform(part).astype(np.float32) for part in (examples[:half], examples[half:])]
 
 
 def _excerpt(text: str) -> str:

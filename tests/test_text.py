@@ -390,3 +390,40 @@ def test_a_text_model_exports_to_onnx_and_answers_as_the_model_does(spam_model, 
         produced = session.run(["probabilities"], {"features": encoder.transform(batch)})[0]
         np.testing.assert_allclose(produced, spam_model.predict_proba(batch), atol=1e-5)
     assert sidecar["classes"] == ["ham", "spam"]
+
+
+# ------------------------------------------------------------------------------------ word order
+def ordered(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Texts whose class is which of two words comes first, two filler words apart: the same words
+    and nearly the same word pairs in both classes, so only a network that reads order tells them apart."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        first, second = ("alpha", "beta") if i % 2 else ("beta", "alpha")
+        words = [*rng.choice(FILLER, rng.integers(1, 4)), first, *rng.choice(FILLER, 2), second,
+                 *rng.choice(FILLER, rng.integers(1, 4))]
+        texts.append(" ".join(words))
+        labels.append("ab" if i % 2 else "ba")
+    return texts, np.array(labels)
+
+
+def test_many_short_texts_get_the_network_that_reads_word_order(tmp_path):
+    import onnxruntime
+
+    from deepfit.export import export_model
+
+    test_texts, test_labels = ordered(400, seed=1)
+    few = DeepClassifier(random_state=0).fit(*ordered(600))
+    assert few.architecture_["name"] == "text_bag" and few.score(test_texts, test_labels) < 0.75
+    many = DeepClassifier(random_state=0).fit(*ordered(2400))
+    assert many.architecture_["name"] == "text_cnn" and many.score(test_texts, test_labels) >= 0.9
+    chosen = DeepClassifier(random_state=0, model="cnn").fit(*ordered(600))
+    assert chosen.architecture_["name"] == "text_cnn" and chosen.score(test_texts, test_labels) >= 0.85
+    many.save(tmp_path / "order.deepfit")
+    np.testing.assert_allclose(deepfit.load(tmp_path / "order.deepfit").predict_proba(test_texts),
+                               many.predict_proba(test_texts), atol=1e-6)
+    result = export_model(many, tmp_path / "order.onnx")
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    for batch in (test_texts[:5], test_texts[:5] + ["alpha " + "x " * 500]):  # word rows of different lengths
+        produced = session.run(["probabilities"], {"features": many.encoder_.transform(batch)})[0]
+        np.testing.assert_allclose(produced, many.predict_proba(batch), atol=1e-5)

@@ -28,7 +28,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Folder for model.deepfit and metrics.json  [default: runs/<data name>]")
 @click.option("--model", "model_kind", type=click.Choice(MODELS), default="deep", show_default=True,
-              help="deep: DeepClassifier (a CNN for pictures, an MLP for tables); cnn or mlp to choose; "
+              help="deep: DeepClassifier (a CNN for pictures, an MLP for tables, a bag of words for texts, "
+                   "with word order for many short texts); cnn or mlp to choose (cnn on texts: word order); "
                    "logistic and perceptron: the beginner's linear models.")
 @click.option("--hidden-layers", type=click.IntRange(0), default=3, show_default=True)
 @click.option("--width", type=click.IntRange(1), default=256, show_default=True, help="Units per hidden layer.")

@@ -38,6 +38,7 @@ UNKNOWN_SLOTS = 2**14           # slots unseen words are hashed into
 PAIR_SLOTS = 2**20              # slots word pairs are hashed into
 SUBWORD_SLOTS = 2**18           # slots runs of letters are hashed into
 SUBWORDS = (2, 5)               # shortest and longest run of letters inside a word
+ORDERED_WORDS = 400             # the words kept in order (row 2): a text's first 400
 WORD = re.compile(r"\w+|[^\w\s]")
 
 
@@ -49,6 +50,7 @@ class TextEncoder:
     pairs: bool = True
     subwords: tuple = SUBWORDS
     max_chars: int = MAX_CHARS
+    order: bool = False         # also each text's words in order (row 2), for a network that reads word order
     kind: str = "text"
     _index: dict = field(default=None, repr=False, compare=False)
     _subword_table: tuple = field(default=None, repr=False, compare=False)
@@ -56,17 +58,22 @@ class TextEncoder:
     # ------------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, texts, *, max_vocabulary: int = MAX_VOCABULARY, pairs: bool = True, subwords=SUBWORDS,
-            max_chars: int = MAX_CHARS) -> TextEncoder:
+            max_chars: int = MAX_CHARS, order: bool = False) -> TextEncoder:
         words = [w for text in cut(check_texts(texts), max_chars) for w in split_words(text)]
         found, counts = np.unique(np.asarray(words, dtype=object), return_counts=True) if words else ([], [])
-        order = np.argsort(-np.asarray(counts), kind="stable")[:max_vocabulary]
-        return cls([str(found[i]) for i in order], pairs, tuple(subwords) if subwords else (), max_chars)
+        ranked = np.argsort(-np.asarray(counts), kind="stable")[:max_vocabulary]
+        return cls([str(found[i]) for i in ranked], pairs, tuple(subwords) if subwords else (), max_chars, order)
 
     # ---------------------------------------------------------------- the layout
     @property
     def n_features(self) -> int:
         """Feature ids: 0 pads; then the vocabulary, unseen words, word pairs, runs of letters."""
         return self._subword_start + (SUBWORD_SLOTS if self.subwords else 0)
+
+    @property
+    def n_words(self) -> int:
+        """Word ids of the in-order row: 0 pads; then the vocabulary and the slots of unseen words."""
+        return self._pair_start
 
     @property
     def _unknown_start(self) -> int:
@@ -82,8 +89,13 @@ class TextEncoder:
 
     # ----------------------------------------------------------------- encoding
     def transform(self, texts) -> np.ndarray:
-        """(N, 2, L) float32: each text's distinct feature ids and their counts."""
+        """(N, 2, L) float32: each text's distinct feature ids and their counts; (N, 3, L) with `order`,
+        row 2 its words' ids in order (0 pads)."""
         words, lengths, unseen_runs, unseen_at = self._words(cut(check_texts(texts), self.max_chars))
+        bags = self._bags(words, lengths, unseen_runs, unseen_at)
+        return _with_word_order(bags, words, lengths) if self.order else bags
+
+    def _bags(self, words, lengths, unseen_runs, unseen_at) -> np.ndarray:
         owner = np.repeat(np.arange(len(lengths)), lengths)
         features, owners = [words], [owner]
         if self.pairs and len(words):
@@ -148,14 +160,15 @@ class TextEncoder:
     # --------------------------------------------------------------------- JSON
     def to_dict(self) -> dict:
         return {"kind": self.kind, "vocabulary": self.vocabulary, "pairs": self.pairs,
-                "subwords": list(self.subwords), "max_chars": self.max_chars}
+                "subwords": list(self.subwords), "max_chars": self.max_chars, "order": self.order}
 
     @classmethod
     def from_dict(cls, data: dict) -> TextEncoder:
         vocabulary = data["vocabulary"]
         if not isinstance(vocabulary, list) or not all(isinstance(w, str) for w in vocabulary):
             raise InvalidInputError("the model file's text vocabulary is not a list of words; the file is damaged.")
-        return cls(vocabulary, bool(data["pairs"]), tuple(int(n) for n in data["subwords"]), int(data["max_chars"]))
+        return cls(vocabulary, bool(data["pairs"]), tuple(int(n) for n in data["subwords"]), int(data["max_chars"]),
+                   bool(data.get("order", False)))
 
     def describe(self) -> str:
         return f"texts ({len(self.vocabulary):,} words learned)"
@@ -171,6 +184,19 @@ def subword_ids(word: str, sizes: tuple, start: int) -> list[int]:
     marked = f"<{word}>"
     runs = {marked[i:i + n] for n in range(sizes[0], sizes[1] + 1) for i in range(len(marked) - n + 1)}
     return [start + zlib.crc32(run.encode()) % SUBWORD_SLOTS for run in sorted(runs)]
+
+
+def _with_word_order(bags: np.ndarray, words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The bags with a third row: each text's first `ORDERED_WORDS` word ids in order, the rows padded
+    to one length."""
+    width = max(bags.shape[2], min(ORDERED_WORDS, int(lengths.max(initial=1))))
+    rows = np.zeros((len(bags), 3, width), dtype=np.float32)
+    rows[:, :2, :bags.shape[2]] = bags
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    place = np.arange(len(words)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    kept = place < ORDERED_WORDS
+    rows[owner[kept], 2, place[kept]] = words[kept]
+    return rows
 
 
 def _padded_bags(features: np.ndarray, owners: np.ndarray, n_texts: int) -> np.ndarray:

@@ -98,8 +98,10 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         Tables: "periodic" also gives the network each number as learned cosines of it
         (`deepfit.models.embeddings`), for jagged functions of one column.
     model : {"auto", "mlp", "cnn"}, default="auto"
-        "auto": a CNN for pictures, an MLP for tables. "mlp" on pictures flattens them (the beginner's
-        MNIST network).
+        "auto": a CNN for pictures, an MLP for tables; for texts the bag of words, word pairs and letter
+        runs, with convolutions over the words beside it (word order) for 2,000 texts or more of at
+        most 100 words on average. "mlp" on pictures flattens them (the beginner's MNIST network);
+        "cnn" on texts always reads word order.
     image_size : int, (int, int) or None, default=None
         Resize pictures to this size; None keeps the size they come in.
     augment : {"auto", "none", "shift", "shift+flip", "affine", "affine+flip"}, default="auto"
@@ -241,7 +243,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         encoder, self._training_encoding = kind.fit_encoder(
             X, image_size=self.image_size, channels=3 if self._source is not None else None,  # ImageNet: colour
             sample_rate=self.sample_rate, window_seconds=self.window_seconds,
-            standardize=self._standardizes_inputs(), scaling=self._numeric_scaling())
+            standardize=self._standardizes_inputs(), scaling=self._numeric_scaling(), model=self.model)
         return encoder
 
     def _encoded_training_data(self, X, y_index):

@@ -15,7 +15,7 @@ from deepfit.models.detector import PatchDetector
 from deepfit.models.ensemble import EnsembleMLP
 from deepfit.models.mlp import MLP, RESIDUAL_FROM
 from deepfit.models.resnet import TorchvisionResNet
-from deepfit.models.text import TextBag
+from deepfit.models.text import TextBag, TextCNN
 
 
 def _perceptron(n_inputs: int, n_outputs: int) -> MLP:
@@ -27,7 +27,8 @@ def _logistic(n_inputs: int, n_outputs: int) -> MLP:
 
 
 REGISTRY = {"mlp": MLP, "perceptron": _perceptron, "logistic": _logistic, "cnn": CNN, "resnet": TorchvisionResNet,
-            "detector": PatchDetector, "ensemble_mlp": EnsembleMLP, "text_bag": TextBag}
+            "detector": PatchDetector, "ensemble_mlp": EnsembleMLP, "text_bag": TextBag,
+            "text_cnn": TextCNN}
 MAX_SIDE, MAX_CHANNELS, MAX_STAGES, MAX_BLOCKS = 4096, 4096, 8, 64  # bounds on a header before building it
 MAX_MEMBERS, MAX_HIDDEN_LAYERS = 256, 10_000
 MAX_TEXT_FEATURES = 2**24
@@ -43,7 +44,7 @@ def parameter_count(architecture: dict) -> int:
     name = settings.pop("name")
     if name not in REGISTRY:
         raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
-    if name in ("cnn", "resnet", "detector", "ensemble_mlp", "text_bag"):
+    if name in ("cnn", "resnet", "detector", "ensemble_mlp", "text_bag", "text_cnn"):
         return _counted_on_meta_device(name, settings)
     n_inputs, n_outputs = int(settings["n_inputs"]), int(settings["n_outputs"])
     hidden_layers, width = int(settings.get("hidden_layers", 0)), int(settings.get("width", 256))
@@ -65,7 +66,8 @@ def _counted_on_meta_device(name: str, settings: dict) -> int:
             or not 0 < int(settings["n_outputs"]) <= 1_000_000
             or not 0 < int(settings.get("members", 1)) <= MAX_MEMBERS
             or not 0 <= int(settings.get("hidden_layers", 0)) <= MAX_HIDDEN_LAYERS
-            or not 0 <= int(settings.get("n_features", 0)) <= MAX_TEXT_FEATURES):
+            or not 0 <= int(settings.get("n_features", 0)) <= MAX_TEXT_FEATURES
+            or not 0 <= int(settings.get("n_words", 0)) <= MAX_TEXT_FEATURES):
         raise ValueError(f"implausible {name} architecture {settings}")
     with torch.device("meta"):
         module = REGISTRY[name](**settings)

@@ -106,3 +106,79 @@ class TextBag(FreezableBody, nn.Module):
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.body(rows)))
+
+
+class WordConvolutions(nn.Module):
+    """Word order: each word's vector, then filters over runs of `widths` neighbouring words (a filter
+    of width 3 can learn "not very good" or "how many"), and each filter's largest response anywhere
+    in the text (Kim, 2014)."""
+
+    def __init__(self, n_words: int, dim: int, filters: int, widths: tuple):
+        super().__init__()
+        self.embedding = nn.Embedding(n_words, dim, padding_idx=0, sparse=True)
+        nn.init.normal_(self.embedding.weight, std=1.0 / math.sqrt(dim))
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+        self.convolutions = nn.ModuleList(nn.Conv1d(dim, filters, width, padding=width // 2) for width in widths)
+        self.size = filters * len(widths)
+
+    def forward(self, words: torch.Tensor) -> torch.Tensor:
+        if not torch.jit.is_tracing():  # rows are as long as the longest bag; the words end sooner
+            words = words[:, :max(1, int((words > 0).sum(dim=1).max()))]
+        present = (words > 0).unsqueeze(1)
+        vectors = self.embedding(words).transpose(1, 2)
+        # after ReLU every response is >= 0, so padding set to 0 never wins the maximum over real words
+        return torch.cat([torch.relu(conv(vectors)).masked_fill(~present, 0.0).amax(dim=2)
+                          for conv in self.convolutions], dim=1)
+
+
+class BagAndOrder(nn.Module):
+    """The body of `TextCNN`: the bag's sentence vector beside the word-order filters' responses."""
+
+    def __init__(self, n_features: int, n_words: int, dim: int, word_dim: int, filters: int, widths: tuple,
+                 dropout: float):
+        super().__init__()
+        self.bag = BagOfEmbeddings(n_features, dim, 0, 0, 0.0)
+        self.order = WordConvolutions(n_words, word_dim, filters, widths)
+        self.dropout = nn.Dropout(dropout)
+        self.size = dim + self.order.size
+
+    @property
+    def input(self) -> TokenWeights:
+        return self.bag.input
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.bag.sentence_vectors(rows), self.dropout(self.order(rows[:, 2].long()))], dim=1)
+
+
+class TextCNN(FreezableBody, nn.Module):
+    """(N, 3, L) rows (feature ids, counts, words in order) -> the bag of features and convolutions
+    over the words, side by side -> class scores. The bag part starts as `TextBag` does (a linear
+    model of the features); the filters add what word order says."""
+
+    output = "softmax"
+
+    def __init__(self, n_features: int, n_words: int, n_outputs: int, dim: int | None = None, word_dim: int = 64,
+                 filters: int = 100, widths: tuple = (3, 5), dropout: float = 0.5):
+        super().__init__()
+        dim = dim or n_outputs
+        self.body = BagAndOrder(n_features, n_words, dim, word_dim, filters, tuple(widths), dropout)
+        self.head = nn.Linear(self.body.size, n_outputs)
+        with torch.no_grad():
+            self.head.weight[:, dim:].normal_(std=0.01)
+            self.head.bias.zero_()
+            if dim == n_outputs:
+                self.head.weight[:, :dim].copy_(torch.eye(dim))
+
+    @property
+    def input(self) -> TokenWeights:
+        return self.body.input
+
+    def features(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.body(rows)
+
+    def stage_features(self, rows: torch.Tensor) -> list[torch.Tensor]:
+        return [self.body.bag.sentence_vectors(rows), self.body(rows)]
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(rows))

@@ -419,6 +419,9 @@ def test_many_short_texts_get_the_network_that_reads_word_order(tmp_path):
     assert many.architecture_["name"] == "text_cnn" and many.score(test_texts, test_labels) >= 0.9
     chosen = DeepClassifier(random_state=0, model="cnn").fit(*ordered(600))
     assert chosen.architecture_["name"] == "text_cnn" and chosen.score(test_texts, test_labels) >= 0.85
+    mixed = test_texts[:40] + ["alpha " * 300 + "beta", "beta alpha"]   # predicted shortest first, answered in order
+    np.testing.assert_allclose(many.predict_proba(mixed), np.vstack([many.predict_proba([t]) for t in mixed]),
+                               atol=1e-5)
     many.save(tmp_path / "order.deepfit")
     np.testing.assert_allclose(deepfit.load(tmp_path / "order.deepfit").predict_proba(test_texts),
                                many.predict_proba(test_texts), atol=1e-6)

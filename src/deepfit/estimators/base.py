@@ -263,11 +263,20 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         return self._encoded_for_prediction(X)
 
     def _run_encoded(self, encoded: np.ndarray, network) -> np.ndarray:
-        chunk = self._chunk_rows(encoded)
+        chunk, order = self._chunk_rows(encoded), self._prediction_order(encoded)
+        rows = encoded if order is None else encoded[order]
         with torch.inference_mode():
-            chunks = [_forward(network, encoded[i:i + chunk], self.device_)
-                      for i in range(0, max(1, len(encoded)), chunk)]
-        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+            chunks = [_forward(network, rows[i:i + chunk], self.device_) for i in range(0, max(1, len(rows)), chunk)]
+        outputs = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        if order is None:
+            return outputs
+        restored = np.empty_like(outputs)
+        restored[order] = outputs
+        return restored
+
+    def _prediction_order(self, encoded: np.ndarray) -> np.ndarray | None:
+        """An order of the rows that puts alike ones in one chunk (texts of similar length), or None."""
+        return None
 
     def _chunk_rows(self, encoded: np.ndarray) -> int:
         """Rows the network is given at once when predicting: memory stays bounded however many come."""

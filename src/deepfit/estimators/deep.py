@@ -260,6 +260,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     def _encoded_for_prediction(self, X):
         return self._kind().encode(self.encoder_, X)
 
+    def _prediction_order(self, encoded: np.ndarray) -> np.ndarray | None:
+        return self._kind().prediction_order(encoded)
+
     def _learn_from_data(self, encoded, y_index, seed) -> None:
         """What the input layer learns from the data (grids: each channel's mean and spread; texts: how
         rare each feature is), and the augmentation to use."""

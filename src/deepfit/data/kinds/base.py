@@ -192,6 +192,11 @@ class Kind:
         `hidden_layers` and `width` describe)."""
         return None
 
+    def prediction_order(self, encoded: np.ndarray) -> np.ndarray | None:
+        """An order of encoded rows that puts rows of like length in one chunk when predicting, so the
+        network pads less (texts read in order); None keeps them as they come."""
+        return None
+
     def prediction_slices(self, X) -> list:
         """Index arrays of `X` to encode and predict at a time, so memory stays bounded."""
         return [np.arange(len(X))]

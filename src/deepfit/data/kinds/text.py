@@ -85,6 +85,12 @@ class TextKind(Kind):
         ids = encoded[:, 0].astype(np.int64)
         return np.bincount(ids[encoded[:, 1] > 0], minlength=int(ids.max(initial=0)) + 1), len(encoded)
 
+    def prediction_order(self, encoded: np.ndarray) -> np.ndarray | None:
+        """Texts read in order, shortest first: each chunk's convolutions run over its own longest text."""
+        if encoded.shape[1] < 3:
+            return None
+        return np.argsort((encoded[:, 2] > 0).sum(axis=1), kind="stable")
+
     def check_augmentation(self, augment: str) -> None:
         if augment not in ("auto", "none"):
             raise InvalidInputError(f"augment='{augment}' does not apply to texts; use 'auto' or 'none'.")

@@ -430,3 +430,64 @@ def test_many_short_texts_get_the_network_that_reads_word_order(tmp_path):
     for batch in (test_texts[:5], test_texts[:5] + ["alpha " + "x " * 500]):  # word rows of different lengths
         produced = session.run(["probabilities"], {"features": many.encoder_.transform(batch)})[0]
         np.testing.assert_allclose(produced, many.predict_proba(batch), atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------ word vectors
+def write_vectors(path, header: bool = True, size: int = 16):
+    """A small word-vector file: "superb" next to "excellent", "dreadful" next to "awful"."""
+    rng = np.random.default_rng(0)
+    vectors = {word: rng.standard_normal(size) for word in ["excellent", "awful", *FILLER, "cat", "house"]}
+    vectors["superb"] = vectors["excellent"] + 0.1 * rng.standard_normal(size)
+    vectors["Dreadful"] = vectors["awful"] + 0.1 * rng.standard_normal(size)   # cased, as fastText's are
+    lines = [f"{len(vectors)} {size}"] if header else []
+    lines += [word + " " + " ".join(f"{x:.5f}" for x in vector) for word, vector in vectors.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rated(n: int, good: str, bad: str, seed: int) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    texts = [" ".join([*rng.choice(FILLER, 3), good if i % 2 else bad, *rng.choice(FILLER, 3)]) for i in range(n)]
+    return texts, np.array(["pos" if i % 2 else "neg" for i in range(n)])
+
+
+@pytest.mark.parametrize("header", [True, False])   # fastText's .vec, GloVe's .txt
+def test_word_vectors_carry_the_meaning_of_words_never_seen_in_training(tmp_path, header):
+    vectors = write_vectors(tmp_path / "words.vec", header)
+    train = rated(400, "excellent", "awful", seed=0)
+    unseen = rated(200, "superb", "dreadful", seed=1)   # words only the vector file knows
+    plain = DeepClassifier(random_state=0, model="cnn").fit(*train)
+    started = DeepClassifier(random_state=0, vectors=vectors).fit(*train)
+    assert started.architecture_["name"] == "text_cnn" and started.architecture_["word_dim"] == 16
+    assert plain.score(*unseen) < 0.7 and started.score(*unseen) >= 0.95
+    started.save(tmp_path / "rated.deepfit")   # the vocabulary keeps the file's words; the network their vectors
+    assert deepfit.load(tmp_path / "rated.deepfit").score(*unseen) >= 0.95
+
+
+@pytest.mark.parametrize("content, says", [
+    ("3 4\nexcellent 1 2 3 4\nawful 1 2 3\n", "line 3: 3 numbers where the lines before have 4"),
+    ("excellent 1 2 x 4\n", "line 1: not a word followed by numbers"),
+    ("", "holds no vectors"),
+])
+def test_a_broken_word_vector_file_is_named_by_line(tmp_path, content, says):
+    path = tmp_path / "broken.vec"
+    path.write_text(content)
+    with pytest.raises(InvalidInputError, match=says):
+        DeepClassifier(vectors=path).fit(*rated(40, "excellent", "awful", seed=0))
+
+
+@pytest.mark.slow
+def test_word_vectors_on_the_command_line(tmp_path):
+    texts, labels = rated(300, "excellent", "awful", seed=0)
+    pd.DataFrame({"review": texts, "label": labels}).to_csv(tmp_path / "reviews.csv", index=False)
+    vectors = write_vectors(tmp_path / "words.vec")
+    trained = run_cli("train", tmp_path / "reviews.csv", "--vectors", vectors, "--out", tmp_path / "run", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    unseen, unseen_labels = rated(100, "superb", "dreadful", seed=1)
+    pd.DataFrame({"review": unseen, "label": unseen_labels}).to_csv(tmp_path / "unseen.csv", index=False)
+    evaluated = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "unseen.csv", "--json")
+    assert evaluated.returncode == 0 and json.loads(evaluated.stdout)["accuracy"] >= 0.95, evaluated.stderr
+    (tmp_path / "bad.vec").write_bytes(b"excellent \xff\xfe 1 2\n")
+    refused = run_cli("train", tmp_path / "reviews.csv", "--vectors", tmp_path / "bad.vec", "--out", tmp_path / "bad")
+    assert refused.returncode == 2 and "bad.vec, line 1: not UTF-8" in refused.stderr
+    assert not (tmp_path / "bad" / "model.deepfit").exists()

@@ -66,6 +66,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               help="Augmentation of training pictures: shifts, or small turns, scalings and shifts (affine); auto: "
                    "affine, with flips only where they make sense. Sound: shifts in time.")
 @with_options(picture_options)
+@click.option("--vectors", type=click.Path(path_type=Path), default=None,
+              help="Texts: start the word embeddings from this GloVe or fastText .vec text file of your own.")
 @click.option("--window-seconds", type=click.FloatRange(0, 600, min_open=True), default=None,
               help="Sound: cut clips into windows this long (default: as long as nine clips in ten, at most 3).")
 @skip_bad_option
@@ -84,7 +86,7 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, ensemble_size, label_smoothing, numeric_scaling,
           test_fraction, seed, device, transfer_from,
-          freeze, augment, image_size, channels, sample_rate, window_seconds, skip_bad, overwrite, resume,
+          freeze, augment, image_size, channels, sample_rate, vectors, window_seconds, skip_bad, overwrite, resume,
           checkpoint_every, devices, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
     folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files), sound clips
@@ -110,13 +112,15 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
     source = _transfer_source(transfer_from)
     labelled = _read_training_data(data, source, target, parse_delimiter(delimiter), encoding, skip_bad,
                                    {"--image-size": image_size, "--channels": channels, "--text": text_column,
-                                    "--sample-rate": sample_rate, "--window-seconds": window_seconds})
+                                    "--sample-rate": sample_rate, "--window-seconds": window_seconds,
+                                    "--vectors": vectors})
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping,
                    ensemble_size=ensemble_size, label_smoothing=label_smoothing, numeric_scaling=numeric_scaling)
     deep_only = dict(augment=augment, transfer_from=source, freeze=freeze,
-                     **labelled.kind.fit_parameters(labelled.X, {"window_seconds": window_seconds}))
+                     **labelled.kind.fit_parameters(labelled.X, {"window_seconds": window_seconds,
+                                                                 "vectors": vectors}))
     estimator = _make_estimator(model_kind, options, deep_only, seed, device, not quiet)
     train_rows, test_rows = _test_split(labelled.y, test_fraction, seed, data, labelled.groups)
     _fit(estimator, labelled, train_rows, run, resume, checkpoint_every, data)
@@ -151,7 +155,7 @@ def _read_training_data(data: Path, source, target, delimiter, encoding, skip_ba
 
 # The options that say how examples are read or cut, and the setting each becomes.
 SETTING_OF_OPTION = {"--image-size": "size", "--channels": "channels", "--sample-rate": "sample_rate",
-                     "--window-seconds": "window_seconds", "--text": "text_column"}
+                     "--window-seconds": "window_seconds", "--text": "text_column", "--vectors": "vectors"}
 
 
 def _warn_about_unused_options(kind, settings: dict) -> None:

@@ -51,7 +51,11 @@ class TextEncoder:
     subwords: tuple = SUBWORDS
     max_chars: int = MAX_CHARS
     order: bool = False         # also each text's words in order (row 2), for a network that reads word order
+    vector_size: int = 0        # numbers in each word's starting vector (--vectors), 0 when none was given
     kind: str = "text"
+    # (word ids, their vectors) read with --vectors, for the network's first weights; not saved: once
+    # trained, the network holds them
+    vectors: tuple | None = field(default=None, repr=False, compare=False)
     _index: dict = field(default=None, repr=False, compare=False)
     _subword_table: tuple = field(default=None, repr=False, compare=False)
 
@@ -63,6 +67,18 @@ class TextEncoder:
         found, counts = np.unique(np.asarray(words, dtype=object), return_counts=True) if words else ([], [])
         ranked = np.argsort(-np.asarray(counts), kind="stable")[:max_vocabulary]
         return cls([str(found[i]) for i in ranked], pairs, tuple(subwords) if subwords else (), max_chars, order)
+
+    def with_vectors(self, words: list[str], vectors: np.ndarray) -> TextEncoder:
+        """This encoder with the words of `words` it lacks added to its vocabulary (a word seen only in
+        the vectors' file then still has its vector at prediction time), and their vectors kept."""
+        known = set(self.vocabulary)
+        added = [word for word in words if word not in known][:max(0, MAX_VOCABULARY - len(self.vocabulary))]
+        encoder = TextEncoder(self.vocabulary + added, self.pairs, self.subwords, self.max_chars, True,
+                              vectors.shape[1])
+        index = encoder._word_index()
+        found = [i for i, word in enumerate(words) if word in index]
+        encoder.vectors = (np.array([index[words[i]] for i in found], dtype=np.int64), vectors[found])
+        return encoder
 
     # ---------------------------------------------------------------- the layout
     @property
@@ -160,7 +176,8 @@ class TextEncoder:
     # --------------------------------------------------------------------- JSON
     def to_dict(self) -> dict:
         return {"kind": self.kind, "vocabulary": self.vocabulary, "pairs": self.pairs,
-                "subwords": list(self.subwords), "max_chars": self.max_chars, "order": self.order}
+                "subwords": list(self.subwords), "max_chars": self.max_chars, "order": self.order,
+                "vector_size": self.vector_size}
 
     @classmethod
     def from_dict(cls, data: dict) -> TextEncoder:
@@ -168,7 +185,7 @@ class TextEncoder:
         if not isinstance(vocabulary, list) or not all(isinstance(w, str) for w in vocabulary):
             raise InvalidInputError("the model file's text vocabulary is not a list of words; the file is damaged.")
         return cls(vocabulary, bool(data["pairs"]), tuple(int(n) for n in data["subwords"]), int(data["max_chars"]),
-                   bool(data.get("order", False)))
+                   bool(data.get("order", False)), int(data.get("vector_size", 0)))
 
     def describe(self) -> str:
         return f"texts ({len(self.vocabulary):,} words learned)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -116,6 +117,11 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     sample_rate : int or None, default=None
         Sound: the rate clips are resampled to before their spectrograms; None: the clips' own
         rate, at most 16 kHz.
+    vectors : path or None, default=None
+        Texts: a word-vector file of your own in GloVe's or fastText's text format (``.txt``,
+        ``.vec``). The word-order network's word embeddings start from its vectors, and the file's
+        50,000 most frequent words join the vocabulary, so a word seen only there still has its
+        vector. Implies reading word order.
     transfer_from : estimator, path or None, default=None
         Transfer learning: a fitted DeepClassifier, a ``.deepfit`` file, or a torchvision-layout
         ResNet-18/34/50 state_dict (``.pth`` or ``.safetensors``). Every layer but the output head is
@@ -159,6 +165,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         "augment": [StrOptions({"auto", "none", "shift", "shift+flip", "affine", "affine+flip"})],
         "window_seconds": [Interval(Real, 0, 600, closed="right"), None],
         "sample_rate": [Interval(Integral, 1000, 192_000, closed="both"), None],
+        "vectors": [str, os.PathLike, None],
         "transfer_from": "no_validation",
         "freeze": ["boolean"],
     }
@@ -167,8 +174,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
                  learning_rate="auto", early_stopping="auto", validation_fraction=0.1, patience=15,
                  dropout=0.0, weight_decay=1e-4, label_smoothing="auto", ensemble_size="auto",
                  numeric_scaling="robust", numeric_embedding="none", model="auto", image_size=None, augment="auto",
-                 window_seconds=None, sample_rate=None, transfer_from=None, freeze=False, random_state=None,
-                 device="auto", verbose=False):
+                 window_seconds=None, sample_rate=None, vectors=None, transfer_from=None, freeze=False,
+                 random_state=None, device="auto", verbose=False):
         self.hidden_layers = hidden_layers
         self.width = width
         self.max_epochs = max_epochs
@@ -188,6 +195,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         self.augment = augment
         self.window_seconds = window_seconds
         self.sample_rate = sample_rate
+        self.vectors = vectors
         self.transfer_from = transfer_from
         self.freeze = freeze
         self.random_state = random_state
@@ -243,7 +251,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         encoder, self._training_encoding = kind.fit_encoder(
             X, image_size=self.image_size, channels=3 if self._source is not None else None,  # ImageNet: colour
             sample_rate=self.sample_rate, window_seconds=self.window_seconds,
-            standardize=self._standardizes_inputs(), scaling=self._numeric_scaling(), model=self.model)
+            standardize=self._standardizes_inputs(), scaling=self._numeric_scaling(), model=self.model,
+            vectors=self.vectors)
         return encoder
 
     def _encoded_training_data(self, X, y_index):
@@ -317,8 +326,10 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         module = models.build(self.architecture_)
         if self._source is not None:
             load_body(module, self._source)
-        elif getattr(module, "input", None) is not None and self._input_statistics is not None:
-            module.input.set_statistics(*self._input_statistics)
+        else:
+            if getattr(module, "input", None) is not None and self._input_statistics is not None:
+                module.input.set_statistics(*self._input_statistics)
+            self._kind().prepare_network(module, self.encoder_)
         if self.device_.type == "cuda" and self._kind().grid:
             module = module.to(memory_format=torch.channels_last)
         return module

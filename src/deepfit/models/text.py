@@ -177,6 +177,15 @@ class TextCNN(FreezableBody, nn.Module):
     def features(self, rows: torch.Tensor) -> torch.Tensor:
         return self.body(rows)
 
+    @torch.no_grad()
+    def set_word_vectors(self, ids, vectors) -> None:
+        """Start the words `ids` from `vectors` (GloVe, fastText), scaled to the spread the other words
+        start with, so that their directions, not their length, carry what they know."""
+        vectors = torch.as_tensor(vectors, dtype=torch.float32)
+        embedding = self.body.order.embedding.weight
+        embedding[torch.as_tensor(ids, dtype=torch.long)] = vectors * (embedding.shape[1] ** -0.5
+                                                                       / vectors.std().clamp_min(1e-6))
+
     def stage_features(self, rows: torch.Tensor) -> list[torch.Tensor]:
         return [self.body.bag.sentence_vectors(rows), self.body(rows)]
 

@@ -192,6 +192,9 @@ class Kind:
         `hidden_layers` and `width` describe)."""
         return None
 
+    def prepare_network(self, module, encoder) -> None:
+        """Set what the encoder brings to a new network's first weights (texts: word vectors)."""
+
     def prediction_order(self, encoded: np.ndarray) -> np.ndarray | None:
         """An order of encoded rows that puts rows of like length in one chunk when predicting, so the
         network pads less (texts read in order); None keeps them as they come."""

@@ -10,6 +10,7 @@ from deepfit.data.kinds.base import Examples, ExportInput, Kind, Shown, Training
 from deepfit.data.near_copies import NearCopyView
 from deepfit.data.text_encoder import WORD, TextEncoder, check_texts, split_words
 from deepfit.data.texts import TEXT_SUFFIXES, is_text_source, read_texts, refuse_empty
+from deepfit.data.word_vectors import read_word_vectors
 from deepfit.errors import InvalidInputError
 
 SIMILARITY = 0.9   # cosine of two texts' word counts at or above which they are near copies
@@ -20,6 +21,8 @@ SHOWN_CHARS = 600     # the report shows a wrong text up to this long
 # on 10,000 sentences 0-0.3; on 2,000 sentences of 400-2,000 training texts it is level, on 400 it lost up to
 # 1.3 points (subjectivity); on 2,000 reviews of 700 words it is level at five times the fitting time.
 ORDER_FROM_TEXTS, ORDER_UP_TO_WORDS = 2000, 100
+WORD_DIM = 64               # numbers in each word's vector of the word-order network, without --vectors
+MORE_VECTOR_WORDS = 50_000  # words of a --vectors file added to the vocabulary beyond the training texts' own
 
 
 class TextKind(Kind):
@@ -27,6 +30,7 @@ class TextKind(Kind):
     words = Words(data="texts", files="texts", one="text")
     suffixes = TEXT_SUFFIXES
     read_settings = ("text_column", "target", "encoding", "delimiter")
+    fit_settings = ("vectors",)
     models = ("auto", "cnn")
     reads_tables = True
     served_as = "texts"
@@ -70,11 +74,22 @@ class TextKind(Kind):
         refuse_empty(texts)
         return texts
 
-    def fit_encoder(self, X, *, model: str = "auto", **_) -> tuple:
+    def fit_parameters(self, X, given: dict) -> dict:
+        return {"vectors": given.get("vectors")}
+
+    def fit_encoder(self, X, *, model: str = "auto", vectors=None, **_) -> tuple:
         """The vocabulary; with each text's words in order too for the network that reads word order
-        (model="cnn", or "auto" for many short texts)."""
-        order = model == "cnn" or (model == "auto" and len(X) >= ORDER_FROM_TEXTS and _mean_words(X) <= ORDER_UP_TO_WORDS)
-        return TextEncoder.fit(X, order=order), None
+        (model="cnn", word vectors given, or "auto" for many short texts)."""
+        order = model == "cnn" or vectors is not None or (
+            model == "auto" and len(X) >= ORDER_FROM_TEXTS and _mean_words(X) <= ORDER_UP_TO_WORDS)
+        encoder = TextEncoder.fit(X, order=order)
+        if vectors is not None:
+            encoder = encoder.with_vectors(*read_word_vectors(vectors, set(encoder.vocabulary), MORE_VECTOR_WORDS))
+        return encoder, None
+
+    def prepare_network(self, module, encoder) -> None:
+        if encoder.vectors is not None:
+            module.set_word_vectors(*encoder.vectors)
 
     def encode(self, encoder, X) -> tuple:
         return encoder.transform(X), None
@@ -100,7 +115,7 @@ class TextKind(Kind):
         beside it convolutions over the words when the encoder keeps their order."""
         if encoder.order:
             return {"name": "text_cnn", "n_features": encoder.n_features, "n_words": encoder.n_words,
-                    "n_outputs": n_classes, "dim": n_classes}
+                    "n_outputs": n_classes, "dim": n_classes, "word_dim": encoder.vector_size or WORD_DIM}
         return {"name": "text_bag", "n_features": encoder.n_features, "n_outputs": n_classes, "dim": n_classes,
                 "dropout": dropout}
 

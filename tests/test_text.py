@@ -4,6 +4,7 @@ bad texts named in one line."""
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 
@@ -491,3 +492,22 @@ def test_word_vectors_on_the_command_line(tmp_path):
     refused = run_cli("train", tmp_path / "reviews.csv", "--vectors", tmp_path / "bad.vec", "--out", tmp_path / "bad")
     assert refused.returncode == 2 and "bad.vec, line 1: not UTF-8" in refused.stderr
     assert not (tmp_path / "bad" / "model.deepfit").exists()
+
+
+@pytest.mark.slow
+def test_a_csv_listing_text_files_and_single_text_files(tmp_path):
+    root = write_mail(tmp_path / "mail", 160)
+    files = sorted(root.glob("*/*.txt"))
+    pd.DataFrame({"path": [str(f.relative_to(tmp_path)) for f in files],
+                  "label": [f.parent.name for f in files]}).to_csv(tmp_path / "listing.csv", index=False)
+    trained = run_cli("train", tmp_path / "listing.csv", "--out", tmp_path / "run", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    assert "read 160 texts" in trained.stderr
+    one = tmp_path / "note.txt"   # a .txt file is one text, never a table of lines
+    one.write_text("Claim your free cash prize now, winner!\nReply for the bonus credit.\n")
+    answered = run_cli("predict", tmp_path / "run" / "model.deepfit", one, files[0])
+    assert answered.returncode == 0, answered.stderr
+    table = pd.read_csv(io.StringIO(answered.stdout))
+    assert list(table["path"]) == [str(one), str(files[0])] and table["prediction"][0] == "spam"
+    listed = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "listing.csv", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout)["accuracy"] >= 0.9, listed.stderr

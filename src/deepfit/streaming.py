@@ -64,8 +64,7 @@ def stream_predictions(model, inputs, *, batch_size: int | None = None, skip_bad
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     size = batch_size or kind.predict_batch
     column = getattr(model, "metadata_", {}).get("text_column")  # a table's column of text, named in training
-    if kind.reads_tables and len(inputs) == 1 and kinds.for_source(inputs[0], column) is kind and Path(
-            inputs[0]).is_file():
+    if len(inputs) == 1 and kind.table_of_examples(inputs[0]):
         return _texts_of_table(model, kind, Path(inputs[0]), size, skip_bad, delimiter, encoding, column)
     if kind.takes_files:
         paths = expand_inputs(inputs, kind)
@@ -151,8 +150,8 @@ def expand_inputs(inputs, kind: kinds.Kind) -> list[Path]:
             if not found:
                 raise InvalidInputError(f"{path}: holds no {kind.words.files} ({', '.join(kind.suffixes[:4])}, ...).")
             paths += found
-        elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            paths += list_csv(path, kind.words.files)[0]
+        elif path.suffix.lower() in (".csv", ".tsv", ".txt") and path.suffix.lower() not in kind.suffixes:
+            paths += list_csv(path, kind.words.files)[0]   # a listing (a .txt is a text, for texts)
         else:
             paths.append(path)
     return paths

@@ -19,17 +19,17 @@ MAX_LIST_COLUMNS = 5  # a CSV listing files: path, label, and perhaps a fold or 
 
 
 def list_source(source, suffixes: tuple[str, ...], noun: str, *, labelled: bool | None, example: str,
-                groups: tuple[str, ...] = ()):
-    """(files, labels or None, groups or None, origin) from a list of files, a CSV listing them, a
-    folder (of class sub-folders, or not) or one file; `labelled=True` refuses a source without labels
-    (`example` shows the layout that has them)."""
+                groups: tuple[str, ...] = (), listings: tuple[str, ...] = (".csv", ".tsv", ".txt")):
+    """(files, labels or None, groups or None, origin) from a list of files, a CSV listing them (a file
+    whose suffix is one of `listings`), a folder (of class sub-folders, or not) or one file;
+    `labelled=True` refuses a source without labels (`example` shows the layout that has them)."""
     if isinstance(source, (list, tuple)):
         paths, labels, group_values, origin = [Path(p) for p in source], None, None, "the files given"
     else:
         source, origin = Path(source), str(source)
         if not source.exists():
             raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
-        if source.suffix.lower() in (".csv", ".tsv", ".txt"):
+        if source.suffix.lower() in listings:
             paths, labels, group_values = list_csv(source, noun, groups)
         elif source.is_dir():
             (paths, labels), group_values = list_folder(source, suffixes, noun), None

@@ -16,7 +16,7 @@ import numpy as np
 
 from deepfit.data.audio import AUDIO_SUFFIXES
 from deepfit.data.images import IMAGE_SUFFIXES
-from deepfit.data.listing import list_source, refuse_or_skip
+from deepfit.data.listing import list_source, listed_suffix, refuse_or_skip
 from deepfit.errors import InvalidInputError
 
 TEXT_SUFFIXES = (".txt",)
@@ -59,6 +59,13 @@ def is_text_source(path) -> bool:
     return len(columns) >= 1 and frame.shape[1] <= len(columns) + 1 + MAX_OTHER_COLUMNS
 
 
+def is_text_table(path) -> bool:
+    """A table (CSV, TSV, Parquet) whose rows hold the texts, not a CSV listing .txt files; a .txt
+    file is a text, never a table."""
+    path = Path(path)
+    return path.suffix.lower() in TABLE_SUFFIXES and path.is_file() and not listed_suffix(path, TEXT_SUFFIXES)
+
+
 def _head_of(path: Path):
     import pandas as pd  # only for a table
 
@@ -85,10 +92,10 @@ def text_columns(frame) -> list:
 def read_texts(source, *, labelled: bool | None = True, skip_bad: bool = False, text_column=None, target=None,
                encoding: str = "utf-8", delimiter: str | None = None) -> TextSet:
     """Texts (and labels) from a table with a text column, or from ``.txt`` files."""
-    if not isinstance(source, (list, tuple)) and Path(source).suffix.lower() in TABLE_SUFFIXES:
+    if not isinstance(source, (list, tuple)) and is_text_table(source):
         return _from_table(Path(source), labelled, skip_bad, text_column, target, encoding, delimiter)
     paths, labels, _, origin = list_source(source, TEXT_SUFFIXES, "texts", labelled=labelled,
-                                           example="spam/1.txt, ham/2.txt")
+                                           example="spam/1.txt, ham/2.txt", listings=(".csv", ".tsv"))
     texts, bad = [], []
     for path in paths:
         text, why = _read_file(path, encoding)

@@ -62,8 +62,10 @@ def for_source(path, text_column=None) -> Kind:
     naming files that are not beside it, among many columns, is a table of per-file features). A
     table whose `text_column` is named holds texts, however many other columns of text it has."""
     path = Path(path)
-    if text_column is not None and path.suffix.lower() in TABLE.suffixes and path.is_file():
-        return next(kind for kind in KINDS.values() if kind.reads_tables)
+    if text_column is not None:
+        found = next((kind for kind in KINDS.values() if kind.table_of_examples(path)), None)
+        if found is not None:
+            return found
     found = next((kind for kind in KINDS.values() if kind.holds(path)), None)
     if found is not None:
         return found

@@ -125,6 +125,11 @@ class Kind:
         `read_settings`; None: chosen from the data) say how: a picture size, a sample rate."""
         raise NotImplementedError
 
+    def table_of_examples(self, path) -> bool:
+        """`path` is a table whose column holds the examples themselves (texts), for kinds that
+        `reads_tables`; not a CSV listing files."""
+        return False
+
     def fit_parameters(self, X, given: dict) -> dict:
         """DeepClassifier parameters for examples `X` read from files, from the `given` settings."""
         return {}

@@ -9,7 +9,7 @@ from deepfit.data import similarity
 from deepfit.data.kinds.base import Examples, ExportInput, Kind, Shown, TrainingDefaults, Words
 from deepfit.data.near_copies import NearCopyView
 from deepfit.data.text_encoder import WORD, TextEncoder, check_texts, split_words
-from deepfit.data.texts import TEXT_SUFFIXES, is_text_source, read_texts, refuse_empty
+from deepfit.data.texts import TEXT_SUFFIXES, is_text_source, is_text_table, read_texts, refuse_empty
 from deepfit.data.word_vectors import read_word_vectors
 from deepfit.errors import InvalidInputError
 
@@ -54,6 +54,9 @@ class TextKind(Kind):
 
     def holds(self, path) -> bool:
         return is_text_source(path)
+
+    def table_of_examples(self, path) -> bool:
+        return is_text_table(path)
 
     def read(self, source, *, labelled=True, skip_bad=False, cache=True, text_column=None, target=None,
              encoding="utf-8", delimiter=None) -> Examples:

@@ -511,3 +511,13 @@ def test_a_csv_listing_text_files_and_single_text_files(tmp_path):
     assert list(table["path"]) == [str(one), str(files[0])] and table["prediction"][0] == "spam"
     listed = run_cli("evaluate", tmp_path / "run" / "model.deepfit", tmp_path / "listing.csv", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout)["accuracy"] >= 0.9, listed.stderr
+
+
+def test_many_texts_are_predicted_a_slice_at_a_time_with_the_same_answers(spam_model, monkeypatch):
+    import deepfit.data.kinds.text as text_kind
+
+    texts, _ = messages(3000, seed=12)
+    whole = spam_model.predict_proba(texts)
+    monkeypatch.setattr(text_kind, "CHARS_PER_SLICE", 10_000)   # about 150 texts a slice
+    assert len(text_kind.TEXT.prediction_slices(np.asarray(texts, dtype=object))) > 10
+    np.testing.assert_allclose(spam_model.predict_proba(texts), whole, atol=1e-6)

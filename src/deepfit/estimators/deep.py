@@ -405,9 +405,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         return schedule + stopping + super()._callbacks(settings, validating)
 
     def _run_network(self, X, network) -> np.ndarray:
-        """Examples cut into windows (sound) are encoded and run a slice at a time, so memory stays
-        bounded however many there are; one row of outputs per example."""
-        if not hasattr(self, "encoder_") or not self._kind().pooled:
+        """Sound and texts are encoded and run a slice at a time, so memory stays bounded however many
+        there are; one row of outputs per example (the mean over a clip's windows)."""
+        if not hasattr(self, "encoder_") or not self._kind().sliced:
             return super()._run_network(X, network)
         kind = self._kind()
         examples = self._validated_features(X, reset=False)

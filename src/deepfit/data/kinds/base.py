@@ -99,6 +99,8 @@ class Kind:
     reads_tables: bool = False   # its examples may also come as a column of a table (texts)
     grid: bool = False           # encoded examples are (N, C, H, W) grids, a CNN's input
     pooled: bool = False         # an example is cut into windows whose predictions are pooled
+    sliced: bool = False         # predicted a slice of examples at a time (`prediction_slices`): encoded whole,
+                                 # many would not fit in memory (sound, texts)
     columns: bool = False        # examples are rows of named columns (numeric embeddings, ensembles apply)
     no_shallow: str = ""         # why `compare` cannot set shallow models against it, with the fix ("": it can)
     predict_batch: int = 256     # examples per batch when predicting files from disk

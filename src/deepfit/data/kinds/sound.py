@@ -24,6 +24,7 @@ class SoundKind(Kind):
     fit_settings = ("window_seconds",)
     grid = True
     pooled = True
+    sliced = True
     no_shallow = ("whose examples differ in length; compare a table of per-clip features instead "
                   "(deepfit.data.clip_features.clip_feature_table)")
     predict_batch = 32

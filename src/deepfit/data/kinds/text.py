@@ -16,6 +16,7 @@ from deepfit.errors import InvalidInputError
 SIMILARITY = 0.9   # cosine of two texts' word counts at or above which they are near copies
 HASHED_WORDS = 2**10  # columns of the word-count vectors that check compares
 SHOWN_CHARS = 600     # the report shows a wrong text up to this long
+CHARS_PER_SLICE = 5_000_000  # texts are encoded and predicted about this many characters at a time
 # "auto" reads word order (model="cnn") for at least this many texts of at most this many words on average.
 # The suite (benchmarks/compare_text.py, 5 seeds): on 5,452 questions it gains 3.4 points over the bag alone,
 # on 10,000 sentences 0-0.3; on 2,000 sentences of 400-2,000 training texts it is level, on 400 it lost up to
@@ -34,6 +35,7 @@ class TextKind(Kind):
     models = ("auto", "cnn")
     reads_tables = True
     served_as = "texts"
+    sliced = True
     parts_named = "words"
     predict_batch = 2048
     # The suite (benchmarks/compare_text.py; review_polarity held out): a bag of words, word pairs and runs
@@ -102,6 +104,12 @@ class TextKind(Kind):
         many texts there are."""
         ids = encoded[:, 0].astype(np.int64)
         return np.bincount(ids[encoded[:, 1] > 0], minlength=int(ids.max(initial=0)) + 1), len(encoded)
+
+    def prediction_slices(self, X) -> list:
+        """Runs of texts of about `CHARS_PER_SLICE` characters together."""
+        characters = np.cumsum(np.fromiter((len(text) for text in X), dtype=np.int64, count=len(X)))
+        slice_of_text = characters // CHARS_PER_SLICE
+        return np.split(np.arange(len(X)), np.flatnonzero(np.diff(slice_of_text)) + 1)
 
     def prediction_order(self, encoded: np.ndarray) -> np.ndarray | None:
         """Texts read in order, shortest first: each chunk's convolutions run over its own longest text."""

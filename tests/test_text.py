@@ -521,3 +521,18 @@ def test_many_texts_are_predicted_a_slice_at_a_time_with_the_same_answers(spam_m
     monkeypatch.setattr(text_kind, "CHARS_PER_SLICE", 10_000)   # about 150 texts a slice
     assert len(text_kind.TEXT.prediction_slices(np.asarray(texts, dtype=object))) > 10
     np.testing.assert_allclose(spam_model.predict_proba(texts), whole, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_texts_train_on_two_processes(tmp_path):
+    texts, labels = ordered(3000)   # 2,400 short texts to train on: the word-order network; DDP makes embeddings dense
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "ordered.csv", index=False)
+    result = run_cli("train", tmp_path / "ordered.csv", "--text", "text", "--devices", "2", "--out",
+                     tmp_path / "run", "--quiet", timeout=300)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["training"]["processes"] == 2 and metrics["test"]["accuracy"] >= 0.9
+    model = deepfit.load(tmp_path / "run" / "model.deepfit")
+    assert model.architecture_["name"] == "text_cnn"
+    test_texts, test_labels = ordered(300, seed=5)
+    assert model.score(test_texts, test_labels) >= 0.9

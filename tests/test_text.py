@@ -138,6 +138,13 @@ def test_a_table_with_a_text_column_on_the_command_line(tmp_path):
     skipped = run_cli("train", tmp_path / "holed.csv", "--text", "message", "--out", tmp_path / "holed",
                       "--skip-bad", "--quiet")
     assert skipped.returncode == 0, skipped.stderr
+    refused = run_cli("predict", tmp_path / "run" / "model.deepfit", tmp_path / "holed.csv")
+    assert refused.returncode == 2 and "row 8 (line 9): the text is empty" in refused.stderr
+    answered = run_cli("predict", tmp_path / "run" / "model.deepfit", tmp_path / "holed.csv", "--skip-bad")
+    assert answered.returncode == 0, answered.stderr
+    rows = pd.read_csv(io.StringIO(answered.stdout))   # every row in its place; the empty one says why
+    assert list(rows["row"]) == list(range(1, 201)) and rows["error"][7] == "the text is empty"
+    assert rows["prediction"].isna().sum() == 1 and (rows["prediction"][8:].to_numpy() == labels[8:]).mean() >= 0.9
 
 
 @pytest.mark.slow

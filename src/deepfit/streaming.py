@@ -79,16 +79,25 @@ def _texts_of_table(model, kind, path: Path, size: int, skip_bad: bool, delimite
                     column) -> PredictionStream:
     """A table's column of texts (`column`, or the one there is), read whole (rows without text refused,
     or left out under skip_bad with a warning), then answered a batch at a time."""
-    examples = kind.read(path, labelled=False, skip_bad=skip_bad, delimiter=delimiter, encoding=encoding,
-                         text_column=column)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows left out are reported on their own rows, not as a warning
+        examples = kind.read(path, labelled=False, skip_bad=skip_bad, delimiter=delimiter, encoding=encoding,
+                             text_column=column)
+    bad = dict(zip(examples.skipped_rows, (why for _, why in examples.skipped)))
+    text_of_row = {row: i for i, row in enumerate(examples.rows)}
+    every_row = sorted([*examples.rows, *bad])
 
     def batches():
-        for start in range(0, len(examples.X), size):
-            labels, probabilities = _run(model, examples.X[start:start + size], str(path))
-            keys = examples.rows[start:start + size]
-            yield PredictionBatch(keys, labels, probabilities, [None] * len(keys) if skip_bad else None)
+        for start in range(0, len(every_row), size):
+            keys = every_row[start:start + size]
+            good, failed = [k for k in keys if k not in bad], [k for k in keys if k in bad]
+            labels, probabilities = _run(model, examples.X[[text_of_row[k] for k in good]], str(path)) if good \
+                else (None, None)
+            order = np.argsort(good + failed, kind="stable")  # keys are sorted: this puts each back in its place
+            yield PredictionBatch(keys, *_spread(labels, probabilities, len(good), len(keys), order, model),
+                                  [bad.get(k) for k in keys] if skip_bad else None)
 
-    return PredictionStream(batches(), len(examples.X), "row")
+    return PredictionStream(batches(), len(every_row), "row")
 
 
 def _table_stream(model, path: Path, size: int, skip_bad: bool, delimiter, encoding, count: bool):

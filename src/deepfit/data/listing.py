@@ -104,16 +104,18 @@ def list_csv(path: Path, noun: str, groups: tuple[str, ...] = ()):
     return paths, labels, group_values
 
 
-def refuse_or_skip(bad: list[tuple[str, str]], skip_bad: bool, total: int, origin: str, noun: str) -> None:
-    """Refuse the set naming the first bad file, or (skip_bad) warn that the bad files are left out."""
+def refuse_or_skip(bad: list[tuple[str, str]], skip_bad: bool, total: int, origin: str, noun: str,
+                   unit: str = "files") -> None:
+    """Refuse the set naming the first bad file (or row: `unit`), or (skip_bad) warn that the bad ones
+    are left out."""
     if not bad:
         return
     if not skip_bad:
         first, why = bad[0]
-        more = f" ({len(bad) - 1} more files have problems)" if len(bad) > 1 else ""
+        more = f" ({len(bad) - 1} more {unit} have problems)" if len(bad) > 1 else ""
         raise InvalidInputError(f"{first}: {why}{more}. Remove or replace it, or pass --skip-bad "
                                 f"(skip_bad=True) to leave unreadable {noun} out.")
-    warnings.warn(f"{origin}: skipped {len(bad)} of {total} files that are not readable {noun}, "
+    warnings.warn(f"{origin}: skipped {len(bad)} of {total} {unit} that are not readable {noun}, "
                   f"first {bad[0][0]} ({bad[0][1]}).", DataWarning, stacklevel=3)
 
 

@@ -35,6 +35,7 @@ class TextSet:
     names: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rows: list[int] | None = None  # read from a table: the row (from 1) of each text
+    skipped_rows: list[int] = field(default_factory=list)  # and of each row left out
 
 
 def is_text_source(path) -> bool:
@@ -139,12 +140,13 @@ def _from_table(path: Path, labelled, skip_bad: bool, text_column, target, encod
             raise InvalidInputError(f"{path}: which column holds the labels? Pass --target COLUMN.")
     values = frame[column]
     names = [f"row {i} (line {i + 1})" for i in range(1, len(frame) + 1)]
-    bad = [(names[i], "the text is empty") for i, value in enumerate(values)
-           if not isinstance(value, str) or not value.strip()]
-    refuse_or_skip(bad, skip_bad, len(frame), str(path), "texts")
+    empty = [i for i, value in enumerate(values) if not isinstance(value, str) or not value.strip()]
+    bad = [(names[i], "the text is empty") for i in empty]
+    refuse_or_skip(bad, skip_bad, len(frame), str(path), "texts", unit="rows")
     keep = [i for i, value in enumerate(values) if isinstance(value, str) and value.strip()]
     labels = None if target is None or target not in frame.columns else frame[target].to_numpy()[keep]
-    return TextSet([values.iloc[i] for i in keep], labels, [names[i] for i in keep], bad, [i + 1 for i in keep])
+    return TextSet([values.iloc[i] for i in keep], labels, [names[i] for i in keep], bad, [i + 1 for i in keep],
+                   [i + 1 for i in empty])
 
 
 def _text_column(frame, text_column, path: Path):

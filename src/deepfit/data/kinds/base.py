@@ -39,6 +39,7 @@ class Examples:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     groups: np.ndarray | None = None
     rows: list[int] | None = None   # the row (from 1) of each example read from a table's column (texts)
+    skipped_rows: list[int] = field(default_factory=list)  # and of each row left out, in `skipped`'s order
 
 
 @dataclass

@@ -65,7 +65,7 @@ class TextKind(Kind):
         texts = read_texts(source, labelled=labelled, skip_bad=skip_bad, text_column=text_column, target=target,
                            encoding=encoding, delimiter=delimiter)
         return Examples(np.asarray(texts.texts, dtype=object), texts.labels, texts.names, texts.skipped,
-                        rows=texts.rows)
+                        rows=texts.rows, skipped_rows=texts.skipped_rows)
 
     def join(self, parts: list):
         return np.concatenate([np.asarray(part, dtype=object) for part in parts])

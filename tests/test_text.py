@@ -173,13 +173,15 @@ def test_check_finds_copied_and_nearly_copied_texts():
     assert [item["test"] for item in found["test_examples_in_training"].items] == ["test row 1"]
 
 
-def test_a_text_run_killed_and_resumed_ends_with_the_same_model(tmp_path):
+@pytest.mark.parametrize("model", ["auto", "cnn"])   # the bag; the word-order network (dropout draws resumed)
+def test_a_text_run_killed_and_resumed_ends_with_the_same_model(tmp_path, model):
     texts, labels = messages(300)
-    whole = DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels)
+    whole = DeepClassifier(random_state=0, max_epochs=6, model=model).fit(texts, labels)
     with pytest.raises(KeyboardInterrupt):
-        DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels, checkpoint=tmp_path / "c", checkpoint_every=0,
-                                                         callbacks=[Crash(30)])
-    resumed = DeepClassifier(random_state=0, max_epochs=6).fit(texts, labels, checkpoint=tmp_path / "c", resume=True)
+        DeepClassifier(random_state=0, max_epochs=6, model=model).fit(
+            texts, labels, checkpoint=tmp_path / "c", checkpoint_every=0, callbacks=[Crash(30)])
+    resumed = DeepClassifier(random_state=0, max_epochs=6, model=model).fit(texts, labels, checkpoint=tmp_path / "c",
+                                                                            resume=True)
     assert np.array_equal(resumed.predict_proba(texts), whole.predict_proba(texts))
 
 

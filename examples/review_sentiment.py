@@ -7,7 +7,9 @@
 tell them apart; deepfit's text network also counts pairs of neighbouring words ("not good", "not
 bad"), which carry some of the order. This example trains it twice on the same reviews: as written,
 and with the words of every review shuffled (the bag of words stays, the order is gone). The
-difference is what word order was worth on your reviews.
+difference is what word order was worth on your reviews. Then it trains the network that reads the
+whole order (model="cnn": filters slide over runs of 3 and 5 words, beside the bag), which deepfit
+chooses by itself for 2,000 texts or more of at most 100 words.
 """
 
 import argparse
@@ -42,6 +44,8 @@ def main(argv=None):
     print(f"as written:          test accuracy {ordered:.4f}")
     print(f"words shuffled:      test accuracy {unordered:.4f}")
     print(f"word order was worth {100 * (ordered - unordered):+.1f} points here")
+    reader = DeepClassifier(random_state=0, model="cnn").fit(X_train, y_train)
+    print(f"reading whole order: test accuracy {reader.score(X_test, y_test):.4f} (model='cnn')")
     for review in ("not good , rather bad", "not bad , rather good"):
         print(f"  {clf.predict([review])[0]:>4}  <- {review!r}")
 

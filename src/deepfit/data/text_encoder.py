@@ -23,6 +23,7 @@ features of any text. Nothing is downloaded: the vocabulary is stored in the mod
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 import zlib
@@ -132,21 +133,19 @@ class TextEncoder:
         """(every word's id, in order; words per text; the runs of letters of unseen words and the
         position of the word each belongs to). An unseen word is hashed into its slots."""
         index, start = self._word_index(), self._subword_start
-        ids, lengths, runs, at = [], [], [], []
-        for text in texts:
-            words = split_words(text)
-            for word in words:
-                found = index.get(word)
-                if found is None:
-                    found = self._unknown_start + zlib.crc32(word.encode()) % UNKNOWN_SLOTS
-                    if self.subwords:
-                        letters = subword_ids(word, self.subwords, start)
-                        runs += letters
-                        at += [len(ids)] * len(letters)
-                ids.append(found)
-            lengths.append(len(words))
-        return (np.asarray(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64),
-                np.asarray(runs, dtype=np.int64), np.asarray(at, dtype=np.int64))
+        split = [split_words(text) for text in texts]
+        lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        words = list(itertools.chain.from_iterable(split))
+        ids = np.fromiter(map(index.get, words, itertools.repeat(0)), dtype=np.int64, count=len(words))
+        runs, at = [], []
+        for position in np.flatnonzero(ids == 0).tolist():  # unseen words: hashed, and their runs of letters
+            word = words[position]
+            ids[position] = self._unknown_start + zlib.crc32(word.encode()) % UNKNOWN_SLOTS
+            if self.subwords:
+                letters = subword_ids(word, self.subwords, start)
+                runs += letters
+                at += [position] * len(letters)
+        return ids, lengths, np.asarray(runs, dtype=np.int64), np.asarray(at, dtype=np.int64)
 
     def _word_index(self) -> dict:
         if self._index is None:

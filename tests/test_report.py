@@ -232,3 +232,28 @@ def test_the_report_renders_in_chromium_at_a_laptops_width(which, browser, table
     assert console_errors(browser) == []
     shot = save_screenshot(browser, f"report-{which}")
     assert shot.stat().st_size > 10_000
+
+
+def test_no_plot_of_a_report_shows_a_formula_as_its_source(tmp_path, monkeypatch):
+    """A loss falling a thousandfold gets a log axis; its labels must read 0.01, 0.1, 1, never the
+    source of a formula (``$\\mathdefault{10^{0}}$``), whatever else the report draws."""
+    from matplotlib.text import Text
+
+    from deepfit.evaluation import report_plots
+
+    shown, save = [], report_plots.save_figure
+
+    def recording(figure, path, *args, **kwargs):
+        figure.canvas.draw()
+        shown.extend(text.get_text() for text in figure.findobj(Text) if text.get_visible())
+        return save(figure, path, *args, **kwargs)
+
+    monkeypatch.setattr(report_plots, "save_figure", recording)
+    digits = load_digits()
+    model = DeepClassifier(random_state=0, max_epochs=60, label_smoothing=0.0, validation_fraction=0.2).fit(
+        digits.data[:600], digits.target[:600])
+    assert model.history_[0]["train_loss"] / model.history_[-1]["train_loss"] > 100   # the log axis is drawn
+    deepfit.evaluate(model, digits.data[600:900], digits.target[600:900]).write_report(tmp_path / "report.html")
+    assert any(re.fullmatch(r"[0-9.e+-]+", text) for text in shown)   # tick labels were collected
+    unrendered = [text for text in shown if "$" in text or "\\mathdefault" in text or "\\" in text]
+    assert unrendered == []

@@ -21,6 +21,15 @@ def pyplot():
     return plt
 
 
+def plain_numbers(axis) -> None:
+    """Tick labels of a log-scaled `axis` as plain numbers (0.01, 0.1, 1): with formulas off (above),
+    matplotlib's own labels would show as their source, ``$\\mathdefault{10^{0}}$``."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plot_linear_boundary(X, y, weights, bias: float, path, title: str = "decision boundary") -> Path:
     """Two-feature points coloured by label, and the line w1·x1 + w2·x2 + b = 0 between them."""
     plt = pyplot()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.evaluation.plots import pyplot, save_figure
+from deepfit.evaluation.plots import plain_numbers, pyplot, save_figure
 
 MAX_ANNOTATED_CLASSES = 25  # more classes than this: colours only, no counts written in the cells
 
@@ -34,6 +34,7 @@ def plot_history(history: list, path) -> Path:
     losses = [v for r in history for v in (r["train_loss"], r.get("val_loss")) if v is not None and v > 0]
     if losses and max(losses) / min(losses) > 100:
         loss.set_yscale("log")  # a loss falling from 2 to 0.001 is a straight line at 0 otherwise
+        plain_numbers(loss.yaxis)
     loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss per epoch")
     loss.grid(alpha=0.3)
     if history:

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 from conftest import mixed_table, run_cli
 
+import deepfit
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -67,17 +69,25 @@ def test_train_refuses_to_overwrite_a_model_unless_told(trained):
 
 
 @pytest.mark.slow
-def test_demo_trains_on_the_digits_and_writes_its_files(tmp_path):
+def test_demo_trains_a_cnn_on_digit_pictures_and_shows_its_mistakes(tmp_path, browser):
+    from browser import console_errors, page_problems, save_screenshot
+
     result = run_cli("demo", "--out", tmp_path / "demo")
     assert result.returncode == 0, result.stderr
     accuracy = float(result.stdout.split("test accuracy: ")[1].split()[0])
     assert accuracy >= 0.97
-    assert (tmp_path / "demo" / "model.deepfit").is_file()
+    model = deepfit.load(tmp_path / "demo" / "model.deepfit")
+    assert model.architecture_["name"] == "cnn" and model.encoder_.height == model.encoder_.width == 8
     assert json.loads((tmp_path / "demo" / "metrics.json").read_text())["test"]["accuracy"] == pytest.approx(
         accuracy, abs=1e-4)
     assert "epoch" in result.stderr  # the progress bar
-    report = (tmp_path / "demo" / "report.html").read_text()
-    assert f"{accuracy:.4f}" in report and "Most confidently wrong" in report
+    assert "What next" in result.stdout and "deepfit serve" in result.stdout and "report.html" in result.stdout
+    browser.get((tmp_path / "demo" / "report.html").as_uri())
+    assert f"{accuracy:.4f}" in browser.page_source and "Most confidently wrong" in browser.page_source
+    thumbnails = browser.find_elements("css selector", ".gallery .example img")   # the wrong digits, enlarged
+    assert thumbnails and all(browser.execute_script("return arguments[0].naturalWidth", t) >= 96 for t in thumbnails)
+    assert page_problems(browser) == [] and console_errors(browser) == []
+    save_screenshot(browser, "demo-report")
 
 
 # ------------------------------------------------------------------------------ errors

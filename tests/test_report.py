@@ -257,3 +257,25 @@ def test_no_plot_of_a_report_shows_a_formula_as_its_source(tmp_path, monkeypatch
     assert any(re.fullmatch(r"[0-9.e+-]+", text) for text in shown)   # tick labels were collected
     unrendered = [text for text in shown if "$" in text or "\\mathdefault" in text or "\\" in text]
     assert unrendered == []
+
+
+def test_columns_of_an_array_have_one_name_in_the_report_check_and_server(tmp_path):
+    import httpx
+    from live_server import LiveServer
+
+    from deepfit.serving import create_app
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    X[:, 2] = 1.0   # a constant column, which check names
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    y[:6] = 1 - y[:6]   # some mistakes for the report's table
+    model = DeepClassifier(random_state=0, max_epochs=20).fit(X, y)
+    with LiveServer(create_app(model)) as server:
+        served = [column["name"] for column in httpx.get(server.url + "/model").json()["input"]["rows"]["columns"]]
+    assert [str(name) for name in served] == ["0", "1", "2", "3"]
+    report = deepfit.evaluate(model, X, y).write_report(tmp_path / "report.html").read_text()
+    headers = re.findall(r'<th class="text">([^<]*)</th>', report)
+    assert headers[-4:] == ["0", "1", "2", "3"]
+    found = {f.check: f for f in deepfit.check_data(X, y).findings}
+    assert [item["column"] for item in found["constant_columns"].items] == ["2"]

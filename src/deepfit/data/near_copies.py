@@ -67,8 +67,7 @@ def rows_view(source, X, like: NearCopyView | None = None) -> NearCopyView:
 
     from deepfit.data.encoder import TableEncoder
 
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X), columns=[
-        f"x{i}" for i in range(np.asarray(X).shape[1])])
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))  # columns by position, as the model's
     if like is not None:
         return _test_rows_view(frame, like)
     empty = [str(c) for c in frame.columns if frame[c].isna().all()]

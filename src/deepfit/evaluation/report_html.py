@@ -204,7 +204,7 @@ def _row_table(evaluation, mistakes: list[dict]) -> str:
     import pandas as pd
 
     frame = evaluation.inputs if isinstance(evaluation.inputs, pd.DataFrame) else pd.DataFrame(
-        np.asarray(evaluation.inputs), columns=[f"x{i}" for i in range(np.asarray(evaluation.inputs).shape[1])])
+        np.asarray(evaluation.inputs))  # columns named by position, as the model, the server and check name them
     columns = list(frame.columns[:TABLE_COLUMNS])
     more = len(frame.columns) - len(columns)
     head = ("<tr><th class=\"text\">example</th><th class=\"text\">true</th><th class=\"text\">predicted</th>"

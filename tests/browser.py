@@ -35,7 +35,9 @@ def start_chromium():
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     f"--window-size={LAPTOP[0]},{LAPTOP[1]}", "--autoplay-policy=no-user-gesture-required"):
+                     f"--window-size={LAPTOP[0]},{LAPTOP[1]}", "--autoplay-policy=no-user-gesture-required",
+                     # a made-up camera (a test pattern) and microphone (a beep), allowed without asking
+                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=driver))

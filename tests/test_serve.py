@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile
-from browser import console_errors, save_screenshot
+from browser import LAPTOP, console_errors, page_problems, save_screenshot
 from conftest import mixed_table, write_digit_pictures
 from live_server import LiveServer
 from PIL import Image
@@ -332,3 +332,81 @@ def test_the_page_predicts_an_uploaded_picture(browser, picture_server, picture_
     thumbnail = browser.find_element("css selector", "#result img")
     assert browser.execute_script("return arguments[0].naturalWidth", thumbnail) == Image.open(picture).width
     save_screenshot(browser, "page-picture")
+
+
+def _draw(browser, strokes):
+    """Pointer strokes on the page's drawing pad, each a list of (x, y) in 0-1 of its size."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    pad = browser.find_element("id", "pad")
+    width, height = pad.size["width"], pad.size["height"]
+    for stroke in strokes:
+        actions = ActionChains(browser, duration=10)
+        x, y = stroke[0]
+        actions.move_to_element_with_offset(pad, int((x - 0.5) * width), int((y - 0.5) * height)).click_and_hold()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            actions.move_by_offset(int((x1 - x0) * width), int((y1 - y0) * height))
+        actions.release().perform()
+
+
+def _seen(browser) -> np.ndarray:
+    """The pixels the page shrank the drawing to, as the model takes them: (1, H, W) grey uint8."""
+    data = browser.execute_script("""const c = document.getElementById('seen');
+        return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];""")
+    width, height, rgba = data
+    return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[None, :, :, 0]
+
+
+def _bars_match(browser, expected: dict, tolerance: float = 1e-3) -> bool:
+    shown = {bar.get_attribute("data-class"): float(bar.get_attribute("data-probability"))
+             for bar in browser.find_elements("css selector", "#result .bar")}
+    return shown.keys() == expected.keys() and all(abs(shown[c] - expected[c]) <= tolerance for c in shown)
+
+
+def test_the_page_answers_a_digit_drawn_with_the_pointer(browser, picture_server, picture_model):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    model = deepfit.load(picture_model[0])
+    browser.get(picture_server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: not d.find_element("id", "draw-panel").get_attribute("hidden"))
+    assert browser.find_element("id", "seen-size").text == "16x16"
+    circle = [(0.5 + 0.28 * np.sin(t), 0.5 - 0.36 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 24)]
+    for strokes in ([[(0.5, 0.12), (0.5, 0.5), (0.5, 0.88)]], [circle]):   # a 1, then (after Clear) a 0
+        browser.find_element("id", "clear").click()
+        _draw(browser, strokes)
+        seen = _seen(browser)
+        assert seen.max() > 200 and seen.mean() < 128   # white strokes on black, as the digits were drawn
+        # the answer follows the drawing, without a click: the bars are the model's on what it sees now
+        expected = dict(zip(map(str, model.classes_), model.predict_proba(seen)[0]))
+        WebDriverWait(browser, 20).until(lambda d, want=expected: _bars_match(d, want))
+        assert browser.find_element("css selector", "#result .label").text == str(model.predict(seen)[0])
+    browser.find_element("id", "camera-start").click()   # Chromium's made-up camera: a moving test pattern
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.getElementById('camera').videoWidth"))
+    browser.find_element("id", "camera-take").click()
+    WebDriverWait(browser, 20).until(lambda d: [e.text for e in d.find_elements("css selector", "#result .file")]
+                                     == ["camera.png"])
+    assert browser.find_element("css selector", "#result .label").text in {"0", "1", "7"}
+    assert console_errors(browser) == []
+    save_screenshot(browser, "page-draw")
+    browser.set_window_size(390, 844)   # a phone
+    try:
+        assert page_problems(browser) == []
+    finally:
+        browser.set_window_size(*LAPTOP)
+
+
+def test_the_page_records_from_the_microphone_for_a_sound_model(browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    waveforms, labels = genres(per_class=6, rate=8000, seconds=(1.0, 1.5), seed=3)
+    model = DeepClassifier(random_state=0, max_epochs=3).fit(Clips(waveforms, 8000), labels)
+    with LiveServer(create_app(model)) as server:
+        browser.get(server.url + "/")
+        WebDriverWait(browser, 20).until(lambda d: not d.find_element("id", "record-box").get_attribute("hidden"))
+        assert browser.find_element("id", "draw-panel").get_attribute("hidden")   # no pad for sound
+        browser.find_element("id", "record").click()   # Chromium's made-up microphone: a beep
+        WebDriverWait(browser, 30).until(lambda d: [e.text for e in d.find_elements("css selector", "#result .file")]
+                                         == ["recording.wav"])
+        assert browser.find_element("css selector", "#result .label").text in set(labels)
+        assert len(browser.find_elements("css selector", "#result .bar")) == len(set(labels))
+        assert console_errors(browser) == []

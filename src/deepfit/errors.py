@@ -17,8 +17,9 @@ Every message says what was wrong, what was received, and how to fix it, in one 
 import re
 import threading
 
+# NotFittedError is built by __getattr__, below
 __all__ = ["DataWarning", "DeepfitError", "InvalidInputError", "InvalidParameterError", "ModelFileError",  # noqa: F822
-           "NotFittedError", "OutputError", "short_reason"]  # (NotFittedError is built by __getattr__, below)
+           "NotFittedError", "OutputError", "did_you_mean", "nearest", "no_such_path", "short_reason"]
 
 _BUILDING = threading.Lock()
 
@@ -45,6 +46,45 @@ class OutputError(DeepfitError, OSError):
 
 class DataWarning(UserWarning):
     """Something in the data deepfit handled on its own, and the user should know about."""
+
+
+def nearest(given: str, choices) -> str | None:
+    """The choice nearest to a mistyped `given` (case aside), or None when none is near.
+
+    >>> nearest(">50K.", ["<=50K", ">50K"])
+    '>50K'
+    """
+    import difflib
+
+    names = [str(choice) for choice in choices]
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(str(given).lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def did_you_mean(given: str, choices) -> str:
+    """" Did you mean 'x'?" for the choice nearest to a mistyped `given`, or "" when none is near.
+
+    >>> did_you_mean("incme", ["age", "income"])
+    " Did you mean 'income'?"
+    """
+    found = nearest(given, choices)
+    return "" if found is None else f" Did you mean {found!r}?"
+
+
+def no_such_path(path, what: str = "file or folder") -> InvalidInputError:
+    """The error for a path that is not there, suggesting the nearest name beside it (a typo)."""
+    from pathlib import Path
+
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        beside = [entry.name for entry in folder.iterdir()] if folder.is_dir() else []
+    except OSError:
+        beside = []
+    if not folder.is_dir():
+        return InvalidInputError(f"{path}: no such {what}; the folder {folder} is not there either. Check the path.")
+    return InvalidInputError(f"{path}: no such {what}.{did_you_mean(path.name, beside) or ' Check the path.'}")
 
 
 _OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")

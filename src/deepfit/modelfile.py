@@ -19,7 +19,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from deepfit.atomic import write_atomically
-from deepfit.errors import ModelFileError
+from deepfit.errors import ModelFileError, did_you_mean
 
 FORMAT_NAME = "deepfit"
 FORMAT_VERSION = 1
@@ -38,8 +38,9 @@ def read_model(path) -> tuple[dict, dict[str, torch.Tensor]]:
     """Read a model file; refuse anything else with a message that says what it is instead."""
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file. Check the path (a trained model is "
-                             "DIR/model.deepfit after 'deepfit train ... --out DIR').")
+        beside = [entry.name for entry in path.parent.iterdir()] if path.parent.is_dir() else []
+        raise ModelFileError(f"{path}: no such model file.{did_you_mean(path.name, beside) or ' Check the path.'} "
+                             "A trained model is DIR/model.deepfit after 'deepfit train ... --out DIR'.")
     data = path.read_bytes()
     metadata = _parse_metadata(path, data)
     try:

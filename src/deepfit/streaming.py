@@ -25,7 +25,7 @@ from deepfit.data import kinds
 from deepfit.data.labelled import model_columns
 from deepfit.data.listing import files_in, list_csv
 from deepfit.data.table_stream import count_rows, iter_table_chunks, unusable_rows
-from deepfit.errors import DataWarning, InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError, no_such_path
 from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
 
 GLOB_CHARACTERS = set("*?[")
@@ -153,7 +153,7 @@ def expand_inputs(inputs, kind: kinds.Kind) -> list[Path]:
             continue
         path = Path(item)
         if not path.exists():
-            raise InvalidInputError(f"{path}: no such file or folder. Check the path.")
+            raise no_such_path(path)
         if path.is_dir():
             found = files_in(path, kind.suffixes)
             if not found:

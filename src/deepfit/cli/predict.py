@@ -41,6 +41,7 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
     from deepfit.streaming import stream_predictions
 
     estimator = load_classifier(model_path)
+    _note_label_column(estimator, inputs, parse_delimiter(delimiter), encoding)
     fmt = output_format or ("jsonl" if output is not None and output.suffix.lower() in (".jsonl", ".ndjson")
                             else "csv")
     stream = stream_predictions(estimator, inputs, batch_size=batch_size, skip_bad=skip_bad,
@@ -63,6 +64,20 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
                    "'error' column.", err=True)
     if output is not None:
         click.echo(f"{written} predictions written to {output}", err=True)
+
+
+def _note_label_column(estimator, inputs, delimiter, encoding) -> None:
+    """Say so when a table still holds the column the model predicts: it is left out, not used."""
+    from deepfit.data import kinds
+
+    target = getattr(estimator, "metadata_", {}).get("target")
+    if target is None or len(inputs) != 1 or kinds.of(estimator).takes_files or not Path(inputs[0]).is_file():
+        return
+    from deepfit.data.table_stream import table_columns
+
+    if target in table_columns(Path(inputs[0]), delimiter, encoding):
+        click.echo(f"note: {inputs[0]}: column {target!r} holds the labels the model was trained to predict; it is "
+                   "left out, and each row's prediction is made from the other columns.", err=True)
 
 
 def _shows_progress(output) -> bool:

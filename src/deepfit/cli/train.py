@@ -122,6 +122,7 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
                      **labelled.kind.fit_parameters(labelled.X, {"window_seconds": window_seconds,
                                                                  "vectors": vectors}))
     estimator = _make_estimator(model_kind, options, deep_only, seed, device, not quiet)
+    _warn_about_small_classes(labelled.y, data)
     train_rows, test_rows = _test_split(labelled.y, test_fraction, seed, data, labelled.groups)
     _fit(estimator, labelled, train_rows, run, resume, checkpoint_every, data)
     if writer:  # rank 0 writes the model and the metrics
@@ -239,6 +240,19 @@ def _make_estimator(model: str, options: dict, deep_only: dict, seed: int, devic
         raise InvalidInputError(f"--from works with the deep models; --model {model} has no hidden layers to reuse.")
     linear = {k: given[k] for k in ("max_epochs", "learning_rate", "batch_size") if k in given}
     return (LogisticRegression if model == "logistic" else Perceptron)(**linear, **common)
+
+
+FEW_PER_CLASS = 5   # fewer examples of a class than this: a warning that says what to do
+
+
+def _warn_about_small_classes(labels: np.ndarray, source) -> None:
+    found, counts = np.unique(labels.astype(str), return_counts=True)
+    few = [(str(label), int(count)) for label, count in zip(found, counts) if count < FEW_PER_CLASS]
+    if few:
+        named = ", ".join(f"{label!r} ({count})" for label, count in few[:5])
+        click.echo(f"warning: {source}: few examples of {named}, fewer than {FEW_PER_CLASS} a class. The network can "
+                   "hardly learn them, and the test split holds one or none, so its score says little. Add examples: "
+                   "50 or more a class is a good start.", err=True)
 
 
 def _test_split(labels: np.ndarray, fraction: float, seed: int, source, groups=None):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.errors import DataWarning, InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError, no_such_path
 
 PATH_COLUMNS = ("path", "file", "filename", "image", "audio", "file_path")
 LABEL_COLUMNS = ("label", "class", "target", "y", "genre")
@@ -28,7 +28,7 @@ def list_source(source, suffixes: tuple[str, ...], noun: str, *, labelled: bool 
     else:
         source, origin = Path(source), str(source)
         if not source.exists():
-            raise InvalidInputError(f"{source}: no such file or folder. Check the path.")
+            raise no_such_path(source)
         if source.suffix.lower() in listings:
             paths, labels, group_values = list_csv(source, noun, groups)
         elif source.is_dir():

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from deepfit.data.tabular import EXTRA_MISSING_MARKERS, guess_delimiter
-from deepfit.errors import InvalidInputError
+from deepfit.errors import InvalidInputError, no_such_path
 
 
 def count_rows(path) -> int:
@@ -28,6 +28,24 @@ def count_rows(path) -> int:
     return max(0, lines + (last != b"\n") - 1)
 
 
+def table_columns(path, delimiter: str | None = None, encoding: str = "utf-8") -> list[str]:
+    """The column names of a CSV, TSV or Parquet table, from its header alone ([] when unreadable:
+    reading it for real says why)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet
+
+            return list(pyarrow.parquet.read_schema(path).names)
+        with open(path, encoding=encoding, newline="") as handle:
+            line = handle.readline().lstrip("\ufeff")
+        return next(csv.reader([line], delimiter=delimiter or guess_delimiter(line, path), skipinitialspace=True))
+    except (OSError, UnicodeDecodeError, LookupError, InvalidInputError, csv.Error, StopIteration):
+        return []
+    except Exception:  # noqa: BLE001  (pyarrow's own errors on a damaged file: the reader will say why)
+        return []
+
+
 def iter_table_chunks(path, *, rows: int = 10_000, delimiter: str | None = None, encoding: str = "utf-8",
                       text_columns=()):
     """Yield ``(chunk, bad)`` per `rows` data rows: the readable rows as a DataFrame (index: row - 1)
@@ -35,7 +53,7 @@ def iter_table_chunks(path, *, rows: int = 10_000, delimiter: str | None = None,
     `text_columns` are read as text in every chunk (a model's categorical columns: "07" stays "07")."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file. Check the path.")
+        raise no_such_path(path, "file")
     with open(path, encoding=encoding, newline="", errors="strict") as handle:
         try:
             header_line = handle.readline().lstrip("\ufeff")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepfit.errors import InvalidInputError
+from deepfit.errors import InvalidInputError, did_you_mean, no_such_path
 
 # '?' marks a missing value in many classic data sets (the UCI repository); pandas' own list
 # already covers '', 'NA', 'N/A', 'NaN', 'null' and their variants.
@@ -32,7 +32,7 @@ def read_table(path, *, delimiter: str | None = None, encoding: str = "utf-8") -
     """
     path = Path(path)
     if not path.exists():
-        raise InvalidInputError(f"{path}: no such file. Check the path.")
+        raise no_such_path(path, "file")
     if path.is_dir():
         raise InvalidInputError(f"{path}: is a folder, but a table (.csv, .tsv, .parquet) was expected.")
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -128,8 +128,8 @@ def split_target(frame: pd.DataFrame, target: str, source) -> tuple[pd.DataFrame
         shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:12])
         more = ", ..." if frame.shape[1] > 12 else ""
         raise InvalidInputError(
-            f"{source}: has no column {target!r}; its columns are {shown}{more}. "
-            "Pass the label column with --target.")
+            f"{source}: has no column {target!r}.{did_you_mean(target, frame.columns)} Its columns are {shown}{more}; "
+            "pass the label column with --target.")
     labels = frame[target]
     missing = np.flatnonzero(labels.isna().to_numpy())
     if missing.size:

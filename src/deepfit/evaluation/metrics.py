@@ -20,13 +20,15 @@ def classification_metrics(y_true, y_pred, probabilities=None, classes=None) -> 
     (0.667, [[1, 0], [1, 1]])
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    labels = _sorted_labels(np.concatenate([np.unique(y_true), np.unique(y_pred)]))
+    known = [] if classes is None else [np.asarray(classes)]  # every class, even one absent from this split
+    labels = _sorted_labels(np.concatenate([np.unique(y_true), np.unique(y_pred), *known]))
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0)
     result = {
         "n_samples": int(len(y_true)),
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": float(skm.balanced_accuracy_score(y_true, y_pred)),
+        # scikit-learn's balanced accuracy: the mean recall of the classes present (its own call warns when one is)
+        "balanced_accuracy": float(np.mean(recall[support > 0])) if support.any() else 0.0,
         "macro_f1": float(skm.f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "per_class": {
             str(plain(label)): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}

@@ -7,13 +7,14 @@ confusion matrix, reliability diagram) and the examples it got most confidently 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from deepfit.data import kinds
-from deepfit.errors import InvalidInputError
+from deepfit.errors import DataWarning, InvalidInputError, nearest
 from deepfit.evaluation.attribution import heaviest, occlusion
 from deepfit.evaluation.metrics import calibration_bins, classification_metrics
 from deepfit.evaluation.report_html import write_report
@@ -100,6 +101,7 @@ def evaluate(model, X, y, names=None) -> Evaluation:
     y_true = _as_model_labels(np.asarray(y), classes)
     if len(y_true) != len(X):
         raise InvalidInputError(f"X has {len(X)} examples but y has {len(y_true)} labels; give one label each.")
+    _check_labels(y_true, classes)
     if hasattr(model, "predict_with_proba"):  # deepfit's: both from one pass of the network
         y_pred, probabilities = model.predict_with_proba(X)
     else:
@@ -132,6 +134,25 @@ def _weigh_mistakes(model, evaluation: Evaluation) -> dict:
     shown = [m["index"] for m in evaluation.mistakes(kind.mistakes_shown)]
     predicted = [int(np.flatnonzero(evaluation.classes == evaluation.y_pred[i])[0]) for i in shown]
     return dict(zip(shown, occlusion(model, kind, [evaluation.inputs[i] for i in shown], predicted)))
+
+
+def _check_labels(y_true: np.ndarray, classes: np.ndarray) -> None:
+    """Labels the model never saw: refused when no label is one of its classes (every score would be
+    0: a typo, or another spelling such as the census test file's '>50K.'), else a warning; each
+    named with the class it looks like."""
+    known = {str(c) for c in classes}
+    found, counts = np.unique(y_true.astype(str), return_counts=True)
+    unknown = [(str(label), int(count)) for label, count in zip(found, counts) if label not in known]
+    if not unknown:
+        return
+    named = ", ".join(f"{label!r} ({count} rows" + (f", like {like!r}" if (like := nearest(label, known)) else "") + ")"
+                      for label, count in unknown[:5])
+    message = (f"labels the model was not trained on: {named}. The model's classes are "
+               f"{', '.join(map(repr, sorted(known)[:10]))}; relabel the test data to match them.")
+    if len(unknown) == len(found):
+        raise InvalidInputError(f"none of the test labels is one of the model's classes, so every score would be "
+                                f"0. The {message}")
+    warnings.warn(f"{message[0].upper()}{message[1:]} Rows with them count as wrong.", DataWarning, stacklevel=3)
 
 
 def _as_model_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from browser import console_errors, page_problems, save_screenshot
+from browser import LAPTOP, console_errors, page_problems, save_screenshot
 from conftest import run_cli, write_digit_pictures
 from sklearn.datasets import load_digits
 
@@ -211,8 +211,8 @@ def test_a_report_that_cannot_be_written_is_a_clear_error(table_case, tmp_path):
 # ------------------------------------------------------------------------------------ in a browser
 @pytest.mark.slow
 @pytest.mark.parametrize("which", ["table", "pictures", "sound"])
-def test_the_report_renders_in_chromium_at_a_laptops_width(which, browser, table_case, picture_report,
-                                                           sound_report, tmp_path):
+def test_the_report_renders_in_chromium_at_a_laptops_and_a_phones_width(which, browser, table_case, picture_report,
+                                                                        sound_report, tmp_path):
     if which == "table":
         model, X, y = table_case
         report = deepfit.evaluate(model, X, y).write_report(tmp_path / "table.html", title="digits as a table")
@@ -222,6 +222,13 @@ def test_the_report_renders_in_chromium_at_a_laptops_width(which, browser, table
     browser.get(report.as_uri())
     assert browser.find_element("tag name", "h1").text
     assert page_problems(browser) == []
+    browser.set_window_size(390, 844)   # a phone: every plot scales down, nothing sticks out but the tables,
+    try:                                # which scroll inside their own box
+        assert page_problems(browser) == []
+        plots = browser.find_elements("css selector", "figure img")
+        assert plots and all(0 < plot.size["width"] <= 390 for plot in plots)
+    finally:
+        browser.set_window_size(*LAPTOP)
     if which == "sound":
         ready = browser.execute_async_script("""
             const done = arguments[arguments.length - 1];

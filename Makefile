@@ -7,7 +7,7 @@ STAMP := $(VENV)/.deepfit-installed
 BENCH_VENV := benchmarks/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup demo test test-fast lint benchmark benchmark-env clean
+.PHONY: setup demo test test-fast lint docs benchmark benchmark-env clean
 
 setup: $(STAMP)
 
@@ -33,8 +33,13 @@ test-fast: lint
 	$(PYTHON) -m coverage combine -q
 	$(PYTHON) tools/every_module_covered.py
 
+# The tutorial, offline, into site/ (open site/index.html). --strict: a warning or a broken internal
+# link fails the build; docs/hooks.py runs every script of docs/code/ for the pages' output and figures.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict  # not --quiet: it hides the warnings --strict counts
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check --quiet src tests benchmarks tools
+	$(VENV)/bin/ruff check --quiet src tests benchmarks tools docs
 
 # The peers (skorch, Keras 3 on torch) live in their own environment, never in deepfit's.
 benchmark-env: $(BENCH_STAMP)

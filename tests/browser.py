@@ -53,8 +53,17 @@ for (const img of document.images) {
   const box = img.getBoundingClientRect();
   if (box.right > width + 1 && !img.closest('.scroll')) problems.push(`image "${img.alt}" overflows to ${box.right}px`);
 }
+// inside a box that scrolls sideways (a wide table, a code block) and fits the window, by design
+const scrolled = (el) => {
+  for (let box = el.parentElement; box && box !== document.body; box = box.parentElement) {
+    const overflow = getComputedStyle(box).overflowX;
+    if (overflow === 'auto' || overflow === 'scroll' || overflow === 'hidden')
+      return box.getBoundingClientRect().right <= width + 1;
+  }
+  return false;
+};
 for (const el of document.querySelectorAll('main *')) {
-  if (el.closest('.scroll')) continue;  // tables scroll sideways inside their own box, by design
+  if (el.closest('.scroll') || scrolled(el)) continue;
   const box = el.getBoundingClientRect();
   if (box.width > 0 && box.right > width + 1) problems.push(`<${el.tagName.toLowerCase()}> overflows to ${Math.round(box.right)}px`);
 }

@@ -57,8 +57,8 @@ for (const img of document.images) {
 const scrolled = (el) => {
   for (let box = el.parentElement; box && box !== document.body; box = box.parentElement) {
     const overflow = getComputedStyle(box).overflowX;
-    if (overflow === 'auto' || overflow === 'scroll' || overflow === 'hidden')
-      return box.getBoundingClientRect().right <= width + 1;
+    if ((overflow === 'auto' || overflow === 'scroll' || overflow === 'hidden')
+        && box.getBoundingClientRect().right <= width + 1) return true;
   }
   return false;
 };

@@ -3,6 +3,8 @@
     benchmarks/.venv/bin/python benchmarks/compare_text.py                     # every model, every set
     benchmarks/.venv/bin/python benchmarks/compare_text.py --models deepfit --sets rt_polarity
     benchmarks/.venv/bin/python benchmarks/compare_text.py --set model='"cnn"'  # a deepfit variant
+    benchmarks/.venv/bin/python benchmarks/compare_text.py --train-size 400 --results /tmp/n400.json
+                                                          # fewer training texts (stratified), same test
 
 Protocol: the official split where one exists (TREC: 5,452 train, 500 test questions), else 5 stratified
 80/20 splits (seeds 0-4); every model with its defaults (random_state set to the split's seed); accuracy
@@ -93,7 +95,16 @@ def make_model(name: str, seed: int, params: dict):
     raise ValueError(name)
 
 
-def worker(model: str, name: str, seeds: list[int], params: dict) -> None:
+def fewer(train, y, size: int, seed: int):
+    """`size` of the training rows, stratified by class (all of them when size is 0)."""
+    from sklearn.model_selection import train_test_split
+
+    if not size or size >= len(train):
+        return train
+    return train_test_split(train, train_size=size, stratify=y[train], random_state=seed)[0]
+
+
+def worker(model: str, name: str, seeds: list[int], params: dict, size: int = 0) -> None:
     import warnings
 
     import numpy as np
@@ -102,6 +113,7 @@ def worker(model: str, name: str, seeds: list[int], params: dict) -> None:
     X, y, how = load_set(name)
     for seed in seeds:
         train, test = split(y, how, seed)
+        train = fewer(train, y, size, seed)
         estimator = make_model(model, seed, params)
         texts = list(X[train]) if model == "deepfit" else X[train]
         started = time.perf_counter()
@@ -114,8 +126,9 @@ def worker(model: str, name: str, seeds: list[int], params: dict) -> None:
                           "predicted_per_second": per_second}), flush=True)
 
 
-def run_model(model: str, name: str, seeds: list[int], params: dict) -> dict:
-    command = [sys.executable, __file__, "--worker", model.split("[")[0], name, json.dumps(seeds), json.dumps(params)]
+def run_model(model: str, name: str, seeds: list[int], params: dict, size: int = 0) -> dict:
+    command = [sys.executable, __file__, "--worker", model.split("[")[0], name, json.dumps(seeds), json.dumps(params),
+               str(size)]
     return run_worker(command, len(seeds), BUDGET, single_blas_thread=model != "deepfit" and "[" not in model)
 
 
@@ -146,7 +159,9 @@ def prediction_speed(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--train-size", type=int, default=0, metavar="N",
+                        help="train on N texts of each training split (stratified); give --results another file")
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     parser.add_argument("--sets", nargs="+", default=SETS, choices=SETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
@@ -157,12 +172,12 @@ def main() -> None:
     args = parser.parse_args()
     args.ablation = False
     if args.worker:
-        model, name, seeds, params = args.worker
-        return worker(model, name, json.loads(seeds), json.loads(params))
+        model, name, seeds, params, size = args.worker
+        return worker(model, name, json.loads(seeds), json.loads(params), int(size))
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     for name in args.sets:
         for model, params in planned_runs(args, ABLATION):
-            record(results, args.results, name, model, run_model(model, name, args.seeds, params))
+            record(results, args.results, name, model, run_model(model, name, args.seeds, params, args.train_size))
     print(report(results, [m for m in MODELS if m in results]))
     print(prediction_speed(results))
     if any(m.startswith("deepfit[") for m in results):

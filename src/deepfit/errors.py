@@ -14,8 +14,10 @@
 Every message says what was wrong, what was received, and how to fix it, in one line.
 """
 
+import difflib
 import re
 import threading
+from pathlib import Path
 
 # NotFittedError is built by __getattr__, below
 __all__ = ["DataWarning", "DeepfitError", "InvalidInputError", "InvalidParameterError", "ModelFileError",  # noqa: F822
@@ -54,8 +56,6 @@ def nearest(given: str, choices) -> str | None:
     >>> nearest(">50K.", ["<=50K", ">50K"])
     '>50K'
     """
-    import difflib
-
     names = [str(choice) for choice in choices]
     lowered = {name.lower(): name for name in names}
     close = difflib.get_close_matches(str(given).lower(), list(lowered), n=1, cutoff=0.6)
@@ -74,8 +74,6 @@ def did_you_mean(given: str, choices) -> str:
 
 def no_such_path(path, what: str = "file or folder") -> InvalidInputError:
     """The error for a path that is not there, suggesting the nearest name beside it (a typo)."""
-    from pathlib import Path
-
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from deepfit.cli import cli
 from deepfit.run_folder import write_json
@@ -46,7 +47,6 @@ What next:
 
 def digit_pictures(seed: int):
     """scikit-learn's 1,797 digits as 8x8 grey pictures (0-16 scaled to 0-255), split 80/20 by class."""
-    import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

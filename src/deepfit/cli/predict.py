@@ -16,6 +16,7 @@ from deepfit.atomic import open_atomically
 from deepfit.cli import cli
 from deepfit.cli.options import delimiter_option, encoding_option, parse_delimiter
 from deepfit.cli.prediction_writer import PredictionWriter
+from deepfit.data import kinds
 
 
 @cli.command()
@@ -68,8 +69,6 @@ def predict(model_path, inputs, output, output_format, batch_size, skip_bad, del
 
 def _note_label_column(estimator, inputs, delimiter, encoding) -> None:
     """Say so when a table still holds the column the model predicts: it is left out, not used."""
-    from deepfit.data import kinds
-
     target = getattr(estimator, "metadata_", {}).get("target")
     if target is None or len(inputs) != 1 or kinds.of(estimator).takes_files or not Path(inputs[0]).is_file():
         return

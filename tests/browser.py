@@ -89,3 +89,10 @@ def save_screenshot(driver, name: str) -> Path:
     driver.save_screenshot(str(path))
     driver.set_window_size(*LAPTOP)
     return path
+
+
+def texts_of(driver, selector: str) -> list[str]:
+    """The text of every element `selector` finds, read in one script: a page that replaces its
+    answers as they arrive can remove an element between two WebDriver calls."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.trim());", selector)

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile
-from browser import LAPTOP, console_errors, page_problems, save_screenshot
+from browser import LAPTOP, console_errors, page_problems, save_screenshot, texts_of
 from conftest import mixed_table, write_digit_pictures
 from live_server import LiveServer
 from PIL import Image
@@ -358,8 +358,11 @@ def _seen(browser) -> np.ndarray:
 
 
 def _bars_match(browser, expected: dict, tolerance: float = 1e-3) -> bool:
-    shown = {bar.get_attribute("data-class"): float(bar.get_attribute("data-probability"))
-             for bar in browser.find_elements("css selector", "#result .bar")}
+    # read in one script: the page replaces its bars as answers arrive, so elements found one call
+    # earlier can be gone by the next
+    shown = browser.execute_script("""const bars = {};
+        for (const bar of document.querySelectorAll('#result .bar')) bars[bar.dataset.class] = Number(bar.dataset.probability);
+        return bars;""")
     return shown.keys() == expected.keys() and all(abs(shown[c] - expected[c]) <= tolerance for c in shown)
 
 
@@ -383,8 +386,7 @@ def test_the_page_answers_a_digit_drawn_with_the_pointer(browser, picture_server
     browser.find_element("id", "camera-start").click()   # Chromium's made-up camera: a moving test pattern
     WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.getElementById('camera').videoWidth"))
     browser.find_element("id", "camera-take").click()
-    WebDriverWait(browser, 20).until(lambda d: [e.text for e in d.find_elements("css selector", "#result .file")]
-                                     == ["camera.png"])
+    WebDriverWait(browser, 20).until(lambda d: texts_of(d, "#result .file") == ["camera.png"])
     assert browser.find_element("css selector", "#result .label").text in {"0", "1", "7"}
     assert console_errors(browser) == []
     save_screenshot(browser, "page-draw")
@@ -405,8 +407,7 @@ def test_the_page_records_from_the_microphone_for_a_sound_model(browser):
         WebDriverWait(browser, 20).until(lambda d: not d.find_element("id", "record-box").get_attribute("hidden"))
         assert browser.find_element("id", "draw-panel").get_attribute("hidden")   # no pad for sound
         browser.find_element("id", "record").click()   # Chromium's made-up microphone: a beep
-        WebDriverWait(browser, 30).until(lambda d: [e.text for e in d.find_elements("css selector", "#result .file")]
-                                         == ["recording.wav"])
+        WebDriverWait(browser, 30).until(lambda d: texts_of(d, "#result .file") == ["recording.wav"])
         assert browser.find_element("css selector", "#result .label").text in set(labels)
         assert len(browser.find_elements("css selector", "#result .bar")) == len(set(labels))
         assert console_errors(browser) == []

@@ -296,7 +296,7 @@ def test_bad_text_bodies_get_a_4xx_that_names_the_text(text_server, body, status
 
 
 def test_the_page_labels_a_text_as_it_is_typed(browser, text_server, spam_model):
-    from browser import console_errors, page_problems, save_screenshot
+    from browser import console_errors, page_problems, save_screenshot, texts_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(text_server.url + "/")
@@ -307,8 +307,7 @@ def test_the_page_labels_a_text_as_it_is_typed(browser, text_server, spam_model)
         box.clear()
         box.send_keys(text)
         expected = [str(spam_model.predict([text])[0])]
-        WebDriverWait(browser, 20).until(lambda d, want=expected: want == [
-            e.text for e in d.find_elements("css selector", "#result .label")])
+        WebDriverWait(browser, 20).until(lambda d, want=expected: texts_of(d, "#result .label") == want)
     assert {b.get_attribute("data-class") for b in browser.find_elements("css selector", "#result .bar")} == {
         "ham", "spam"}
     assert page_problems(browser) == [] and console_errors(browser) == []

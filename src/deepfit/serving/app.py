@@ -81,15 +81,17 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
         health=lambda: {"requests": batcher.counters.requests, "batches": batcher.counters.batches,
                         "largest_batch": batcher.counters.largest_batch,
                         **({"decoding": decoder.taken} if files else {})},
-        describe=lambda: model_description(model), described="What the model takes and answers",
+        describe=lambda: model_description(batcher.estimator), described="What the model takes and answers",
         expected=EXPECTED_BODY.get(kind.served_as, ""))
     app.state.batcher = batcher
+    # The routes reach the model through the batcher, never by a reference of their own: FastAPI keeps
+    # endpoint functions in caches that outlive the app, and a stopped batcher lets go of its model.
     if files:
-        _add_file_route(app, model, batcher, guard, decoder, budget)
+        _add_file_route(app, batcher, guard, decoder, budget)
     elif kind.served_as == "texts":
-        _add_text_route(app, model, batcher, guard)
+        _add_text_route(app, batcher, guard)
     else:
-        _add_table_route(app, model, batcher, guard)
+        _add_table_route(app, batcher, guard)
     return app
 
 
@@ -102,7 +104,7 @@ def service_app(title: str, description: str, *, lifespan, token: str | None, ma
     app = FastAPI(title=title, version="1", lifespan=lifespan, docs_url=None, redoc_url=None, description=description)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     guard = bearer(token)
-    _add_error_handlers(app, expected)
+    add_error_handlers(app, expected)
     _add_page(app)
 
     @app.get("/health", summary="Is the server up", tags=["service"])
@@ -125,9 +127,9 @@ def _add_page(app: FastAPI) -> None:
 
 
 # ------------------------------------------------------------------------------------ routes
-def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
-    Rows = _rows_schema(model.encoder_)
-    kinds = [(c.name, str(c.name), c.type == "numeric") for c in model.encoder_.columns]
+def _add_table_route(app: FastAPI, batcher: Batcher, guard) -> None:
+    Rows = _rows_schema(batcher.estimator.encoder_)
+    kinds = [(c.name, str(c.name), c.type == "numeric") for c in batcher.estimator.encoder_.columns]
     all_numeric = all(numeric for _, _, numeric in kinds)
 
     @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)],
@@ -141,13 +143,13 @@ def _add_table_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
                                                   object) for name, key, numeric in kinds}, copy=False)
         labels, probabilities = await batcher.predict(inputs)
         _refuse_unanswerable(probabilities, "rows")
-        return {"predictions": _predictions(model, labels, probabilities)}
+        return {"predictions": _predictions(batcher.estimator, labels, probabilities)}
 
 
-def _add_text_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
+def _add_text_route(app: FastAPI, batcher: Batcher, guard) -> None:
     Texts = create_model("Texts", texts=(list[Annotated[str, Strict()]], Field(
         ..., min_length=1, max_length=MAX_ROWS, description="the texts to label, each with at least one word; "
-        f"characters past {model.encoder_.max_chars:,} are not read")))
+        f"characters past {batcher.estimator.encoder_.max_chars:,} are not read")))
 
     @app.post("/predict", summary="Predict the label of each text", tags=["model"], dependencies=[Depends(guard)],
               responses=TEXT_ERRORS)
@@ -156,21 +158,21 @@ def _add_text_route(app: FastAPI, model, batcher: Batcher, guard) -> None:
         if empty is not None:
             raise InvalidInputError(f"texts.{empty}: the text is empty; send at least one word.")
         labels, probabilities = await batcher.predict(np.asarray(body.texts, dtype=object))
-        return {"predictions": _predictions(model, labels, probabilities)}
+        return {"predictions": _predictions(batcher.estimator, labels, probabilities)}
 
 
-def _add_file_route(app: FastAPI, model, batcher: Batcher, guard, decoder: Decoder, budget: UploadBudget) -> None:
-    encoder, kind = model.encoder_, kinds.of(model)
+def _add_file_route(app: FastAPI, batcher: Batcher, guard, decoder: Decoder, budget: UploadBudget) -> None:
+    kind = kinds.of(batcher.estimator)
     noun = kind.words.files
 
     @app.post("/predict", summary=f"Predict the label of each uploaded file ({noun})", tags=["model"],
               dependencies=[Depends(guard)], responses=FILE_ERRORS)
     async def predict(files: list[UploadFile] = File(..., description=f"one or more {noun}")) -> dict:
         payloads = await read_uploads(files)
-        inputs = await decoder.run(kind.decode_uploads, payloads, encoder, budget)
+        inputs = await decoder.run(kind.decode_uploads, payloads, batcher.estimator.encoder_, budget)
         labels, probabilities = await batcher.predict(inputs)
         _refuse_unanswerable(probabilities, "files")
-        answers = _predictions(model, labels, probabilities)
+        answers = _predictions(batcher.estimator, labels, probabilities)
         for answer, (name, _) in zip(answers, payloads):
             answer["file"] = name
         return {"predictions": answers}
@@ -222,7 +224,7 @@ def _rows_schema(encoder):
 
 
 # ------------------------------------------------------------------------------------ errors, auth
-def _add_error_handlers(app: FastAPI, expected: str) -> None:
+def add_error_handlers(app: FastAPI, expected: str) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = error.errors()

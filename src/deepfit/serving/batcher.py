@@ -46,6 +46,7 @@ class Batcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.estimator = None  # a stopped server lets go of its model
 
     async def predict(self, inputs) -> tuple[np.ndarray, np.ndarray | None]:
         """(labels, probabilities) for `inputs` (a DataFrame or array of rows, pictures, or Clips)."""

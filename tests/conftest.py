@@ -72,10 +72,12 @@ def mixed_csv(tmp_path) -> Path:
     return path
 
 
-def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
-    """Run the real command line in a subprocess, as a user would."""
+def run_cli(*args, cwd=None, timeout=300, report: bool = False) -> subprocess.CompletedProcess:
+    """Run the real command line in a subprocess, as a user would. `train` runs without its report
+    (about a second each, over some 70 runs) unless `report`: tests/test_runs.py checks the report."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-    return subprocess.run([sys.executable, "-m", "deepfit", *map(str, args)], capture_output=True, text=True,
+    extra = ["--no-report"] if args[:1] == ("train",) and not report and "--report" not in args else []
+    return subprocess.run([sys.executable, "-m", "deepfit", *map(str, args), *extra], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env=env)
 
 

@@ -19,9 +19,16 @@ from conftest import run_cli
 from reliability import record
 
 import deepfit
+from deepfit.runs.record import read_epochs, read_run
 
-RUN = ["--max-epochs", "12", "--batch-size", "128", "--dropout", "0.1", "--seed", "3", "--quiet"]
+RUN = ["--max-epochs", "12", "--batch-size", "128", "--dropout", "0.1", "--seed", "3", "--quiet", "--no-report"]
 TIMEOUT = 240  # seconds; a run here takes about 20
+# What a finished run leaves (its report left out: run_cli's --no-report): no checkpoint.
+RUN_FILES = ["epochs.jsonl", "metrics.json", "model.deepfit", "run.json"]
+
+
+def run_files(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if not path.name.endswith(".png"))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +50,9 @@ def test_two_processes_write_one_model_as_good_as_one_process(digits_csv, runs, 
     result = run_cli("train", digits_csv, "--out", one, *RUN, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
 
-    assert sorted(path.name for path in two_processes.iterdir()) == ["metrics.json", "model.deepfit"]
+    assert run_files(two_processes) == RUN_FILES
+    assert [row["epoch"] for row in read_epochs(two_processes)] == list(range(1, 13))  # rank 0 writes, once
+    assert read_run(two_processes)["status"] == "finished"
     metrics = json.loads((two_processes / "metrics.json").read_text())
     assert metrics["training"]["processes"] == 2 and metrics["training"]["backend"] == "gloo"
     assert metrics["training"]["batch_size"] == 128  # the effective batch: 64 rows a rank
@@ -91,7 +100,9 @@ def test_resume_after_one_rank_is_killed_ends_with_the_uninterrupted_model(digit
                               "-m", "deepfit", "train", str(digits_csv), "--out", str(out), "--resume", *RUN],
                              capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert resumed.returncode == 0, resumed.stderr
-    assert sorted(path.name for path in out.iterdir()) == ["metrics.json", "model.deepfit"]
+    assert run_files(out) == RUN_FILES
+    assert read_run(out)["status"] == "finished" and read_run(out)["resumed"] is True
+    assert [row["step_index"] for row in read_epochs(out)] == list(range(1, 13))
     frame = pd.read_csv(digits_csv).drop(columns="label")
     expected = deepfit.load(two_processes / "model.deepfit").predict_proba(frame)
     # Every rank's generators (dropout here) come back: the same model as the run that was never stopped.

@@ -25,8 +25,8 @@ import deepfit
 
 SOURCE = Path(deepfit.__file__).parent
 RANKS = {"errors": 0, "json_values": 0, "atomic": 1, "models": 1, "modelfile": 2, "training": 2, "data": 3,
-         "detection": 4, "estimators": 5, "evaluation": 6, "export": 6, "serving": 6, "streaming": 6,
-         "run_folder": 6, "cli": 7, "__main__": 8}
+         "run_folder": 3, "runs": 4, "detection": 4, "estimators": 5, "evaluation": 6, "export": 6, "serving": 6,
+         "streaming": 6, "studio": 7, "cli": 8, "__main__": 9}
 
 
 def _module_name(path: Path, root: Path) -> str:

@@ -28,7 +28,20 @@ ARGUMENTS: list[str] = []  # this invocation's command line (`train --devices N`
 
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from deepfit.cli import check, compare, demo, detect, evaluate, export, features, predict, serve, train  # noqa: F401, E501  (registers the commands)
+    from deepfit.cli import (  # noqa: F401  (registers the commands)
+        check,
+        compare,
+        demo,
+        detect,
+        evaluate,
+        export,
+        features,
+        predict,
+        runs,
+        serve,
+        studio,
+        train,
+    )
 
     ARGUMENTS[:] = sys.argv[1:] if argv is None else list(argv)
     warnings.showwarning = _show_warning

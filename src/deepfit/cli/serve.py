@@ -41,7 +41,7 @@ def serve(model_path, host, port, token, max_body_mb, max_batch, max_picture_mp,
     budget = UploadBudget(picture_pixels=int(max_picture_mp * 1e6), request_pixels=int(max_request_mp * 1e6))
     app = create_app(model_path, token=token or None, max_body_bytes=int(max_body_mb * 1024 * 1024),
                      max_batch=max_batch, budget=budget)
-    if not _is_loopback(host) and not token:
+    if not is_loopback(host) and not token:
         click.echo(f"warning: listening on {host} without --token: anyone who can reach this machine can use "
                    "the model.", err=True)
     click.echo(f"serving {model_path} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
@@ -49,7 +49,7 @@ def serve(model_path, host, port, token, max_body_mb, max_batch, max_picture_mp,
                 access_log=False)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

@@ -16,6 +16,8 @@ from deepfit.data.labelled import read_labelled
 from deepfit.data.splits import grouped_split, recording_digests
 from deepfit.errors import InvalidInputError
 from deepfit.run_folder import RunFolder
+from deepfit.runs.fitting import recorded
+from deepfit.runs.record import REPORT_NAME, TRACKERS
 from deepfit.training.launch import run_processes, without_devices
 
 MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
@@ -80,6 +82,13 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               help="Train on this many processes of this machine with DistributedDataParallel (one per GPU; "
                    "CPU processes where there is none), as torchrun --nproc_per_node N -m deepfit train ... does. "
                    "--batch-size stays the rows of one step over all of them.")
+@click.option("--name", "run_name", default=None,
+              help="What to call the run in `deepfit runs` and its report  [default: the --out folder's name]")
+@click.option("--log", "trackers", multiple=True, type=click.Choice(TRACKERS),
+              help="Also follow the run in a tracker you use: tensorboard (event files in --out/tensorboard) or "
+                   "mlflow (MLFLOW_TRACKING_URI, else ./mlruns). Each needs its package: pip install 'deepfit[NAME]'.")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write report.html on the test split into --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @delimiter_option
 @encoding_option
@@ -87,7 +96,7 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
           dropout, patience, validation_fraction, early_stopping, ensemble_size, label_smoothing, numeric_scaling,
           test_fraction, seed, device, transfer_from,
           freeze, augment, image_size, channels, sample_rate, vectors, window_seconds, skip_bad, overwrite, resume,
-          checkpoint_every, devices, quiet, delimiter, encoding):
+          checkpoint_every, devices, run_name, trackers, report, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
     folder with one sub-folder per class, a CSV of path,label, or MNIST's IDX files), sound clips
     (WAV, FLAC, OGG, AU, AIFF, MP3 in one sub-folder per class, or a CSV of path,label) or texts
@@ -124,9 +133,18 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
     estimator = _make_estimator(model_kind, options, deep_only, seed, device, not quiet)
     _warn_about_small_classes(labelled.y, data)
     train_rows, test_rows = _test_split(labelled.y, test_fraction, seed, data, labelled.groups)
-    _fit(estimator, labelled, train_rows, run, resume, checkpoint_every, data)
-    if writer:  # rank 0 writes the model and the metrics
-        _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from)
+    told = {"model": model_kind, "test_fraction": test_fraction, "transfer_from": transfer_from and str(transfer_from)}
+    with recorded(run.path, estimator, labelled.X, labelled.y, data=str(data), resume=resume, settings=told,
+                  writer=writer, name=run_name) as record:
+        from deepfit.runs.trackers import tracker_callbacks  # torch: not for `deepfit --help`
+
+        record.followers = tracker_callbacks(trackers, run.path, record.values)
+        _fit(estimator, labelled, train_rows, run, resume, checkpoint_every, data,
+             [record.epoch_log(), *record.followers])
+        if writer:  # rank 0 writes the model, the metrics and the report
+            metrics = _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from,
+                                 (run_name or data.name) if report else None)
+            record.finish(metrics)
 
 
 def _read_training_data(data: Path, source, target, delimiter, encoding, skip_bad: bool, settings: dict):
@@ -167,33 +185,30 @@ def _warn_about_unused_options(kind, settings: dict) -> None:
                    f"{kind.words.data}; ignored.", err=True)
 
 
-def _fit(estimator, labelled, train_rows, run, resume: bool, checkpoint_every: float, data) -> None:
+def _fit(estimator, labelled, train_rows, run, resume: bool, checkpoint_every: float, data, callbacks) -> None:
     from deepfit.training import distributed
 
     if not resume and distributed.main_process():  # a fresh start: no earlier run's checkpoint is taken for it
         run.forget_checkpoints()
     try:
         estimator.fit(_rows(labelled.X, train_rows), labelled.y[train_rows], checkpoint=run.checkpoint,
-                      resume=resume, checkpoint_every=checkpoint_every)
+                      resume=resume, checkpoint_every=checkpoint_every, callbacks=callbacks)
     except InvalidInputError as error:
         raise InvalidInputError(f"{data}: {error}") from None
     finally:
         distributed.stop()
 
 
-def _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from) -> None:
-    """The model, metrics.json (with the test split's scores), and no checkpoint left behind."""
+def _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind, transfer_from, report) -> dict:
+    """The model, metrics.json (with the test split's scores), the report (titled `report`; None: no
+    report), and no checkpoint left behind."""
     metrics = {"data": str(data), "target": str(labelled.target), "model": model_kind,
                "n_train": int(len(train_rows)), "n_test": int(len(test_rows)),
                "classes": [c.item() if hasattr(c, "item") else c for c in estimator.classes_],
                "training": estimator.training_summary_, "history": estimator.history_}
     if len(test_rows):
-        from deepfit.evaluation.metrics import classification_metrics
-
-        test_features, test_labels = _rows(labelled.X, test_rows), labelled.y[test_rows]
-        probabilities = estimator.predict_proba(test_features) if hasattr(estimator, "predict_proba") else None
-        metrics["test"] = classification_metrics(test_labels, estimator.predict(test_features), probabilities,
-                                                 estimator.classes_)
+        metrics["test"] = _test_metrics(estimator, _rows(labelled.X, test_rows), labelled.y[test_rows],
+                                        run.path / REPORT_NAME if report else None, f"{report}: held-out test split")
     metadata = {"target": str(labelled.target), "trained_on": str(data), **labelled.read_as}
     if transfer_from is not None:
         metadata["transferred_from"] = str(transfer_from)
@@ -205,6 +220,21 @@ def _write_run(run, estimator, labelled, train_rows, test_rows, data, model_kind
     if "test" in metrics:
         click.echo(f"test accuracy: {metrics['test']['accuracy']:.4f} on {len(test_rows)} held-out rows")
     click.echo(f"model written to {run.model}")
+    return metrics
+
+
+def _test_metrics(estimator, features, labels, report_path, title: str) -> dict:
+    """The model's scores on the held-out rows, and the report of them at `report_path` (None: no report)."""
+    if report_path is not None:
+        from deepfit.evaluation.report import evaluate
+
+        evaluation = evaluate(estimator, features, labels)
+        evaluation.write_report(report_path, title=title)
+        return evaluation.metrics
+    from deepfit.evaluation.metrics import classification_metrics
+
+    probabilities = estimator.predict_proba(features) if hasattr(estimator, "predict_proba") else None
+    return classification_metrics(labels, estimator.predict(features), probabilities, estimator.classes_)
 
 
 def _transfer_source(path):

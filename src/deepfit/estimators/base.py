@@ -29,6 +29,7 @@ from deepfit.data.splits import grouped_split
 from deepfit.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from deepfit.estimators import saved
 from deepfit.modelfile import write_model
+from deepfit.runs.fitting import fit_in_run_folder
 from deepfit.training import callbacks as cb
 from deepfit.training import distributed
 from deepfit.training.checkpoints import start_run
@@ -50,7 +51,8 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     }
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0):
+    def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0,
+            run_dir=None, test_data=None, log=()):
         """Learn from the rows of `X` (array or DataFrame) and their labels `y`.
 
         `callbacks` are extra `deepfit.training.callbacks.Callback`s, called after the built-in ones
@@ -59,7 +61,15 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         `checkpoint` (a path) keeps the whole training state there, written atomically at the end of
         every epoch and every `checkpoint_every` seconds inside one; after a crash, the same call with
         ``resume=True`` continues from it and ends with the weights an uninterrupted run would have.
+
+        `run_dir` (a folder) makes it a run `deepfit runs` finds (`deepfit.runs.fitting`); `test_data`
+        ``(X_test, y_test)`` adds test metrics and a report, `log` trackers ("tensorboard", "mlflow").
         """
+        if run_dir is not None:
+            return fit_in_run_folder(self, X, y, run_dir, test_data=test_data, callbacks=callbacks, resume=resume,
+                                     checkpoint_every=checkpoint_every, trackers=log)
+        if test_data is not None or log:
+            raise InvalidInputError("test_data and log keep a run folder's records; pass run_dir too.")
         self._check_parameters()
         X, y = self._validated_training_data(X, y)
         self.classes_, y_index = _classes_and_indices(y)
@@ -308,7 +318,8 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _forward(network, encoded: np.ndarray, device) -> np.ndarray:
-    inputs = torch.from_numpy(np.ascontiguousarray(encoded, dtype=np.uint8 if encoded.dtype == np.uint8 else np.float32))
+    array = np.ascontiguousarray(encoded, dtype=np.uint8 if encoded.dtype == np.uint8 else np.float32)
+    inputs = torch.from_numpy(array if array.flags.writeable else array.copy())  # a picture read by np.asarray(Image)
     if device.type != "cpu":
         inputs = inputs.to(device)
     return network(inputs).float().cpu().numpy().astype(np.float64)

@@ -202,11 +202,12 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         self.device = device
         self.verbose = verbose
 
-    def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0):
+    def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0,
+            run_dir=None, test_data=None, log=()):
         self.__dict__.pop("training_recordings_", None)  # set again when the data are sound
         try:
             return super().fit(X, y, callbacks=callbacks, checkpoint=checkpoint, resume=resume,
-                               checkpoint_every=checkpoint_every)
+                               checkpoint_every=checkpoint_every, run_dir=run_dir, test_data=test_data, log=log)
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
             for name in ("_source", "_input_statistics", "_training_encoding"):
                 self.__dict__.pop(name, None)

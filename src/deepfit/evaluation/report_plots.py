@@ -106,3 +106,31 @@ def plot_mistake_grid(thumbnails: list[np.ndarray], captions: list[str], path, t
 
 def _short(label: str, limit: int = 18) -> str:
     return label if len(label) <= limit else label[:limit - 1] + "…"
+
+
+def plot_runs(curves: dict, path) -> Path:
+    """Runs' training and validation loss (left) and validation accuracy (right) per epoch, one colour
+    a run: `curves` maps each run's name to its epochs.jsonl rows (`deepfit runs compare`)."""
+    plt = pyplot()
+    figure, (loss, accuracy) = plt.subplots(1, 2, figsize=(11, 4))
+    for index, (name, rows) in enumerate(curves.items()):
+        colour, steps = f"C{index % 10}", [row["step_index"] for row in rows]
+        loss.plot(steps, [row.get("train_loss") for row in rows], "-", color=colour, label=f"{name} (training)")
+        if any(row.get("val_loss") is not None for row in rows):
+            loss.plot(steps, [row.get("val_loss") for row in rows], "--", color=colour, label=f"{name} (validation)")
+            accuracy.plot(steps, [row.get("val_accuracy") for row in rows], "-", color=colour, label=name)
+    values = [v for rows in curves.values() for row in rows for v in (row.get("train_loss"), row.get("val_loss"))
+              if v is not None and v > 0]
+    if values and max(values) / min(values) > 100:
+        loss.set_yscale("log")
+        plain_numbers(loss.yaxis)
+    loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss per epoch")
+    accuracy.set(xlabel="epoch", ylabel="accuracy", title="validation accuracy", ylim=(0, 1.02))
+    for axes in (loss, accuracy):
+        axes.grid(alpha=0.3)
+        if axes.get_lines():
+            axes.legend(fontsize=7)
+    if not accuracy.get_lines():
+        accuracy.text(0.5, 0.5, "no validation rows in these runs", ha="center", va="center",
+                      transform=accuracy.transAxes)
+    return save_figure(figure, path)

@@ -133,7 +133,7 @@ def _project_routes(app: FastAPI, studio: Studio, guard) -> None:
     @app.delete("/api/projects/{project}", dependencies=guard)
     async def delete(project: str) -> dict:
         found = studio.project(project)
-        if any(studio.trainer.state_of(folder) for folder in found.folder.glob("run-*")):
+        if any(run["status"] in ("queued", "starting", "running") for run in studio.runs(found)):
             raise InvalidInputError(f"project {project!r} is training; cancel its run first.")
         await studio.models.forget(found.folder)
         await asyncio.to_thread(shutil.rmtree, found.folder)

@@ -28,6 +28,7 @@ EXAMPLES = "examples"
 TABLE_FILE = "table.csv"
 KIND_OF_CHOICE = {"pictures": "image", "sound": "audio", "text": "text", "table": "table"}
 MAX_IMPORTED = 20_000   # files taken from one folder on disk
+IMPORT_CHUNK = 64       # of them read into memory at once
 PREVIEW_ROWS = 5
 
 
@@ -143,8 +144,9 @@ class Project:
         added = {}
         for label, folder in groups.items():
             files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)[:MAX_IMPORTED]
-            added[safe_name(label, "class")] = len(self.add_files(label, [(p.name, p.read_bytes()) for p in files],
-                                                                  budget))
+            added[safe_name(label, "class")] = sum(  # a few at a time: a folder of photos can hold gigabytes
+                len(self.add_files(label, [(p.name, p.read_bytes()) for p in files[start:start + IMPORT_CHUNK]], budget))
+                for start in range(0, len(files), IMPORT_CHUNK))
         return added
 
     def example_file(self, class_name: str, file_name: str) -> Path:

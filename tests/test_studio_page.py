@@ -13,6 +13,7 @@ import pytest
 from browser import console_errors, page_problems, save_screenshot, texts_of
 from conftest import write_digit_pictures
 from live_server import LiveServer
+from PIL import Image
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -236,4 +237,21 @@ def test_a_sound_class_records_from_the_microphone(browser, tmp_path):
         import soundfile
 
         assert soundfile.info(str(kept)).duration == pytest.approx(3, abs=0.3)
+        assert console_errors(browser) == []
+
+
+def test_a_picture_class_takes_photos_from_the_camera(browser, tmp_path):
+    with LiveServer(create_studio(tmp_path / "studio")) as server:
+        make_project(browser, server.url, "faces", "pictures")
+        add_class(browser, "me")
+        browser.find_element(By.XPATH, "//button[text()='Use the camera']").click()
+        wait_for(browser, lambda d: d.execute_script("const v = document.querySelector('video.camera');"
+                                                      "return v && v.videoWidth > 0"), 30, "the camera starts")
+        for taken in (1, 2):  # the camera stays open while pictures are added
+            browser.find_element(By.XPATH, "//button[text()='Take a picture for me']").click()
+            wait_for(browser, lambda d, n=taken: class_heading(d, "me").startswith(f"me: {n} example"), 30)
+        pictures = sorted((tmp_path / "studio" / "faces" / "examples" / "me").glob("*.png"))
+        assert len(pictures) == 2 and all(Image.open(p).size[0] >= 160 for p in pictures)
+        browser.find_element(By.XPATH, "//button[text()='Stop the camera']").click()
+        assert not browser.find_elements(By.CSS_SELECTOR, "video.camera")
         assert console_errors(browser) == []

@@ -90,35 +90,51 @@ $("delete-project").addEventListener("click", () => act(async () => {
 
 // ------------------------------------------------------------------ classes and examples
 function renderClasses(classes) {
-  const box = $("classes");
-  box.replaceChildren();
-  for (const c of classes) box.append(classCard(c));
+  // Cards are updated in place, so an open drawing pad or camera stays open while examples are added.
+  const box = $("classes"), kept = new Map([...box.querySelectorAll("section.class")].map((c) => [c.dataset.class, c]));
+  for (const [name, card] of kept) if (!classes.some((c) => c.name === name) || card.dataset.project !== state.project) {
+    card.querySelectorAll("video").forEach((v) => v.srcObject && v.srcObject.getTracks().forEach((t) => t.stop()));
+    card.remove(); kept.delete(name);
+  }
+  box.querySelectorAll("p.muted").forEach((p) => p.remove());
+  for (const c of classes) {
+    const card = kept.get(c.name) || classCard(c);
+    card.querySelector("h4").textContent = `${c.name}: ${c.count} example${c.count === 1 ? "" : "s"}`;
+    showThumbs(card.querySelector(".thumbs"), c);
+    box.append(card);  // in the server's order
+  }
   if (!classes.length) box.append(element("p", "No classes yet: a classifier needs two or more.", "muted"));
 }
 
-function classCard(c) {
-  const card = element("section", undefined, "class"), kind = state.info.kind;
-  card.dataset.class = c.name;
-  card.setAttribute("aria-label", `class ${c.name}`);
-  card.append(element("h4", `${c.name}: ${c.count} example${c.count === 1 ? "" : "s"}`));
-  const thumbs = element("div", undefined, "thumbs");
-  for (const file of c.files) {
-    if (!PICTURE.test(file)) continue;
+function showThumbs(thumbs, c) {
+  const wanted = c.files.filter((f) => PICTURE.test(f));
+  if (thumbs.dataset.files === wanted.join("/")) return;
+  thumbs.dataset.files = wanted.join("/");
+  thumbs.replaceChildren();
+  for (const file of wanted) {
     const img = element("img"); img.alt = `${c.name} example ${file}`;
     fetchObjectUrl(projectPath(`/files/${enc(c.name)}/${enc(file)}`)).then((url) => { img.src = url; }, () => {});
     thumbs.append(img);
   }
-  card.append(thumbs);
+}
+
+function classCard(c) {
+  const card = element("section", undefined, "class"), kind = state.info.kind;
+  card.dataset.class = c.name; card.dataset.project = state.project;
+  card.setAttribute("aria-label", `class ${c.name}`);
+  card.append(element("h4"), element("div", undefined, "thumbs"));
   const row = element("div", undefined, "row"), label = element("label", `Add ${state.info.words.files} to ${c.name}`);
   const input = element("input"); input.type = "file"; input.multiple = true;
   input.accept = state.info.suffixes.join(",");
-  input.addEventListener("change", () => act(() => upload(c.name, input.files)));
+  const chosen = (field, keep) => { const files = keep([...field.files]); field.value = ""; return files; };
+  input.addEventListener("change", () => act(() => upload(c.name, chosen(input, (f) => f))));
   label.append(input); row.append(label);
   const folderLabel = element("label", `Add a folder to ${c.name}`), folder = element("input");
   folder.type = "file"; folder.webkitdirectory = true;
-  folder.addEventListener("change", () => act(() => upload(c.name, ofKind(folder.files))));
+  folder.addEventListener("change", () => act(() => upload(c.name, chosen(folder, ofKind))));
   folderLabel.append(folder); row.append(folderLabel);
   if (kind === "image") row.append(button("Draw one", () => openPad(card, c.name), true));
+  if (kind === "image" && navigator.mediaDevices) row.append(button("Use the camera", () => openCamera(card, c.name), true));
   if (kind === "audio") row.append(button("Record 3 seconds", () => record(c.name), true));
   if (kind === "text") row.append(textAdder(c.name));
   row.append(button(`Delete class ${c.name}`, () => deleteClass(c.name), true));
@@ -231,6 +247,23 @@ function openPad(card, name) {
     (blob) => upload(name, [new File([blob], "drawing.png", {type: "image/png"})]).then(done, fail), "image/png"))));
   row.append(button("Clear", clear, true));
   card.append(pad, row);
+}
+
+async function openCamera(card, name) {
+  if (card.querySelector("video")) return;
+  const video = element("video", undefined, "camera");
+  video.autoplay = video.muted = video.playsInline = true;
+  video.setAttribute("aria-label", `camera for ${name}`);
+  video.srcObject = await navigator.mediaDevices.getUserMedia({video: true});
+  const stop = () => { video.srcObject.getTracks().forEach((t) => t.stop()); video.remove(); row.remove(); };
+  const row = element("div", undefined, "row");
+  row.append(button(`Take a picture for ${name}`, () => new Promise((done, fail) => {
+    const frame = document.createElement("canvas");
+    frame.width = video.videoWidth; frame.height = video.videoHeight;
+    frame.getContext("2d").drawImage(video, 0, 0);
+    frame.toBlob((blob) => upload(name, [new File([blob], "camera.png", {type: "image/png"})]).then(done, fail), "image/png");
+  })), button("Stop the camera", stop, true));
+  card.append(video, row);
 }
 
 async function record(name) {

@@ -133,6 +133,10 @@ def test_pictures_from_project_to_downloaded_model(browser, tmp_path):
         wait_for(browser, lambda d: int(d.find_element(By.ID, "chart").get_attribute("data-epochs") or 0) >= 2,
                  120, "the curve appears")
         assert "left" in browser.find_element(By.ID, "progress-text").text
+        seen = int(browser.find_element(By.ID, "chart").get_attribute("data-epochs"))
+        browser.refresh()  # closing the page loses nothing: it comes back to the project and the run's curve
+        wait_for(browser, lambda d: int(d.find_element(By.ID, "chart").get_attribute("data-epochs") or 0) > seen,
+                 60, "the reloaded page follows the run")
         browser.find_element(By.ID, "cancel").click()
         wait_for(browser, lambda d: run_status(d) == "cancelled", 60, "the run is cancelled")
         wait_for(browser, lambda d: 'cancelled' in (d.find_element(By.CSS_SELECTOR, 'tr[data-run="run-001"]')

@@ -55,6 +55,7 @@ async function loadProjects() {
 async function openProject(name) {
   if (state.project !== name) { $("result").hidden = true; $("comparison").replaceChildren(); $("findings").replaceChildren(); }
   state.project = name;
+  localStorage.setItem("deepfit-studio-project", name);  // a reloaded or reopened page comes back to it
   const info = await api(projectPath());
   state.info = info;
   $("project").hidden = false;
@@ -85,7 +86,7 @@ $("delete-project").addEventListener("click", () => act(async () => {
   if (!confirm(`Delete project ${state.project} with its examples and runs?`)) return;
   await api(projectPath(), {method: "DELETE"});
   say(`Project ${state.project} deleted.`, "ok");
-  state.project = null; $("project").hidden = true; await loadProjects();
+  state.project = null; localStorage.removeItem("deepfit-studio-project"); $("project").hidden = true; await loadProjects();
 }));
 
 // ------------------------------------------------------------------ classes and examples
@@ -499,4 +500,8 @@ $("token-go").addEventListener("click", () => {
   $("token-box").hidden = true; act(loadProjects);
 });
 drawChart();
-act(loadProjects);
+act(async () => {
+  await loadProjects();
+  const last = localStorage.getItem("deepfit-studio-project");
+  if (last && [...$("projects").querySelectorAll("button")].some((b) => b.textContent.startsWith(last + " ("))) await openProject(last);
+});

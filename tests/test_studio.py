@@ -122,7 +122,8 @@ def test_training_refuses_what_cannot_train(studio):
 @pytest.mark.slow
 def test_one_job_trains_at_a_time_and_the_rest_queue(studio):
     make_picture_project(studio, per_class=8)
-    runs = [studio.post("/api/projects/shapes/train", json={"max_epochs": 40}).json()["name"] for _ in range(3)]
+    settings = [{"max_epochs": 40}, {"max_epochs": 40, "batch_size": 4}, {"max_epochs": 40, "learning_rate": 0.01}]
+    runs = [studio.post("/api/projects/shapes/train", json=given).json()["name"] for given in settings]
     assert runs == ["run-001", "run-002", "run-003"]
     seen = []
 
@@ -135,6 +136,10 @@ def test_one_job_trains_at_a_time_and_the_rest_queue(studio):
     assert all(sum(s in ("starting", "running") for s in statuses) <= 1 for statuses in seen)
     assert any(statuses[2] == "queued" for statuses in seen)
     assert [run_of(studio, "shapes", run)["status"] for run in runs] == ["finished"] * 3
+    chosen = [run_of(studio, "shapes", run)["settings"] for run in runs]
+    assert [(s["max_epochs"], s["batch_size"], s["learning_rate"]) for s in chosen] == [
+        (40, "auto", "auto"), (40, 4, "auto"), (40, "auto", 0.01)]
+    assert studio.post("/api/projects/shapes/train", json={"batch_size": 0}).status_code == 422
 
 
 @pytest.mark.slow

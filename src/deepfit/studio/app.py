@@ -191,10 +191,14 @@ def _example_routes(app: FastAPI, studio: Studio, guard) -> None:
 # ------------------------------------------------------------------------------------ runs
 def _run_routes(app: FastAPI, studio: Studio, guard) -> None:
     @app.post("/api/projects/{project}/train", dependencies=guard, status_code=202)
-    async def train(project: str, max_epochs: Annotated[int | None, Body(embed=True, ge=1, le=100_000)] = None):
+    async def train(project: str, max_epochs: Annotated[int | None, Body(ge=1, le=100_000)] = None,
+                    batch_size: Annotated[int | None, Body(ge=1, le=65_536)] = None,
+                    learning_rate: Annotated[float | None, Body(gt=0, le=10)] = None):
+        """Queue a run of the project's examples; what is not given is deepfit train's default."""
         found = studio.project(project)
         source, options = await asyncio.to_thread(found.training_source)
-        options += ["--max-epochs", str(max_epochs)] if max_epochs else []
+        given = {"--max-epochs": max_epochs, "--batch-size": batch_size, "--learning-rate": learning_rate}
+        options += [part for option, value in given.items() if value is not None for part in (option, str(value))]
         folder = _next_run(found)
         studio.trainer.submit(folder, [str(source), *options, "--name", f"{found.name} {folder.name}"])
         return describe_run(folder, studio.trainer)

@@ -350,8 +350,10 @@ $("check").addEventListener("click", () => act(async () => {
 $("train").addEventListener("submit", (e) => {
   e.preventDefault();
   act(async () => {
-    const epochs = parseInt($("epochs").value, 10);
-    const run = await api(projectPath("/train"), jsonBody("POST", epochs > 0 ? {max_epochs: epochs} : {}));
+    const settings = {max_epochs: parseInt($("epochs").value, 10), batch_size: parseInt($("batch-size").value, 10),
+                      learning_rate: parseFloat($("learning-rate").value)};
+    const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v > 0));
+    const run = await api(projectPath("/train"), jsonBody("POST", given));
     say(`${run.name} queued.`, "ok"); await refresh(); watch(run.name);
   });
 });

@@ -161,3 +161,16 @@ def test_fingerprints_follow_the_data():
     assert fingerprint(X, y) == fingerprint(X.copy(), y.copy())
     assert fingerprint(X, y) != fingerprint(X, y[::-1]) != fingerprint(X + 1, y)
     assert fingerprint(["a text", "another"], ["a", "b"]) != fingerprint(["a text", "other"], ["a", "b"])
+
+
+@pytest.mark.parametrize("tracker", ["tensorboard", "mlflow"])
+def test_a_tracker_that_is_not_installed_is_one_line_before_any_training(cancer_csv, tmp_path, tracker):
+    hide = f"import sys; sys.modules[{tracker!r}] = None; from importlib import util; real = util.find_spec; " \
+           f"util.find_spec = lambda name, *a: None if name == {tracker!r} else real(name, *a); " \
+           "from deepfit.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", hide, "train", str(cancer_csv), "--out", str(tmp_path / "run"),
+                           "--log", tracker], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (f"error: --log {tracker} needs the {tracker} package, which deepfit "
+                                                    f"does not install itself: pip install 'deepfit[{tracker}]'.")
+    assert not (tmp_path / "run").exists()

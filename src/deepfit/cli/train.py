@@ -116,6 +116,10 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
         from deepfit.cli import ARGUMENTS
 
         return run_processes(devices, without_devices(ARGUMENTS))
+    if trackers:
+        from deepfit.runs.trackers import require  # torch: not for `deepfit --help`
+
+        require(trackers)
     if freeze and transfer_from is None:
         raise InvalidInputError("--freeze keeps the layers of a model given with --from; pass --from MODEL too.")
     source = _transfer_source(transfer_from)

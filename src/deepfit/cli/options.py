@@ -15,6 +15,21 @@ text_option = click.option("--text", "text_column", help="Texts in a table: the 
 encoding_option = click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV.")
 
 
+def server_options(function):
+    """--host, --port, --token and --max-body-mb, as `serve` and `studio` take them."""
+    for option in reversed((
+            click.option("--host", default="127.0.0.1", show_default=True,
+                         help="Address to listen on; 0.0.0.0 opens it to the network (use --token then)."),
+            click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True),
+            click.option("--token", envvar="DEEPFIT_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every API "
+                         "request (the page asks for it), or set DEEPFIT_TOKEN, which keeps it out of the process "
+                         "list."),
+            click.option("--max-body-mb", type=click.FloatRange(0.001, 4096), default=16, show_default=True,
+                         help="Refuse request bodies larger than this (HTTP 413)."))):
+        function = option(function)
+    return function
+
+
 def parse_delimiter(delimiter):
     if delimiter in ("\\t", "tab"):
         return "\t"

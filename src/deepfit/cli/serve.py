@@ -9,18 +9,13 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
+from deepfit.cli.options import server_options
 from deepfit.data.uploads import UploadBudget
 
 
 @cli.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; 0.0.0.0 opens it to the network (use --token then).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--token", envvar="DEEPFIT_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every request "
-              "but /health and the page (or set DEEPFIT_TOKEN, which keeps it out of the process list).")
-@click.option("--max-body-mb", type=click.FloatRange(0.001, 4096), default=16, show_default=True,
-              help="Refuse request bodies larger than this (HTTP 413).")
+@server_options
 @click.option("--max-batch", type=click.IntRange(1, 65536), default=256, show_default=True,
               help="Most examples joined into one batch from concurrent requests.")
 @click.option("--max-picture-mp", type=click.FloatRange(0.001, 100), default=50, show_default=True,

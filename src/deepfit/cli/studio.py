@@ -8,19 +8,14 @@ from pathlib import Path
 import click
 
 from deepfit.cli import cli
+from deepfit.cli.options import server_options
 from deepfit.cli.serve import is_loopback
 
 
 @cli.command()
 @click.option("--runs", "root", type=click.Path(path_type=Path, file_okay=False), default=Path("studio"),
               show_default=True, help="Folder of the studio's projects and their runs (made if missing).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; 0.0.0.0 opens it to the network (use --token then).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--token", envvar="DEEPFIT_TOKEN", help="Require 'Authorization: Bearer TOKEN' on the API (the page "
-              "asks for it), or set DEEPFIT_TOKEN, which keeps it out of the process list.")
-@click.option("--max-body-mb", type=click.FloatRange(0.001, 4096), default=16, show_default=True,
-              help="Refuse uploads larger than this in one request (HTTP 413).")
+@server_options
 def studio(root, host, port, token, max_body_mb):
     """A local web app to make a classifier with no code: make a project (pictures, sound, a table or
     texts), add classes and examples (drop files, draw, record, or name a folder), check the data,

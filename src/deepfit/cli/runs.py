@@ -39,7 +39,7 @@ def runs(args, as_json, plot, all_settings):
 def _list(root: Path, as_json: bool) -> None:
     if not root.exists():
         raise no_such_path(root, "folder of runs")
-    rows = [summary(folder, root) for folder in find_runs(root)]
+    rows = sorted((summary(folder, root) for folder in find_runs(root)), key=lambda row: row["when"] or "")  # oldest first
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
     elif not rows:

@@ -29,17 +29,22 @@ def serve(model_path, host, port, token, max_body_mb, max_batch, max_picture_mp,
     a page at / to try it, and the OpenAPI schema at /openapi.json. Concurrent requests are batched
     together. Uploads are measured from their headers and refused over the budgets before anything
     is decoded, then decoded off the event loop."""
-    import uvicorn
-
     from deepfit.serving import create_app
 
     budget = UploadBudget(picture_pixels=int(max_picture_mp * 1e6), request_pixels=int(max_request_mp * 1e6))
     app = create_app(model_path, token=token or None, max_body_bytes=int(max_body_mb * 1024 * 1024),
                      max_batch=max_batch, budget=budget)
+    run_server(app, host, port, token, "the model", f"serving {model_path} on http://{host}:{port}/")
+
+
+def run_server(app, host: str, port: int, token, what: str, started: str) -> None:
+    """Serve `app` with uvicorn until Ctrl+C, warning first when it listens beyond this machine without a token."""
+    import uvicorn
+
     if not is_loopback(host) and not token:
         click.echo(f"warning: listening on {host} without --token: anyone who can reach this machine can use "
-                   "the model.", err=True)
-    click.echo(f"serving {model_path} on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+                   f"{what}.", err=True)
+    click.echo(f"{started} (Ctrl+C stops)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=os.environ.get("DEEPFIT_LOG_LEVEL", "warning"),
                 access_log=False)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from deepfit.cli import cli
 from deepfit.cli.options import server_options
-from deepfit.cli.serve import is_loopback
+from deepfit.cli.serve import run_server
 
 
 @cli.command()
@@ -22,14 +21,7 @@ def studio(root, host, port, token, max_body_mb):
     train and watch the curves live (with Cancel), read the report, try the model and download it or
     its ONNX export. Projects and runs are plain folders under --runs: `deepfit runs` lists them, and a
     run interrupted by a kill is found again and can be resumed."""
-    import uvicorn
-
     from deepfit.studio import create_studio
 
     app = create_studio(root, token=token or None, max_body_bytes=int(max_body_mb * 1024 * 1024))
-    if not is_loopback(host) and not token:
-        click.echo(f"warning: listening on {host} without --token: anyone who can reach this machine can use "
-                   "the studio.", err=True)
-    click.echo(f"deepfit studio on http://{host}:{port}/ with projects in {root} (Ctrl+C stops)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("DEEPFIT_LOG_LEVEL", "warning"),
-                access_log=False)
+    run_server(app, host, port, token, "the studio", f"deepfit studio on http://{host}:{port}/ with projects in {root}")

@@ -23,7 +23,7 @@ SKIPPED = {"tensorboard", "mlruns", ".git", "node_modules", "examples"}
 
 
 def find_runs(root) -> list[Path]:
-    """Run folders under `root` (or `root` itself), oldest first."""
+    """Run folders under `root` (or `root` itself), in the order of their paths."""
     root = Path(root)
     if not root.is_dir():
         return []
@@ -32,7 +32,7 @@ def find_runs(root) -> list[Path]:
         subfolders[:] = sorted(s for s in subfolders if s not in SKIPPED and not s.startswith("."))
         if RUN_NAME in files or (MODEL_NAME in files and METRICS_NAME in files):
             found.append(Path(folder))
-    return sorted(found, key=lambda folder: (summary(folder)["when"] or "", str(folder)))
+    return found
 
 
 def summary(folder, root=None) -> dict:

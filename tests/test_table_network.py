@@ -80,20 +80,23 @@ def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_ev
     X, y = make_classification(600, 10, n_informative=4, flip_y=0.2, random_state=0)
     small = DeepClassifier(random_state=0).fit(X, y)
     assert small.architecture_["name"] == "ensemble_mlp" and small.architecture_["members"] == 8
+    assert small.architecture_["numeric_embedding"] == 10  # every number also as periodic embeddings
     assert small.training_summary_["n_validation"] == 60
     assert "has not improved" in small.training_summary_["stop_reason"]
     X, y = make_classification(1600, 10, n_informative=4, random_state=0)
     large = DeepClassifier(max_epochs=3, random_state=0).fit(X, y)
     assert large.training_summary_["n_validation"] == 0 and large.training_summary_["epochs"] == 3
     deep = DeepClassifier(hidden_layers=5, max_epochs=2, random_state=0).fit(X, y)
-    assert deep.architecture_["name"] == "mlp"  # residual depth: one network, as the guide draws it
+    assert deep.architecture_["name"] == "mlp"  # residual depth: one network on the plain inputs, as the guide draws it
 
 
 def test_every_ingredient_can_be_switched_off(blobs):
     X, y = blobs
     plain = DeepClassifier(max_epochs=3, ensemble_size=1, early_stopping=False, label_smoothing=0.0,
-                           numeric_scaling="standard", random_state=0).fit(X, y)
+                           numeric_scaling="standard", numeric_embedding="none", precision="float32",
+                           random_state=0).fit(X, y)
     assert plain.architecture_["name"] == "mlp" and plain.training_summary_["n_validation"] == 0
+    assert plain.training_summary_["precision"] == "float32"
     assert all(column.clip == 0 for column in plain.encoder_.columns)
 
 

@@ -55,10 +55,16 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               help="Share of each label spread over the other classes in the loss (default: 0.1 for tables, else 0).")
 @click.option("--numeric-scaling", type=click.Choice(["robust", "standard"]), default=None,
               help="Tables: median/IQR with a smooth clip of outliers (robust, the default) or mean/std (standard).")
+@click.option("--numeric-embedding", type=click.Choice(["auto", "periodic", "none"]), default=None,
+              help="Tables: also give the network each number as learned cosines of it (periodic; auto: for 1-3 "
+                   "hidden layers).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Share of the rows held out to measure the model (0: train on everything).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same model.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--precision", type=click.Choice(["auto", "bfloat16", "float32"]), default="auto", show_default=True,
+              help="Arithmetic of training steps; auto: bfloat16 mixed precision where the GPU or CPU computes it "
+                   "natively (AVX512-BF16, AMX), else float32.")
 @click.option("--from", "transfer_from", type=click.Path(path_type=Path),
               help="Transfer learning: start from this model (.deepfit, or a ResNet-18/34/50 .pth/.safetensors "
                    "state_dict), keeping every layer but the output head.")
@@ -94,7 +100,7 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @encoding_option
 def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, max_epochs, batch_size, learning_rate,
           dropout, patience, validation_fraction, early_stopping, ensemble_size, label_smoothing, numeric_scaling,
-          test_fraction, seed, device, transfer_from,
+          numeric_embedding, test_fraction, seed, device, precision, transfer_from,
           freeze, augment, image_size, channels, sample_rate, vectors, window_seconds, skip_bad, overwrite, resume,
           checkpoint_every, devices, run_name, trackers, report, quiet, delimiter, encoding):
     """Train a classifier on DATA: a table (CSV, TSV or Parquet) with a label column, pictures (a
@@ -130,8 +136,9 @@ def train(data, target, text_column, out_dir, model_kind, hidden_layers, width, 
     options = dict(hidden_layers=hidden_layers, width=width, max_epochs=max_epochs, batch_size=batch_size,
                    learning_rate=learning_rate, dropout=dropout, patience=patience,
                    validation_fraction=validation_fraction, early_stopping=early_stopping,
-                   ensemble_size=ensemble_size, label_smoothing=label_smoothing, numeric_scaling=numeric_scaling)
-    deep_only = dict(augment=augment, transfer_from=source, freeze=freeze,
+                   ensemble_size=ensemble_size, label_smoothing=label_smoothing, numeric_scaling=numeric_scaling,
+                   numeric_embedding=numeric_embedding)
+    deep_only = dict(augment=augment, transfer_from=source, freeze=freeze, precision=precision,
                      **labelled.kind.fit_parameters(labelled.X, {"window_seconds": window_seconds,
                                                                  "vectors": vectors}))
     estimator = _make_estimator(model_kind, options, deep_only, seed, device, not quiet)

@@ -33,7 +33,7 @@ from deepfit.runs.fitting import fit_in_run_folder
 from deepfit.training import callbacks as cb
 from deepfit.training import distributed
 from deepfit.training.checkpoints import start_run
-from deepfit.training.devices import resolve_device
+from deepfit.training.devices import resolve_device, training_precision
 from deepfit.training.loop import LoopSettings, TensorData, train
 
 PREDICT_CHUNK_ROWS = 65_536
@@ -100,7 +100,8 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
             "epochs": state.epoch, "stop_reason": state.stop_reason or "reached max_epochs",
             "seconds": round(time.perf_counter() - started, 3), "device": str(self.device_),
             "n_train": len(data.y), "n_validation": n_validation,
-            "batch_size": settings.batch_size, "final_learning_rate": state.optimizer.lr, "seed": seed}
+            "batch_size": settings.batch_size, "final_learning_rate": state.optimizer.lr, "seed": seed,
+            "precision": training_precision(self.device_, settings.precision)}
         if ranks.active:
             self.training_summary_.update(processes=ranks.world, backend=ranks.backend)
         if n_validation:

@@ -53,7 +53,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     ReLU stack when shallow, residual blocks with layer normalisation from 4 layers on, so any depth
     from 0 to 150 and beyond trains) -> softmax output. A shallow table network is an ensemble of
     `ensemble_size` such MLPs sharing their hidden layers (`deepfit.models.ensemble`), whose mean
-    probability is the answer. Trained with AdamW, label smoothing and a warm-up then cosine
+    probability is the answer, and it also sees each number as learned periodic embeddings (cosines
+    of it, `deepfit.models.embeddings`). Trained with AdamW, label smoothing and a warm-up then cosine
     learning-rate schedule; a table of fewer than 1,500 rows holds out a tenth of them and stops early
     on their loss, keeping the best epoch.
 
@@ -95,9 +96,11 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     numeric_scaling : {"robust", "standard"}, default="robust"
         Tables: "robust" centres numbers on the median, divides by the interquartile range and bends
         outliers back smoothly; "standard" is the textbook (x - mean) / standard deviation.
-    numeric_embedding : {"none", "periodic"}, default="none"
+    numeric_embedding : {"auto", "periodic", "none"}, default="auto"
         Tables: "periodic" also gives the network each number as learned cosines of it
-        (`deepfit.models.embeddings`), for jagged functions of one column.
+        (`deepfit.models.embeddings`), for jagged functions of one column (a price band, a threshold);
+        "auto" does so for the shallow table ensemble (1-3 hidden layers), not for deep residual
+        networks, which keep their plain inputs.
     model : {"auto", "mlp", "cnn"}, default="auto"
         "auto": a CNN for pictures, an MLP for tables; for texts the bag of words, word pairs and letter
         runs, with convolutions over the words beside it (word order) for 2,000 texts or more of at
@@ -133,6 +136,11 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         Seed for weight initialisation, splits and shuffling; an int gives identical results.
     device : str, default="auto"
         "auto" (CUDA, then Apple MPS, then CPU), "cpu", "cuda", "cuda:N" or "mps".
+    precision : {"auto", "bfloat16", "float32"}, default="auto"
+        Arithmetic of the training steps. "auto": bfloat16 mixed precision (bfloat16 matrix products,
+        float32 weights and updates) where the device computes bfloat16 natively -- CUDA GPUs that
+        support it, CPUs with AVX512-BF16 or AMX -- and float32 elsewhere. Predictions are always
+        computed in float32; `training_summary_["precision"]` says which was used.
     verbose : bool, default=False
         Show a progress bar while training.
 
@@ -159,7 +167,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         "label_smoothing": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
         "ensemble_size": [Interval(Integral, 1, 256, closed="both"), StrOptions({"auto"})],
         "numeric_scaling": [StrOptions({"robust", "standard"})],
-        "numeric_embedding": [StrOptions({"periodic", "none"})],
+        "numeric_embedding": [StrOptions({"auto", "periodic", "none"})],
+        "precision": [StrOptions({"auto", "bfloat16", "float32"})],
         "model": [StrOptions({"auto", "mlp", "cnn"})],
         "image_size": [Interval(Integral, 1, 4096, closed="both"), tuple, list, None],
         "augment": [StrOptions({"auto", "none", "shift", "shift+flip", "affine", "affine+flip"})],
@@ -173,9 +182,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     def __init__(self, *, hidden_layers=3, width=256, max_epochs=None, batch_size="auto",
                  learning_rate="auto", early_stopping="auto", validation_fraction=0.1, patience=15,
                  dropout=0.0, weight_decay=1e-4, label_smoothing="auto", ensemble_size="auto",
-                 numeric_scaling="robust", numeric_embedding="none", model="auto", image_size=None, augment="auto",
+                 numeric_scaling="robust", numeric_embedding="auto", model="auto", image_size=None, augment="auto",
                  window_seconds=None, sample_rate=None, vectors=None, transfer_from=None, freeze=False,
-                 random_state=None, device="auto", verbose=False):
+                 random_state=None, device="auto", precision="auto", verbose=False):
         self.hidden_layers = hidden_layers
         self.width = width
         self.max_epochs = max_epochs
@@ -200,6 +209,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         self.freeze = freeze
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     def fit(self, X, y, *, callbacks=(), checkpoint=None, resume: bool = False, checkpoint_every: float = 300.0,
@@ -305,8 +315,11 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
 
     def _mlp_architecture(self, n_inputs: int, n_classes: int) -> dict:
         members = self._ensemble_members()
+        embedding = self.numeric_embedding
+        if embedding == "auto":
+            embedding = "periodic" if 0 < self.hidden_layers < RESIDUAL_FROM else "none"
         numeric = 0
-        if self.numeric_embedding == "periodic" and self._kind().columns and self.hidden_layers:
+        if embedding == "periodic" and self._kind().columns and self.hidden_layers:
             numeric = sum(column.type == "numeric" for column in self.encoder_.columns)
         if members > 1 or numeric:
             return {"name": "ensemble_mlp", "n_inputs": n_inputs, "n_outputs": n_classes, "members": members,
@@ -372,7 +385,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             learning_rate = defaults.learning_rate if getattr(self, "_source", None) is None else AUTO_LEARNING_RATE
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=self._augmentation(seed),
-                            label_smoothing=smoothing)
+                            label_smoothing=smoothing, precision=self.precision)
 
     def _augmentation(self, seed: int):
         """The augmentation `augmentation_` names, on the device: affine, or shifts (with flips)."""

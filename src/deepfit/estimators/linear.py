@@ -98,7 +98,8 @@ class LogisticRegression(_LinearModel):
     def _loop_settings(self, n_rows: int, seed: int) -> LoopSettings:
         loss = "binary_cross_entropy" if len(self.classes_) == 2 else "cross_entropy"
         return LoopSettings(max_epochs=self.max_epochs, batch_size=self.batch_size,
-                            learning_rate=self.learning_rate, loss=loss, seed=seed)
+                            learning_rate=self.learning_rate, loss=loss, seed=seed,
+                            precision="float32")  # the textbook model, in exact arithmetic
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         return [cb.WarmupCosineSchedule(settings.learning_rate, warmup_fraction=0.0)] + \
@@ -164,7 +165,8 @@ class Perceptron(_LinearModel):
 
     def _loop_settings(self, n_rows: int, seed: int) -> LoopSettings:
         return LoopSettings(max_epochs=self.max_epochs, batch_size=self.batch_size,
-                            learning_rate=self.learning_rate, loss="perceptron", optimizer="sgd", seed=seed)
+                            learning_rate=self.learning_rate, loss="perceptron", optimizer="sgd", seed=seed,
+                            precision="float32")
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         return [cb.StopWhenPerfect()] + super()._callbacks(settings, validating)

@@ -23,7 +23,7 @@ from torch import nn
 from deepfit.training import distributed
 from deepfit.training.callbacks import EVENTS, Callback
 from deepfit.training.checkpoints import Checkpointing, LoopCheckpoints
-from deepfit.training.devices import autocast
+from deepfit.training.devices import autocast, training_precision
 from deepfit.training.optimizers import OPTIMIZERS
 from deepfit.training.state import TrainingState
 
@@ -39,6 +39,7 @@ class LoopSettings:
     label_smoothing: float = 0.0    # cross-entropy only
     seed: int = 0
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None  # on each training batch, on the device
+    precision: str = "auto"         # bfloat16 mixed precision where the device has it natively; "float32"
 
 
 @dataclass
@@ -62,7 +63,7 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
     state = TrainingState(module=module, optimizer=optimizer, max_epochs=settings.max_epochs,
                           steps_per_epoch=math.ceil(rows / settings.batch_size))
     emit = _Emitter(callbacks, state)
-    step = _Step(module, optimizer, loss_for(settings), settings, state, ranks)
+    step = _Step(module, optimizer, loss_for(settings), settings, state, ranks, device)
     saver = LoopCheckpoints(checkpointing, state, optimizer, callbacks, step.augment_generator, ranks)
     first_epoch, first_batch, running_loss = saver.start(generator)
     step.network = distributed.wrap(module, device) if ranks.active else module  # after a restore: rank 0's
@@ -80,7 +81,8 @@ def train(module: nn.Module, data: TensorData, settings: LoopSettings, callbacks
             loss_sum += step(x_epoch, y_epoch, start, min(start + settings.batch_size, rows), emit)
         state.train_loss = distributed.sum_over_ranks(loss_sum).item() / rows  # the epoch's only host sync
         if data.x_val is not None:
-            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, step.loss_function, ranks)
+            state.val_loss, state.val_accuracy = evaluate(module, data.x_val, data.y_val, step.loss_function, ranks,
+                                                          step.precision)
         state.record_epoch()
         emit("on_epoch_end")
         first_batch, running_loss = 0, 0.0
@@ -103,9 +105,11 @@ def _optimizer(module: nn.Module, settings: LoopSettings):
 class _Step:
     """One optimizer step on this process's share of a batch: augment, forward, backward, update."""
 
-    def __init__(self, module, optimizer, loss_function, settings: LoopSettings, state: TrainingState, ranks):
+    def __init__(self, module, optimizer, loss_function, settings: LoopSettings, state: TrainingState, ranks,
+                 device: torch.device):
         self.network, self.optimizer, self.loss_function = module, optimizer, loss_function
         self.settings, self.state, self.ranks = settings, state, ranks
+        self.precision = training_precision(device, settings.precision)
         self.augment_generator = getattr(settings.augment, "generator", None)
         if ranks.rank > 0:  # dropout and augmentation of its own on each rank; the epoch order is shared
             torch.manual_seed(settings.seed + ranks.rank)
@@ -123,7 +127,7 @@ class _Step:
         x, y = x_epoch[low:high], y_epoch[low:high]
         if settings.augment is not None:
             x = settings.augment(x)
-        with autocast(x.device):
+        with autocast(x.device, self.precision):
             loss = self.loss_function(self.network(x), y)
         if ranks.active:  # DDP averages the ranks' gradients; weighted, they make the whole batch's
             weight = ranks.world if settings.loss in SUMMED_LOSSES else ranks.world * (high - low) / (stop - start)
@@ -135,7 +139,8 @@ class _Step:
         self.state.step += 1
         return loss.detach() * len(y)
 @torch.inference_mode()
-def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function, ranks=distributed.Ranks()):
+def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function, ranks=distributed.Ranks(),
+             precision: str = "float32"):
     """Mean loss and accuracy of `module` on (x, y), in chunks so memory stays bounded; each rank
     takes its share of the rows and the sums are added up over the ranks."""
     module.eval()
@@ -144,7 +149,7 @@ def evaluate(module: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_function,
     sums = torch.zeros(2, dtype=torch.float32 if x.device.type == "mps" else torch.float64, device=x.device)
     for start in range(low, high, chunk):
         stop = min(start + chunk, high)
-        with autocast(x.device):
+        with autocast(x.device, precision):
             scores = module(x[start:stop]).float()
         target = y[start:stop]
         sums[0] += loss_function(scores, target).to(sums.dtype) * len(target)

@@ -103,7 +103,7 @@ def test_the_threshold_is_fitted_on_held_back_pictures_stored_and_can_be_overrid
     assert summary["negative_pictures"] == 16
     assert fitted["precision"] >= 0.9 and fitted["recall"] >= 0.8 and 0.5 <= fitted["value"] <= 0.99
     detector = deepfit.load(trained)
-    assert detector.threshold_ == pytest.approx(fitted["value"])
+    assert detector.threshold_ == pytest.approx(fitted["value"], abs=5e-5)  # metrics.json keeps 4 decimals
     scene = np.asarray(Image.open(folders / "scenes" / "000.png"))
     lenient, fitted_boxes = detector.detect([scene], threshold=0.06)[0], detector.detect([scene])[0]
     assert len(lenient) >= len(fitted_boxes)

@@ -38,6 +38,8 @@ DEFAULT_BUDGET = 300.0
 # Each deepfit ingredient switched off in turn (parameters of DeepClassifier).
 ABLATION = {
     "standard scaling (mean/std), no clip": {"numeric_scaling": "standard"},
+    "no periodic embeddings of the numbers": {"numeric_embedding": "none"},
+    "float32 instead of bfloat16 mixed precision": {"precision": "float32"},
     "no label smoothing": {"label_smoothing": 0.0},
     "one MLP instead of an ensemble of 8": {"ensemble_size": 1},
     "no early stopping on small tables": {"early_stopping": False},

@@ -118,6 +118,12 @@ class LoopCheckpoints:
         return self.state.step % 16 == 0 and bool(distributed.main_value(checkpointing.due(), device))
 
 
+def packed(tensor: torch.Tensor) -> torch.Tensor:
+    """A copy on the CPU in the plain layout, which safetensors can store (a picture network's weights
+    train channels-last)."""
+    return tensor.detach().cpu().clone(memory_format=torch.contiguous_format)
+
+
 def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_state: torch.Tensor, next_batch: int,
          loss_sum: torch.Tensor, callbacks, augment_generator, epoch_done: bool) -> None:
 
@@ -131,11 +137,11 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
     checkpointing.last_saved = time.monotonic()
     if not ranks.main:
         return
-    tensors = {f"module.{k}": v.detach().cpu().clone() for k, v in state.module.state_dict().items()}
+    tensors = {f"module.{k}": packed(v) for k, v in state.module.state_dict().items()}
     optimizer_state = optimizer.state_dict()
     for key, value in optimizer_state.items():
         if isinstance(value, list):
-            tensors.update({f"optimizer.{key}.{i}": t.detach().cpu().clone() for i, t in enumerate(value)})
+            tensors.update({f"optimizer.{key}.{i}": packed(t) for i, t in enumerate(value)})
     for name, states in generators.items():
         tensors.update({name if rank == 0 else f"{name}.{rank}": state for rank, state in enumerate(states)})
     tensors["rng.epoch"] = epoch_generator_state
@@ -144,7 +150,7 @@ def save(checkpointing: Checkpointing, state, *, optimizer, epoch_generator_stat
     for index, callback in enumerate(callbacks):
         meta, own = callback.state_dict() if hasattr(callback, "state_dict") else ({}, {})
         callback_meta.append(meta)
-        tensors.update({f"callback.{index}.{k}": v.detach().cpu().clone() for k, v in own.items()})
+        tensors.update({f"callback.{index}.{k}": packed(v) for k, v in own.items()})
     meta = {"format": FORMAT, "fingerprint": checkpointing.fingerprint, "epoch": state.epoch, "step": state.step,
             "next_batch": next_batch, "epoch_done": epoch_done, "stop": state.stop, "stop_reason": state.stop_reason,
             "lr": optimizer.lr, "processes": ranks.world, "history": state.history, "callbacks": callback_meta,

@@ -95,7 +95,7 @@ def run_set(folder: Path, seed: int) -> dict:
     return row
 
 
-def precision_check(seeds: list[int]) -> None:
+def precision_check(seeds: list[int], path: Path) -> None:
     """deepfit alone on the short genres and the spoken words, trained in float32 and with precision="auto"
     (bfloat16 where the CPU has it natively): accuracy and fit time of each, on the same splits."""
     rows = []
@@ -113,16 +113,18 @@ def precision_check(seeds: list[int]) -> None:
                     rows.append({"set": name, "seed": seed, "precision": model.training_summary_["precision"],
                                  "seconds": round(seconds, 1), "accuracy": round(model.score(clips[test], labels[test]), 4)})
                     print(json.dumps(rows[-1]), flush=True)
-    PRECISION_RESULTS.write_text(json.dumps(rows, indent=1))
+    path.write_text(json.dumps(rows, indent=1))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed instead of three")
     parser.add_argument("--precision-check", action="store_true", help="deepfit in float32 and 'auto', seeds 0 1")
+    parser.add_argument("--precision-results", type=Path, default=PRECISION_RESULTS,
+                        help="where --precision-check writes its rows")
     args = parser.parse_args()
     if args.precision_check:
-        return precision_check([0, 1])
+        return precision_check([0, 1], args.precision_results)
     seeds = [0] if args.quick else [0, 1, 2]
     results = {}
     with tempfile.TemporaryDirectory() as scratch:

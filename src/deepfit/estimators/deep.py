@@ -88,8 +88,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         Decoupled weight decay of AdamW.
     label_smoothing : float or "auto", default="auto"
         Share of each label's probability spread over the other classes in the loss; it keeps the
-        network from growing ever more certain of the training rows. "auto": 0.1 for tables, 0 for
-        pictures and sound.
+        network from growing ever more certain of the training rows. "auto": 0.1 for tables and
+        pictures, 0 for sound and texts.
     ensemble_size : int or "auto", default="auto"
         Tables: how many MLPs share the hidden layers (TabM-mini); 1 is one plain MLP. "auto": 8 for
         a plain stack of 1 to 3 hidden layers, 1 for deeper (residual) networks and for pictures.

@@ -344,9 +344,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             if getattr(module, "input", None) is not None and self._input_statistics is not None:
                 module.input.set_statistics(*self._input_statistics)
             self._kind().prepare_network(module, self.encoder_)
-        if self._kind().grid:  # oneDNN and cuDNN convolve channels-last faster (1.3x a step on this CPU)
-            module = module.to(memory_format=torch.channels_last)
-        return module
+        return models.in_fast_layout(module)
 
     def _train(self, data, settings, validating, callbacks, checkpointing=None):
         if self._source is None:

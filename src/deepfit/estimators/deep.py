@@ -344,7 +344,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             if getattr(module, "input", None) is not None and self._input_statistics is not None:
                 module.input.set_statistics(*self._input_statistics)
             self._kind().prepare_network(module, self.encoder_)
-        return models.in_fast_layout(module)
+        return module
 
     def _train(self, data, settings, validating, callbacks, checkpointing=None):
         if self._source is None:

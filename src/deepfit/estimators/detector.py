@@ -149,7 +149,7 @@ class SlidingWindowDetector(BaseEstimator):
         self.architecture_ = detector_architecture(*self.window_, self.channels_, len(self.classes_) + 1)
         with torch.random.fork_rng(devices=[self.device_] if self.device_.type == "cuda" else []):
             torch.manual_seed(seed)
-            self.module_ = models.in_fast_layout(models.build(self.architecture_).to(self.device_))
+            self.module_ = models.build(self.architecture_).to(self.device_)
             pixels = torch.cat([positive_x, background])
             self.module_.input.set_statistics(pixels.mean(dim=(0, 2, 3)).cpu(), pixels.std(dim=(0, 2, 3)).cpu())
             rounds, history = self._train_rounds(positive_x, positive_y, background, negatives, seed, flip,

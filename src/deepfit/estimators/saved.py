@@ -87,7 +87,7 @@ def place_module(estimator, module: torch.nn.Module) -> None:
         estimator.device_ = resolve_device(estimator.device)
     except Exception:
         estimator.device_ = torch.device("cpu")  # trained on a GPU, loaded where there is none
-    estimator.module_ = models.in_fast_layout(module.to(estimator.device_)).eval()
+    estimator.module_ = module.to(estimator.device_).eval()
 
 
 def damaged(path, what: str, error: BaseException) -> ModelFileError:

@@ -75,7 +75,7 @@ def _counted_on_meta_device(name: str, settings: dict) -> int:
 
 
 def build(architecture: dict) -> nn.Module:
-    """Build the module an architecture dict names.
+    """Build the module an architecture dict names (a network with convolutions channels-last).
 
     >>> build({"name": "logistic", "n_inputs": 2, "n_outputs": 1}).output
     'sigmoid'
@@ -84,7 +84,7 @@ def build(architecture: dict) -> nn.Module:
     name = settings.pop("name")
     if name not in REGISTRY:
         raise KeyError(f"unknown architecture {name!r}; known: {sorted(REGISTRY)}")
-    return REGISTRY[name](**settings)
+    return in_fast_layout(REGISTRY[name](**settings))
 
 
 def in_fast_layout(module: nn.Module) -> nn.Module:

@@ -17,15 +17,18 @@ digits = load_digits()
 model = DeepClassifier(random_state=0, max_epochs=20).fit(digits.data[:1000], digits.target[:1000])
 model.save("digits.deepfit")
 
-server = uvicorn.Server(uvicorn.Config(create_app("digits.deepfit"), host="127.0.0.1", port=8765, log_level="warning"))
-threading.Thread(target=server.run, daemon=True).start()
+server = uvicorn.Server(uvicorn.Config(create_app("digits.deepfit"), host="127.0.0.1", port=0, log_level="warning"))
+thread = threading.Thread(target=server.run)
+thread.start()
 while not server.started:
     time.sleep(0.05)
+port = server.servers[0].sockets[0].getsockname()[1]                # port 0: any free one
 row = {str(i): float(v) for i, v in enumerate(digits.data[1500])}   # one row, its columns by name
-answer = httpx.post("http://127.0.0.1:8765/predict", json={"rows": [row]}).json()
+answer = httpx.post(f"http://127.0.0.1:{port}/predict", json={"rows": [row]}).json()
 print(f"the server says {answer['predictions'][0]['label']}, as the model in Python does: "
       f"{model.predict(digits.data[1500:1501])[0]} (the digit is a {digits.target[1500]})")
 server.should_exit = True
+thread.join()                                                       # let it stop before Python does
 
 result = export_model(model, "digits.onnx")                    # `deepfit export MODEL -o digits.onnx`
 session = onnxruntime.InferenceSession("digits.onnx", providers=["CPUExecutionProvider"])

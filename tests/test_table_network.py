@@ -74,7 +74,7 @@ def test_each_member_has_its_own_label_smoothed_loss():
     assert torch.allclose(loss, torch.stack(per_member).mean(), atol=1e-6)
 
 
-def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_every_row():
+def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_every_row_at_a_higher_rate():
     from sklearn.datasets import make_classification
 
     X, y = make_classification(600, 10, n_informative=4, flip_y=0.2, random_state=0)
@@ -83,9 +83,12 @@ def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_ev
     assert small.architecture_["numeric_embedding"] == 10  # every number also as periodic embeddings
     assert small.training_summary_["n_validation"] == 60
     assert "has not improved" in small.training_summary_["stop_reason"]
+    assert max(row["learning_rate"] for row in small.history_) == pytest.approx(2e-3, rel=0.05)
     X, y = make_classification(1600, 10, n_informative=4, random_state=0)
     large = DeepClassifier(max_epochs=3, random_state=0).fit(X, y)
     assert large.training_summary_["n_validation"] == 0 and large.training_summary_["epochs"] == 3
+    # 4e-3 at the peak; the first epoch ends a third of the way down the cosine, near 3.2e-3
+    assert max(row["learning_rate"] for row in large.history_) > 3e-3
     deep = DeepClassifier(hidden_layers=5, max_epochs=2, random_state=0).fit(X, y)
     assert deep.architecture_["name"] == "mlp"  # residual depth: one network on the plain inputs, as the guide draws it
 

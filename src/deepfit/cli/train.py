@@ -39,8 +39,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               help="Passes over the data (default: about 3,000 steps' worth for deep models).")
 @click.option("--batch-size", default="auto", show_default=True, help="Rows per step, or 'auto'.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
-              help="Peak learning rate (default: 5e-3 deep on pictures, 2e-3 deep otherwise, 0.05 logistic, "
-                   "1 perceptron).")
+              help="Peak learning rate (default: 5e-3 deep on pictures, 4e-3 deep on tables of 1,500 rows "
+                   "or more, 2e-3 deep otherwise, 0.05 logistic, 1 perceptron).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=None,
               help="Epochs without improvement before early stopping (default: 15).")

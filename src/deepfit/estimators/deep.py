@@ -71,7 +71,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         Rows per gradient step; "auto" scales it with the data (32 to 512; 16 to 512 for pictures).
     learning_rate : float or "auto", default="auto"
         Peak learning rate of AdamW. "auto": 5e-3 for pictures trained from scratch (a small picture
-        set needs fewer steps to fit at it), 2e-3 for tables, sound and transfer learning.
+        set needs fewer steps to fit at it), 2e-3 for tables of fewer than 1,500 rows, 4e-3 for larger
+        tables, 2e-3 for sound and transfer learning.
     early_stopping : bool or "auto", default="auto"
         Hold out `validation_fraction` of the rows, stop when their loss has not improved for
         `patience` epochs, and keep the weights of the best epoch. "auto": on for tables of fewer
@@ -378,12 +379,19 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             batch_size = int(min(512, max(defaults.smallest_batch, 2 ** round(math.log2(max(1, n_rows / steps))))))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, batch_size)
         smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
-        learning_rate = self.learning_rate
-        if learning_rate == "auto":  # a transferred network is fine-tuned gently
-            learning_rate = defaults.learning_rate if getattr(self, "_source", None) is None else AUTO_LEARNING_RATE
+        learning_rate = self._auto_learning_rate(n_rows) if self.learning_rate == "auto" else self.learning_rate
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=self._augmentation(seed),
                             label_smoothing=smoothing, precision=self.precision)
+
+    def _auto_learning_rate(self, n_rows: int) -> float:
+        """The kind's rate (tables from 1,500 rows up a larger one); a transferred network is fine-tuned gently."""
+        defaults = self._kind().defaults
+        if getattr(self, "_source", None) is not None:
+            return AUTO_LEARNING_RATE
+        if defaults.large_learning_rate and n_rows >= defaults.early_stopping_below:
+            return defaults.large_learning_rate
+        return defaults.learning_rate
 
     def _augmentation(self, seed: int):
         """The augmentation `augmentation_` names, on the device: affine, or shifts (with flips)."""

@@ -91,6 +91,7 @@ def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_ev
     assert max(row["learning_rate"] for row in large.history_) > 3e-3
     deep = DeepClassifier(hidden_layers=5, max_epochs=2, random_state=0).fit(X, y)
     assert deep.architecture_["name"] == "mlp"  # residual depth: one network on the plain inputs, as the guide draws it
+    assert max(row["learning_rate"] for row in deep.history_) < 2e-3  # the higher rate was measured on 1-3 layers
 
 
 def test_every_ingredient_can_be_switched_off(blobs):

@@ -40,7 +40,7 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--batch-size", default="auto", show_default=True, help="Rows per step, or 'auto'.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Peak learning rate (default: 5e-3 deep on pictures, 4e-3 deep on tables of 1,500 rows "
-                   "or more, 2e-3 deep otherwise, 0.05 logistic, 1 perceptron).")
+                   "or more with up to 3 hidden layers, 2e-3 deep otherwise, 0.05 logistic, 1 perceptron).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=None,
               help="Epochs without improvement before early stopping (default: 15).")

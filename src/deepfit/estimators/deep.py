@@ -71,8 +71,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         Rows per gradient step; "auto" scales it with the data (32 to 512; 16 to 512 for pictures).
     learning_rate : float or "auto", default="auto"
         Peak learning rate of AdamW. "auto": 5e-3 for pictures trained from scratch (a small picture
-        set needs fewer steps to fit at it), 2e-3 for tables of fewer than 1,500 rows, 4e-3 for larger
-        tables, 2e-3 for sound and transfer learning.
+        set needs fewer steps to fit at it); 4e-3 for tables of 1,500 training rows or more with up to
+        3 hidden layers; 2e-3 for smaller tables, deeper (residual) networks, sound and transfer learning.
     early_stopping : bool or "auto", default="auto"
         Hold out `validation_fraction` of the rows, stop when their loss has not improved for
         `patience` epochs, and keep the weights of the best epoch. "auto": on for tables of fewer
@@ -385,11 +385,13 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
                             label_smoothing=smoothing, precision=self.precision)
 
     def _auto_learning_rate(self, n_rows: int) -> float:
-        """The kind's rate (tables from 1,500 rows up a larger one); a transferred network is fine-tuned gently."""
+        """The kind's rate; a larger one for a plain network on tables of 1,500 training rows or more (where
+        it was measured: the residual deep networks keep the smaller one); transfer learning fine-tunes gently."""
         defaults = self._kind().defaults
         if getattr(self, "_source", None) is not None:
             return AUTO_LEARNING_RATE
-        if defaults.large_learning_rate and n_rows >= defaults.early_stopping_below:
+        plain = not self.architecture_.get("residual", False)
+        if defaults.large_learning_rate and plain and n_rows >= defaults.early_stopping_below:
             return defaults.large_learning_rate
         return defaults.learning_rate
 

@@ -4,6 +4,8 @@ development suite (../shared/datasets), under one protocol.
     benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py               # every model, every table
     benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py --models deepfit --tables banknote
     benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py --ablation     # deepfit, ingredients removed
+    benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py --models deepfit --train-rows 1200 \
+        --results /tmp/rows.json      # each training split cut to 1,200 rows: learning at a given size
 
 Protocol: 5 stratified 80/20 splits (seeds 0-4); every model with its defaults (random_state set to the
 split's seed where it has one); accuracy on the held-out fifth, and the wall time of `fit` alone. Each
@@ -116,7 +118,7 @@ def fill_numbers(X_train, X_test):
     return X_train.fillna(medians), X_test.fillna(medians)
 
 
-def worker(model: str, table: str, seeds: list[int], params: dict) -> None:
+def worker(model: str, table: str, seeds: list[int], params: dict, train_rows: int) -> None:
     import warnings
 
     import numpy as np
@@ -130,6 +132,10 @@ def worker(model: str, table: str, seeds: list[int], params: dict) -> None:
         X.columns = [f"column_{index}" for index in range(X.shape[1])]
     for seed in seeds:
         train, test = next(StratifiedShuffleSplit(n_splits=1, test_size=0.2, random_state=seed).split(X, y))
+        if 0 < train_rows < len(train):  # a stratified share of the training fifths; the test fifth stays whole
+            kept, _ = next(StratifiedShuffleSplit(n_splits=1, train_size=train_rows, random_state=seed)
+                           .split(train, y[train]))
+            train = train[kept]
         X_train, X_test = X.iloc[train], X.iloc[test]
         if model in ("realmlp", "tabm"):  # pytabkit refuses missing numbers: the training medians, as a user would
             X_train, X_test = fill_numbers(X_train, X_test)
@@ -142,9 +148,10 @@ def worker(model: str, table: str, seeds: list[int], params: dict) -> None:
 
 
 # ------------------------------------------------------------------ parent
-def run_model(model: str, table: str, seeds: list[int], params: dict, budget: float) -> dict:
+def run_model(model: str, table: str, seeds: list[int], params: dict, budget: float, train_rows: int = 0) -> dict:
     """Runs one model on one table's splits in a subprocess; a fit past `budget` seconds ends it."""
-    command = [sys.executable, __file__, "--worker", model.split("[")[0], table, json.dumps(seeds), json.dumps(params)]
+    command = [sys.executable, __file__, "--worker", model.split("[")[0], table, json.dumps(seeds), json.dumps(params),
+               str(train_rows)]
     return run_worker(command, len(seeds), budget, single_blas_thread=model in ("logreg", "mlp"))
 
 
@@ -203,7 +210,7 @@ def targets(results: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--tables", nargs="+", default=TABLES, choices=TABLES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
@@ -212,15 +219,20 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="deepfit with each ingredient removed in turn")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--train-rows", type=int, default=0, metavar="N",
+                        help="cut each training split to N rows (stratified; the test fifth stays whole); "
+                             "the results need their own --results file")
     args = parser.parse_args()
     if args.worker:
-        model, table, seeds, params = args.worker
-        return worker(model, table, json.loads(seeds), json.loads(params))
+        model, table, seeds, params, train_rows = args.worker
+        return worker(model, table, json.loads(seeds), json.loads(params), int(train_rows))
+    if args.train_rows and args.results == RESULTS:
+        parser.error("--train-rows measures another protocol: give its own --results file")
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     runs = planned_runs(args, ABLATION)
     for table in args.tables:
         for model, params in runs:  # interleaved: a slow minute of the machine hits every model alike
-            entry = run_model(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET))
+            entry = run_model(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET), args.train_rows)
             record(results, args.results, table, model, entry)
     print(report(results, [m for m in MODELS if m in results]))
     for line in targets(results):

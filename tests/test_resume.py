@@ -57,6 +57,39 @@ def test_early_stopping_and_augmentation_resume_exactly(tmp_path):
     assert resumed.training_summary_["best_epoch"] == whole.training_summary_["best_epoch"]
 
 
+class CrashInSecondTraining(Crash):
+    """Stops at a given step of the second run of the loop (a small table's refit on every row)."""
+
+    def __init__(self, step: int):
+        super().__init__(step)
+        self.trainings = 0
+
+    def on_train_begin(self, state) -> None:
+        self.trainings += 1
+
+    def on_batch_begin(self, state) -> None:
+        if self.trainings == 2:
+            super().on_batch_begin(state)
+
+
+def test_a_small_table_killed_while_trained_again_on_every_row_resumes_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)  # a clean rule: early stopping's best epoch comes late, so it refits
+
+    def make():
+        return DeepClassifier(random_state=0, width=32, hidden_layers=1, dropout=0.1)
+
+    whole = make().fit(X, y)
+    assert "refit" in whole.training_summary_
+    path = tmp_path / "run.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        make().fit(X, y, checkpoint=path, checkpoint_every=0.0, callbacks=[CrashInSecondTraining(500)])
+    resumed = make().fit(X, y, checkpoint=path, resume=True)
+    assert np.array_equal(resumed.predict_proba(X), whole.predict_proba(X))
+    assert resumed.history_ == whole.history_ and resumed.training_summary_["refit"] == whole.training_summary_["refit"]
+
+
 def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused(tmp_path):
     X, y = load_digits(return_X_y=True)
     path = tmp_path / "run.safetensors"

@@ -94,6 +94,36 @@ def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_ev
     assert max(row["learning_rate"] for row in deep.history_) < 2e-3  # the higher rate was measured on 1-3 layers
 
 
+def clean_rule_table(rows: int, seed: int = 0):
+    """A small table whose class is a rule of its columns (no noise): car evaluation's kind of table."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 4))
+    return X, np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+
+
+def test_a_small_clean_table_is_trained_again_on_every_row_and_a_noisy_one_keeps_its_early_stop(tmp_path):
+    from sklearn.datasets import make_classification
+
+    X, y = clean_rule_table(800)
+    clean = DeepClassifier(random_state=0, width=64).fit(X, y)
+    summary = clean.training_summary_
+    refit = summary["refit"]  # the held-out loss still fell late in the schedule: the rows are worth more
+    first_schedule = 3000 // 23  # 720 rows kept: 23 batches of 32 an epoch
+    assert refit["best_epoch"] == refit["first_epochs"] >= 0.25 * first_schedule  # decided there, not trained on
+    assert refit["n_train"] == 800 and refit["learning_rate"] == 4e-3 and refit["epochs"] == 3000 // 25
+    assert summary["n_validation"] == 80 and summary["epochs"] == refit["first_epochs"] + refit["epochs"]
+    assert len(clean.history_) == summary["epochs"] and "val_loss" not in clean.history_[-1]
+    X_test, y_test = clean_rule_table(2000, seed=1)
+    assert clean.score(X_test, y_test) > 0.97
+    page = deepfit.evaluate(clean, X_test, y_test).write_report(tmp_path / "report.html").read_text()
+    assert "on all 800 rows, whose weights are kept" in page and "The weights kept are those of epoch" not in page
+    X, y = make_classification(400, 10, n_informative=4, flip_y=0.3, random_state=0)
+    noisy = DeepClassifier(random_state=0, width=64).fit(X, y)
+    assert "refit" not in noisy.training_summary_ and "val_loss" in noisy.history_[-1]
+    told = DeepClassifier(random_state=0, width=64, max_epochs=60).fit(*clean_rule_table(800))
+    assert "refit" not in told.training_summary_  # epochs the user set are kept to
+
+
 def test_every_ingredient_can_be_switched_off(blobs):
     X, y = blobs
     plain = DeepClassifier(max_epochs=3, ensemble_size=1, early_stopping=False, label_smoothing=0.0,

@@ -40,7 +40,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
 @click.option("--batch-size", default="auto", show_default=True, help="Rows per step, or 'auto'.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Peak learning rate (default: 5e-3 deep on pictures, 4e-3 deep on tables of 1,500 rows "
-                   "or more with up to 3 hidden layers, 2e-3 deep otherwise, 0.05 logistic, 1 perceptron).")
+                   "or more with up to 3 hidden layers and in a small table's refit, 2e-3 deep otherwise, 0.05 "
+                   "logistic, 1 perceptron).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True)
 @click.option("--patience", type=click.IntRange(1), default=None,
               help="Epochs without improvement before early stopping (default: 15).")
@@ -48,7 +49,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               show_default=True, help="Share of the training rows used for early stopping.")
 @click.option("--early-stopping/--no-early-stopping", default=None,
               help="Hold out --validation-fraction of the training rows and keep the epoch that did best on them "
-                   "(default: on for tables of under 1,500 rows, off for larger ones, pictures and sound).")
+                   "(default: on for tables of under 1,500 rows, off for larger ones, pictures and sound; a small "
+                   "table whose best epoch comes past a quarter of the schedule is then trained again on every row).")
 @click.option("--ensemble-size", type=click.IntRange(1, 256), default=None,
               help="Tables: MLPs sharing their hidden layers, whose mean answers (default: 8 for 1-3 hidden layers).")
 @click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None,

@@ -104,8 +104,9 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
             "precision": training_precision(self.device_, settings.precision)}
         if ranks.active:
             self.training_summary_.update(processes=ranks.world, backend=ranks.backend)
-        if n_validation:
-            best = min(state.history, key=lambda row: row["val_loss"])
+        held_out = [row for row in state.history if "val_loss" in row]  # a refit's epochs have none
+        if n_validation and held_out:
+            best = min(held_out, key=lambda row: row["val_loss"])
             self.training_summary_.update(best_epoch=best["epoch"], val_loss=best["val_loss"],
                                           val_accuracy=best["val_accuracy"])
         return self

@@ -16,6 +16,7 @@ from deepfit.data import kinds
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import NetworkClassifier, pool_rows
+from deepfit.estimators.refit import Refit, RefitPhases
 from deepfit.estimators.transfer import TransferPhases, load_body, transfer_source
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
@@ -72,13 +73,17 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     learning_rate : float or "auto", default="auto"
         Peak learning rate of AdamW. "auto": 5e-3 for pictures trained from scratch (a small picture
         set needs fewer steps to fit at it); 4e-3 for tables of 1,500 training rows or more with up to
-        3 hidden layers; 2e-3 for smaller tables, deeper (residual) networks, sound and transfer learning.
+        3 hidden layers (and a small table's refit, under `early_stopping`); 2e-3 for smaller tables,
+        deeper (residual) networks, sound and transfer learning.
     early_stopping : bool or "auto", default="auto"
         Hold out `validation_fraction` of the rows, stop when their loss has not improved for
         `patience` epochs, and keep the weights of the best epoch. "auto": on for tables of fewer
         than 1,500 rows (on the small, noisy tables of our suite it was 2-8 points more accurate),
         off for larger tables (the whole annealed schedule on every row was better there), pictures
-        and sound.
+        and sound. When a small table's held-out loss is still falling past a quarter of the schedule
+        (clean, rule-like tables), it is trained again from a new start on every row for the whole
+        schedule at 4e-3, as larger tables are; `training_summary_["refit"]` says so. Not with
+        `max_epochs` set.
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping.
     patience : int, default=15
@@ -217,10 +222,12 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             run_dir=None, test_data=None, log=()):
         self.__dict__.pop("training_recordings_", None)  # set again when the data are sound
         try:
-            return super().fit(X, y, callbacks=callbacks, checkpoint=checkpoint, resume=resume,
-                               checkpoint_every=checkpoint_every, run_dir=run_dir, test_data=test_data, log=log)
+            super().fit(X, y, callbacks=callbacks, checkpoint=checkpoint, resume=resume,
+                        checkpoint_every=checkpoint_every, run_dir=run_dir, test_data=test_data, log=log)
+            self.training_summary_.update(self.__dict__.get("_refit_summary", {}))
+            return self
         finally:  # the transfer source's weights and the fitting statistics are not kept with the model
-            for name in ("_source", "_input_statistics", "_training_encoding"):
+            for name in ("_source", "_input_statistics", "_training_encoding", "_refit_summary"):
                 self.__dict__.pop(name, None)
 
     fit.__doc__ = NetworkClassifier.fit.__doc__
@@ -348,11 +355,33 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         return module
 
     def _train(self, data, settings, validating, callbacks, checkpointing=None):
+        refit = self._refit(data, settings, validating) if self._source is None else None
+        if refit is not None:
+            plan = RefitPhases(self.module_, data, settings, refit,
+                               lambda phase, held_out: [*self._callbacks(phase, held_out), *callbacks])
+            state = train_phases(self.module_, plan, checkpointing)
+            self._refit_summary = plan.summary()
+            return state
         if self._source is None:
             return super()._train(data, settings, validating, callbacks, checkpointing)
         phases = TransferPhases(self.module_, data, settings,
                                 lambda phase: [*self._callbacks(phase, validating), *callbacks], freeze=self.freeze)
         return train_phases(self.module_, phases, checkpointing)
+
+    def _refit(self, data, settings: LoopSettings, validating: bool) -> Refit | None:
+        """Training again on every row after early stopping (`deepfit.estimators.refit`): for the kind's
+        "auto" early stopping and epochs of a plain network, where the kind does it (tables)."""
+        after = self._kind().defaults.refit_after
+        automatic = self.early_stopping == "auto" and self.max_epochs is None  # the whole schedule is ours to set
+        if not (after and validating and automatic and not self.architecture_.get("residual")):
+            return None
+        every_row = self._loop_settings(len(data.y) + len(data.y_val), settings.seed, whole_schedule=True)
+
+        def fresh_weights() -> dict:
+            torch.manual_seed(settings.seed + 1)  # inside fit's forked generator: the caller's is untouched
+            return self._initial_module().state_dict()
+
+        return Refit(every_row, fresh_weights, after)
 
     def _chunk_rows(self, encoded: np.ndarray) -> int:
         """A table ensemble's hidden layers hold members x width values a row: its chunks are smaller, so
@@ -371,7 +400,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             stopping = n_rows < self._kind().defaults.early_stopping_below
         return self.validation_fraction if stopping else 0.0
 
-    def _loop_settings(self, n_rows: int, seed: int) -> LoopSettings:
+    def _loop_settings(self, n_rows: int, seed: int, *, whole_schedule: bool = False) -> LoopSettings:
         defaults = self._kind().defaults
         batch_size = self.batch_size
         if batch_size == "auto":  # about 50 steps an epoch on small data (texts 100); 512 rows a step on big data
@@ -379,19 +408,22 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             batch_size = int(min(512, max(defaults.smallest_batch, 2 ** round(math.log2(max(1, n_rows / steps))))))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, batch_size)
         smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
-        learning_rate = self._auto_learning_rate(n_rows) if self.learning_rate == "auto" else self.learning_rate
+        learning_rate = self.learning_rate
+        if learning_rate == "auto":
+            learning_rate = self._auto_learning_rate(n_rows, whole_schedule)
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=self._augmentation(seed),
                             label_smoothing=smoothing, precision=self.precision)
 
-    def _auto_learning_rate(self, n_rows: int) -> float:
-        """The kind's rate; a larger one for a plain network on tables of 1,500 training rows or more (where
-        it was measured: the residual deep networks keep the smaller one); transfer learning fine-tunes gently."""
+    def _auto_learning_rate(self, n_rows: int, whole_schedule: bool = False) -> float:
+        """The kind's rate; a larger one for a plain network on tables of 1,500 training rows or more, or
+        trained again on every row (`whole_schedule`), where it was measured (the residual deep networks
+        keep the smaller one); transfer learning fine-tunes gently."""
         defaults = self._kind().defaults
         if getattr(self, "_source", None) is not None:
             return AUTO_LEARNING_RATE
         plain = not self.architecture_.get("residual", False)
-        if defaults.large_learning_rate and plain and n_rows >= defaults.early_stopping_below:
+        if defaults.large_learning_rate and plain and (whole_schedule or n_rows >= defaults.early_stopping_below):
             return defaults.large_learning_rate
         return defaults.learning_rate
 

@@ -109,6 +109,11 @@ def _history_caption(evaluation) -> str:
     training = evaluation.training
     if not evaluation.history:
         return "This model holds no training history."
+    refit = training.get("refit")
+    if isinstance(refit, dict):  # a small table held rows out first, then was trained again on every row
+        return (f"{refit.get('first_epochs')} epochs with a tenth of the rows held out; {refit.get('reason', '')} "
+                f"({refit.get('epochs')} epochs on all {refit.get('n_train')} rows, whose weights are kept). The "
+                "validation curve is the first run's.")
     text = f"Stopped after {training.get('epochs', len(evaluation.history))} epochs: {training.get('stop_reason', '')}."
     if "best_epoch" in training and training.get("val_loss") is not None and training.get("val_accuracy") is not None:
         text += (f" The weights kept are those of epoch {training['best_epoch']} (validation loss "

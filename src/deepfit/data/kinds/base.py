@@ -68,6 +68,7 @@ class TrainingDefaults:
     pixel_passes: float = 0.0   # and at most this many pixels through the first stage (0: no such bound)
     early_stopping_below: int = 0  # "auto" early stopping: on for fewer examples than this
     large_learning_rate: float = 0.0  # peak rate from `early_stopping_below` examples up (0: `learning_rate`)
+    refit_after: float = 0.0    # early stopping's best epoch past this share of the schedule: train again on every row
     lighting: float = 0.0       # brightness and contrast jitter of augmented grids
     flips: bool = False         # left-right flips may suit the data (tried where the classes look mirror-alike)
     shift_rows: bool = True     # augmentation shifts grids up and down too (not sound: that changes the pitch)

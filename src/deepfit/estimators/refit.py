@@ -1,0 +1,117 @@
+"""Early stopping, then training again on every row: for tables small enough to hold rows out, clean
+enough to want the whole schedule.
+
+A table of fewer than 1,500 rows first trains with a tenth of its rows held out, and stops when their
+loss has not improved for `patience` epochs. On noisy tables (heart disease, German credit, wine
+quality cut to 1,200 rows) the held-out loss is best within a fifth of the schedule, and that early
+network is the best one. Where the held-out loss was still improving past a quarter of the schedule
+(rule-like tables: car evaluation, banknote, nursery or phoneme cut to 1,200 rows), the data want
+every step, and the held-out tenth is worth more as training rows: the network is then trained again,
+from a new start, on every row for the whole schedule, as a larger table is (benchmarks/
+compare_tables_suite.py --train-rows; docs/benchmarks.md).
+
+The first phase does not train on once the answer is known: it ends at the first new low of the
+held-out loss past a quarter of the schedule (the same decision as waiting for early stopping's best
+epoch, in a fraction of the time). For `train_phases`, so a run stopped in either phase resumes to the
+same weights::
+
+    phase 0: train on the rows kept; stop when the held-out loss has not improved for `patience`
+             epochs (the network is kept), or when it reaches a new low at or past `after` of the schedule
+    phase 1: only in the second case: new weights, every row, the whole schedule (no held-out rows)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from deepfit.training.callbacks import Callback
+from deepfit.training.loop import LoopSettings, TensorData
+from deepfit.training.phases import Phase
+
+
+@dataclass
+class Refit:
+    """What the second phase trains with: its settings (for every row), where it starts from (a
+    function giving fresh weights), and the share of the first phase's schedule its best epoch must reach."""
+
+    settings: LoopSettings
+    fresh_weights: Callable[[], dict]
+    after: float
+
+
+class StillImproving(Callback):
+    """Stops training at the first new low of the held-out loss at or after `from_epoch`. It keeps nothing
+    but what the history holds, so a resumed run decides as an uninterrupted one."""
+
+    def __init__(self, from_epoch: int):
+        self.from_epoch = from_epoch
+
+    def on_epoch_end(self, state) -> None:
+        if state.epoch < self.from_epoch or state.val_loss is None:
+            return
+        earlier = [row["val_loss"] for row in state.history[:-1] if "val_loss" in row]
+        if earlier and state.val_loss < min(earlier):
+            state.stop = True
+            state.stop_reason = (f"the held-out loss was still falling at epoch {state.epoch} of {state.max_epochs}: "
+                                 "trained again on every row")
+
+
+class RefitPhases:
+    """The two phases; `callbacks_for(settings, validating)` gives a phase's callbacks. The last state's
+    history holds both phases, epochs counted on."""
+
+    count = 2
+
+    def __init__(self, module, data: TensorData, settings: LoopSettings, refit: Refit, callbacks_for):
+        self.module, self.data, self.settings, self.refit = module, data, settings, refit
+        self.callbacks_for = callbacks_for
+        self.first_history: list = []
+        self.best_epoch = 0
+        self.refitting = False
+        self.from_epoch = max(1, math.ceil(refit.after * settings.max_epochs))
+
+    def phase(self, index: int, *, restored: bool) -> Phase | None:
+        if index == 0:
+            deciding = StillImproving(self.from_epoch)
+            return Phase(self.data, self.settings, [*self.callbacks_for(self.settings, True), deciding])
+        if not self.refitting:
+            return None
+        if not restored:
+            self.module.load_state_dict(self.refit.fresh_weights())
+        every_row = TensorData(torch.cat([self.data.x, self.data.x_val]), torch.cat([self.data.y, self.data.y_val]))
+        return Phase(every_row, self.refit.settings, self.callbacks_for(self.refit.settings, False))
+
+    def finished(self, index: int, state) -> None:
+        if index == 0:
+            self.first_history = state.history
+            self.best_epoch = min(state.history, key=lambda row: row["val_loss"])["epoch"]
+            self.refitting = self.best_epoch >= self.from_epoch
+            return
+        first_epochs = len(self.first_history)
+        for row in state.history:
+            row["epoch"] += first_epochs
+        state.history = self.first_history + state.history
+        state.epoch += first_epochs
+
+    def summary(self) -> dict:
+        """What the second phase did, for the model's training summary (empty when it did not run)."""
+        if not self.refitting:
+            return {}
+        return {"refit": {
+            "reason": f"the held-out loss was still falling at epoch {self.best_epoch} of "
+                      f"{self.settings.max_epochs}, past {self.refit.after:.0%} of the schedule: trained again "
+                      "on every row",
+            "first_epochs": len(self.first_history), "best_epoch": self.best_epoch,
+            "n_train": len(self.data.y) + len(self.data.y_val), "epochs": self.refit.settings.max_epochs,
+            "batch_size": self.refit.settings.batch_size, "learning_rate": self.refit.settings.learning_rate}}
+
+    def stage(self) -> tuple[dict, dict]:
+        return {}, {"first_history": self.first_history, "best_epoch": self.best_epoch, "refitting": self.refitting}
+
+    def restore(self, tensors: dict, meta: dict) -> None:
+        self.first_history, self.best_epoch = meta["first_history"], meta["best_epoch"]
+        self.refitting = meta["refitting"]

@@ -87,15 +87,19 @@ class RefitPhases:
 
     def finished(self, index: int, state) -> None:
         if index == 0:
-            self.first_history = state.history
-            self.best_epoch = min(state.history, key=lambda row: row["val_loss"])["epoch"]
-            self.refitting = self.best_epoch >= self.from_epoch
+            self._decide(state.history)
             return
         first_epochs = len(self.first_history)
         for row in state.history:
             row["epoch"] += first_epochs
         state.history = self.first_history + state.history
         state.epoch += first_epochs
+
+    def _decide(self, first_history: list) -> None:
+        """The first phase's history says whether the second runs: its best epoch is past `from_epoch`."""
+        self.first_history = first_history
+        self.best_epoch = min(first_history, key=lambda row: row["val_loss"])["epoch"]
+        self.refitting = self.best_epoch >= self.from_epoch
 
     def summary(self) -> dict:
         """What the second phase did, for the model's training summary (empty when it did not run)."""
@@ -110,8 +114,7 @@ class RefitPhases:
             "batch_size": self.refit.settings.batch_size, "learning_rate": self.refit.settings.learning_rate}}
 
     def stage(self) -> tuple[dict, dict]:
-        return {}, {"first_history": self.first_history, "best_epoch": self.best_epoch, "refitting": self.refitting}
+        return {}, {"first_history": self.first_history}
 
     def restore(self, tensors: dict, meta: dict) -> None:
-        self.first_history, self.best_epoch = meta["first_history"], meta["best_epoch"]
-        self.refitting = meta["refitting"]
+        self._decide(meta["first_history"])

@@ -87,11 +87,27 @@ def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_ev
     X, y = make_classification(1600, 10, n_informative=4, random_state=0)
     large = DeepClassifier(max_epochs=3, random_state=0).fit(X, y)
     assert large.training_summary_["n_validation"] == 0 and large.training_summary_["epochs"] == 3
-    # 4e-3 at the peak; the first epoch ends a third of the way down the cosine, near 3.2e-3
+    # 4e-3 x sqrt(2) at the peak (batches of 64 for the schedule's 32); the first epoch ends a third of the
+    # way down the cosine
     assert max(row["learning_rate"] for row in large.history_) > 3e-3
     deep = DeepClassifier(hidden_layers=5, max_epochs=2, random_state=0).fit(X, y)
     assert deep.architecture_["name"] == "mlp"  # residual depth: one network on the plain inputs, as the guide draws it
     assert max(row["learning_rate"] for row in deep.history_) < 2e-3  # the higher rate was measured on 1-3 layers
+
+
+def test_a_table_takes_twice_the_rows_a_step_for_the_same_epochs_as_fifty_steps_an_epoch():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(1800, 10, n_informative=4, random_state=0)
+    model = DeepClassifier(hidden_layers=1, width=32, random_state=0).fit(X[:1600], y[:1600])
+    # 50 steps an epoch would be batches of 32 and 60 epochs (3,000 steps); a step of 64 rows costs little
+    # more, so the same 60 epochs take 1,500 steps
+    assert model.training_summary_["batch_size"] == 64 and model.training_summary_["epochs"] == 60
+    peak = max(row["learning_rate"] for row in model.history_)  # half the steps, each sqrt(2) times longer
+    assert peak == pytest.approx(4e-3 * 2 ** 0.5, rel=0.05)
+    assert model.score(X[1600:], y[1600:]) > 0.85
+    picky = DeepClassifier(hidden_layers=1, width=32, batch_size=16, max_epochs=1, random_state=0).fit(X, y)
+    assert picky.training_summary_["batch_size"] == 16  # a batch size given is used as given
 
 
 def clean_rule_table(rows: int, seed: int = 0):

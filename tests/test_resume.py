@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from sklearn.datasets import load_digits
 
 import deepfit
 from deepfit import DeepClassifier, LogisticRegression
+from deepfit.data.kinds.table import TableKind
 
 
 def crash_then_resume(make, X, y, step: int, tmp_path, every: float):
@@ -100,6 +102,24 @@ def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused(tmp_path):
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(deepfit.errors.ModelFileError, match="not a readable deepfit checkpoint"):
         LogisticRegression(random_state=0, max_epochs=5).fit(X, y, checkpoint=path, resume=True)
+
+
+def test_a_checkpoint_whose_auto_settings_came_out_otherwise_is_refused_not_resumed(tmp_path, monkeypatch):
+    # Another deepfit may make other batches or rates of the same "auto" (this one doubled tables' batches):
+    # resuming its checkpoint would mix two schedules, so it is refused like another run's.
+    X, y = load_digits(return_X_y=True)
+    path = tmp_path / "run.safetensors"
+
+    def make():
+        return DeepClassifier(random_state=0, max_epochs=2, width=32)
+
+    with pytest.raises(KeyboardInterrupt):
+        make().fit(X, y, checkpoint=path, checkpoint_every=0, callbacks=[Crash(5)])
+    monkeypatch.setattr(TableKind, "defaults", replace(TableKind.defaults, batch_growth=1))
+    with pytest.raises(deepfit.errors.ModelFileError, match="other data or settings"):
+        make().fit(X, y, checkpoint=path, resume=True)
+    monkeypatch.undo()
+    assert make().fit(X, y, checkpoint=path, resume=True).training_summary_["epochs"] == 2
 
 
 # ------------------------------------------------------------------------------------ the command

@@ -86,7 +86,7 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
         checkpointing = None
         if checkpoint is not None:
             checkpointing = start_run(checkpoint, checkpoint_every, resume,
-                                      self._run_fingerprint(encoded, y_index, seed, n_validation))
+                                      self._run_fingerprint(encoded, y_index, seed, n_validation, settings))
         started = time.perf_counter()
         # Our own seed for initialisation and dropout, without touching the caller's global RNG.
         cuda = [self.device_] if self.device_.type == "cuda" else []
@@ -132,11 +132,14 @@ class NetworkClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, data: TensorData, settings: LoopSettings, validating: bool, callbacks: list, checkpointing=None):
         return train(self.module_, data, settings, [*self._callbacks(settings, validating), *callbacks], checkpointing)
 
-    def _run_fingerprint(self, encoded, y_index: np.ndarray, seed: int, n_validation: int) -> str:
-        """What makes two runs the same run: the estimator, its parameters, the data and the seed."""
+    def _run_fingerprint(self, encoded, y_index: np.ndarray, seed: int, n_validation: int,
+                         settings: LoopSettings) -> str:
+        """What makes two runs the same run: the estimator, its parameters, what "auto" made of them
+        (another deepfit may make other batches), the data and the seed."""
         digest = hashlib.blake2b(digest_size=16)
-        digest.update(f"{type(self).__name__}|{sorted(self.get_params().items())!r}|{seed}|{n_validation}|"
-                      f"{getattr(encoded, 'shape', len(encoded))}".encode())
+        resolved = (settings.max_epochs, settings.batch_size, settings.learning_rate)
+        digest.update(f"{type(self).__name__}|{sorted(self.get_params().items())!r}|{resolved}|{seed}|"
+                      f"{n_validation}|{getattr(encoded, 'shape', len(encoded))}".encode())
         if isinstance(encoded, np.ndarray):
             step = max(1, len(encoded) // 256)
             digest.update(np.ascontiguousarray(encoded[::step]).tobytes())

@@ -69,9 +69,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     width : int, default=256
         Units per hidden layer.
     max_epochs : int or None, default=None
-        Passes over the training data. None: as many as about 3,000 steps of the data's batch of
-        about 50 steps an epoch take (10 to 200 epochs), which is what the tables we tried needed for
-        the schedule to anneal.
+        Passes over the training data. None: the epochs that about 3,000 optimizer steps take at
+        about 50 steps an epoch (10 to 200 epochs), which is what the tables we tried needed for the
+        schedule to anneal.
     batch_size : int or "auto", default="auto"
         Rows per gradient step; "auto" scales it with the data (32 to 512; 16 to 512 for pictures).
         Tables of about 1,100 to 9,000 rows, with 1-3 hidden layers, take twice those rows a step (up
@@ -411,7 +411,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
     def _loop_settings(self, n_rows: int, seed: int, *, whole_schedule: bool = False) -> LoopSettings:
         defaults = self._kind().defaults
         batch_size = schedule_batch = self.batch_size
-        if batch_size == "auto":  # the epochs of about 50 steps each (texts 100), in fewer, larger steps for tables
+        if batch_size == "auto":  # epochs as at about 50 steps each (texts 100); tables take fewer, larger steps
             schedule_batch = self._auto_batch(n_rows, defaults.steps_per_epoch)
             growth = defaults.batch_growth if self._plain() else 1
             grown = self._auto_batch(n_rows, defaults.steps_per_epoch / growth)

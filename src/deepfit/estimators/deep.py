@@ -28,9 +28,6 @@ from deepfit.training.phases import train_phases
 # stopping, augmentation strength, the default network) is the kind's: `deepfit.data.kinds`.
 AUTO_LEARNING_RATE = 2e-3  # a transferred network, fine-tuned whatever its kind
 AUTO_ENSEMBLE = 8  # members of a shallow table network
-# Grown batches stop here: past 256 rows (2,048 through 8 members) a step's time grows with its rows, so
-# larger ones saved nothing (magic and nursery, 256 -> 512: 0.96-1.11 of the time).
-GROWN_BATCH_LIMIT = 256
 ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble predicts (2 MB of float32)
 # Picture augmentation (augment="affine"): turns of up to 10 degrees, scalings of up to 10%, shifts of
 # up to an eighth of a side.
@@ -381,7 +378,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         "auto" early stopping and epochs of a plain network, where the kind does it (tables)."""
         after = self._kind().defaults.refit_after
         automatic = self.early_stopping == "auto" and self.max_epochs is None  # the whole schedule is ours to set
-        if not (after and validating and automatic and not self.architecture_.get("residual")):
+        if not (after and validating and automatic and self._plain()):
             return None
         every_row = self._loop_settings(len(data.y) + len(data.y_val), settings.seed, whole_schedule=True)
 
@@ -415,7 +412,7 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             schedule_batch = self._auto_batch(n_rows, defaults.steps_per_epoch)
             growth = defaults.batch_growth if self._plain() else 1
             grown = self._auto_batch(n_rows, defaults.steps_per_epoch / growth)
-            batch_size = max(schedule_batch, min(GROWN_BATCH_LIMIT, grown))
+            batch_size = max(schedule_batch, min(defaults.grown_batch_limit, grown))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, schedule_batch)
         smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
         learning_rate = self.learning_rate

@@ -66,6 +66,7 @@ class TrainingDefaults:
     min_epochs: int = 10
     steps_per_epoch: int = 50
     batch_growth: int = 1       # "auto" batches this many times larger, in the same epochs (fewer, larger steps)
+    grown_batch_limit: int = 512  # ... but grown no larger than this
     pixel_passes: float = 0.0   # and at most this many pixels through the first stage (0: no such bound)
     early_stopping_below: int = 0  # "auto" early stopping: on for fewer examples than this
     large_learning_rate: float = 0.0  # peak rate from `early_stopping_below` examples up (0: `learning_rate`)

@@ -30,10 +30,11 @@ class TableKind(Kind):
     # A step of twice the rows costs little more than one (bfloat16 products of a few hundred rows are mostly
     # fixed cost), so tables take batches for 25 steps an epoch (up to 256 rows) in the epochs that 50 would
     # give, at a rate sqrt(2) larger: seven of the suite's tables fit in 0.67-0.89 of the time, accuracy the
-    # same (-0.01 points over 45 fits; at the old rate phoneme lost 0.65 on every split).
+    # same (-0.01 points over 45 fits; at the old rate phoneme lost 0.65 on every split). Past 256 rows (2,048
+    # through 8 members) a step's time grows with its rows: magic and nursery at 512 saved nothing.
     defaults = TrainingDefaults(label_smoothing=0.1, learning_rate=2e-3, smallest_batch=32, steps=3000,
                                 max_epochs=200, early_stopping_below=1500, large_learning_rate=4e-3,
-                                refit_after=0.25, batch_growth=2)
+                                refit_after=0.25, batch_growth=2, grown_batch_limit=256)
 
     @property
     def encoder_type(self) -> type:

@@ -58,6 +58,23 @@ def test_the_ensemble_answers_with_the_mean_of_its_members_probabilities():
     assert len({tuple(row) for row in net.body[0].scales.sign().tolist()}) > 1  # members start from other views
 
 
+def test_each_member_is_the_shared_layers_on_its_own_view_of_each_row_with_its_own_head():
+    torch.manual_seed(1)
+    net = EnsembleMLP(n_inputs=5, n_outputs=3, hidden_layers=2, width=16, members=4).train()
+    with torch.no_grad():
+        net.body[0].scales.normal_()  # learned views, not only signs
+        inputs = torch.randn(7, 5)
+        scores = net.member_scores(inputs)
+        shared = net.body[1:]
+        for member in range(4):
+            hidden = shared(inputs * net.body[0].scales[member])
+            alone = hidden @ net.head.weight[member] + net.head.bias[member]
+            assert torch.allclose(scores[:, member], alone, atol=1e-5)
+        features = net.features(inputs)
+    views = [shared(inputs * net.body[0].scales[member]) for member in range(4)]
+    assert torch.allclose(features, torch.stack(views).mean(dim=0), atol=1e-5)
+
+
 def test_the_ensemble_architecture_is_counted_and_built_from_data():
     architecture = {"name": "ensemble_mlp", "n_inputs": 6, "n_outputs": 2, "members": 8, "hidden_layers": 3,
                     "width": 32, "dropout": 0.0}

@@ -51,5 +51,5 @@ class PeriodicEmbeddings(nn.Module):
         phases = numbers * self.frequency[:, None, :] + self.phase[:, None, :]
         waves = torch.cos(2 * math.pi * phases)  # (numeric, rows, frequencies)
         with torch.autocast(inputs.device.type, enabled=False):
-            embedded = torch.baddbmm(self.bias[:, None, :], waves.float(), self.mix)  # (numeric, rows, dims)
+            embedded = torch.baddbmm(self.bias[:, None, :], waves.to(self.mix.dtype), self.mix)  # (numeric, rows, dims)
         return torch.cat([inputs, embedded.transpose(0, 1).flatten(1).to(inputs.dtype)], dim=1)

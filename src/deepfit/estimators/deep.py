@@ -21,7 +21,7 @@ from deepfit.estimators.transfer import TransferPhases, load_body, transfer_sour
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
-from deepfit.training.loop import LoopSettings
+from deepfit.training.loop import LoopSettings, auto_batch_size
 from deepfit.training.phases import train_phases
 
 # What "auto" means for each kind of input (steps, epochs, learning rate, label smoothing, early
@@ -409,9 +409,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         defaults = self._kind().defaults
         batch_size = schedule_batch = self.batch_size
         if batch_size == "auto":  # epochs as at about 50 steps each (texts 100); tables take fewer, larger steps
-            schedule_batch = self._auto_batch(n_rows, defaults.steps_per_epoch)
+            schedule_batch = auto_batch_size(n_rows, defaults.steps_per_epoch, defaults.smallest_batch)
             growth = defaults.batch_growth if self._plain() else 1
-            grown = self._auto_batch(n_rows, defaults.steps_per_epoch / growth)
+            grown = auto_batch_size(n_rows, defaults.steps_per_epoch / growth, defaults.smallest_batch)
             batch_size = max(schedule_batch, min(defaults.grown_batch_limit, grown))
         max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, schedule_batch)
         smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
@@ -421,11 +421,6 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=self._augmentation(seed),
                             label_smoothing=smoothing, precision=self.precision)
-
-    def _auto_batch(self, n_rows: int, steps_per_epoch: float) -> int:
-        """A power of two near `n_rows / steps_per_epoch`, from the kind's smallest batch up to 512 rows."""
-        batch = 2 ** round(math.log2(max(1, n_rows / steps_per_epoch)))
-        return int(min(512, max(self._kind().defaults.smallest_batch, batch)))
 
     def _plain(self) -> bool:
         """A network of 1-3 hidden layers, where tables' larger rates and batches were measured."""

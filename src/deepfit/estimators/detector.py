@@ -39,7 +39,7 @@ from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
 from deepfit.training.checkpoints import start_run
 from deepfit.training.devices import resolve_device
-from deepfit.training.loop import LoopSettings, TensorData
+from deepfit.training.loop import LoopSettings, TensorData, auto_batch_size
 from deepfit.training.phases import Phase, train_phases
 
 AUTO_STEPS = 600           # optimizer steps in the first round (half of a picture classifier's: two classes, small windows)
@@ -274,7 +274,7 @@ class SlidingWindowDetector(BaseEstimator):
     def _loop_settings(self, n_rows: int, seed: int, *, first: bool, flip: bool) -> LoopSettings:
         batch_size = self.batch_size
         if batch_size == "auto":
-            batch_size = int(min(256, max(32, 2 ** round(math.log2(max(1, n_rows / 50))))))
+            batch_size = auto_batch_size(n_rows, 50, smallest=32, largest=256)
         max_epochs = self.max_epochs
         steps = AUTO_STEPS if first else AUTO_STEPS // 2
         if max_epochs is None:

@@ -42,6 +42,17 @@ class LoopSettings:
     precision: str = "auto"         # bfloat16 mixed precision where the device has it natively; "float32"
 
 
+def auto_batch_size(n_rows: int, steps_per_epoch: float, smallest: int, largest: int = 512) -> int:
+    """The power of two nearest `n_rows / steps_per_epoch` rows, from `smallest` up to `largest`: what
+    "auto" batches are made of (deep networks, the detector).
+
+    >>> auto_batch_size(1600, 50, 32), auto_batch_size(1600, 25, 32), auto_batch_size(100, 50, 32)
+    (32, 64, 32)
+    """
+    batch = 2 ** round(math.log2(max(1, n_rows / steps_per_epoch)))
+    return int(min(largest, max(smallest, batch)))
+
+
 @dataclass
 class TensorData:
     """Training (and optional validation) rows already on the training device."""

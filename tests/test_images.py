@@ -168,6 +168,23 @@ def test_a_picture_claiming_100000_by_100000_pixels_is_refused_without_decoding(
         read_images(tmp_path)
 
 
+def test_16_bit_and_float_pictures_are_stretched_to_bytes_band_by_band(tmp_path, monkeypatch):
+    monkeypatch.setattr(image_io, "EIGHT_BIT_BAND_VALUES", 40)  # 4 rows a band: the range spans bands
+    ramp = np.tile(np.arange(10, dtype=np.uint16) * 1000 + 500, (9, 1))  # 500 .. 9,500 across the columns
+    ramp[8, 0] = 60_000  # the brightest pixel, alone in the last band
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    values = np.linspace(-1, 1, 90, dtype=np.float32).reshape(9, 10)
+    values[0, :3] = [np.nan, np.inf, -np.inf]
+    Image.fromarray(values).save(tmp_path / "float.tif")
+    deep, why = image_io.decode_picture(tmp_path / "deep.png", (9, 10), 1)
+    assert why is None and deep[8, 0, 0] == 255 and deep[0, 0, 0] == 0
+    assert deep[0, 9, 0] == round(9000 / 59500 * 255)  # stretched over the whole picture's range, not a band's
+    flat, why = image_io.decode_picture(tmp_path / "float.tif", (9, 10), 1)
+    finite = values[np.isfinite(values)]
+    assert why is None and flat[0, 0, 0] == 0 and flat[0, 1, 0] == 255 and flat[0, 2, 0] == 0  # NaN, +inf, -inf
+    assert flat[8, 9, 0] == 255 and flat[0, 3, 0] == round((values[0, 3] - finite.min()) / np.ptp(finite) * 255)
+
+
 def test_mixed_greyscale_and_colour_is_an_error_with_the_fix(tmp_path):
     write_digit_pictures(tmp_path, digits=[0, 1], per_class=3, size=8, colour=True)
     Image.new("L", (8, 8)).save(tmp_path / "1" / "grey.png")

@@ -208,23 +208,38 @@ def quiet_pillow_size_warning() -> None:
 
 
 def _eight_bit(image):
-    """A 16-bit or float greyscale picture stretched to 0..255 as 8-bit ('L'), converted one band of
-    rows at a time: a 100-megapixel 16-bit picture needs 100 MB more, not gigabytes of float64."""
+    """A 16-bit or float greyscale picture stretched to 0..255 as 8-bit ('L'), measured and converted one
+    band of rows at a time: a 100-megapixel 16-bit picture needs 100 MB more, not gigabytes of float64,
+    and no single call holds Python's lock for long (Pillow's own `getextrema` holds it for the whole
+    picture, about 0.1 s at 100 megapixels, which stalled a server's other requests)."""
     from PIL import Image
 
-    low, high = (float(v) for v in image.getextrema())
-    if not (np.isfinite(low) and np.isfinite(high)):  # a float picture holding NaN or infinity
-        values = np.asarray(image, dtype=np.float64)
-        finite = values[np.isfinite(values)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     width, height = image.size
-    out = np.zeros((height, width), dtype=np.uint8)
     band = max(1, EIGHT_BIT_BAND_VALUES // max(1, width))
-    for top in range(0, height, band) if high > low else ():
-        values = np.asarray(image.crop((0, top, width, min(height, top + band))), dtype=np.float64)
-        scaled = np.nan_to_num((values - low) * (255.0 / (high - low)), nan=0.0, posinf=255.0, neginf=0.0)
+    low, high = _finite_range(_bands(image, band))
+    out = np.zeros((height, width), dtype=np.uint8)
+    for top, values in _bands(image, band) if high > low else ():
+        scaled = np.nan_to_num((values.astype(np.float64) - low) * (255.0 / (high - low)),
+                               nan=0.0, posinf=255.0, neginf=0.0)
         out[top:top + len(values)] = np.clip(scaled, 0, 255).round().astype(np.uint8)
     return Image.fromarray(out, mode="L")
+
+
+def _bands(image, band: int):
+    """(first row, array of `band` rows) down the picture."""
+    width, height = image.size
+    for top in range(0, height, band):
+        yield top, np.asarray(image.crop((0, top, width, min(height, top + band))))
+
+
+def _finite_range(bands) -> tuple[float, float]:
+    """The smallest and largest finite values over the bands; (0, 0) when there are none."""
+    low, high = np.inf, -np.inf
+    for _, values in bands:
+        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+        if finite.size:
+            low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+    return (low, high) if low <= high else (0.0, 0.0)
 
 
 def _decode_all(paths, probes, size, channels, cache: bool):

@@ -3,12 +3,14 @@ over the cap is refused at once, and a body streamed without one is cut off as s
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 
 class BodySizeLimit:
     """ASGI middleware: 413 for a body over `max_bytes`; the body is read (at most `max_bytes`) and
-    handed on, so the application never holds more than the cap."""
+    handed on in the chunks it came in, so the application never holds more than the cap and parses a
+    large body a chunk at a time, letting other requests through between chunks."""
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -30,14 +32,14 @@ class BodySizeLimit:
                 return await self._refuse(send)
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body, replayed = b"".join(chunks), False
+        chunks.reverse()
 
         async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            if not chunks:
+                return await receive()
+            await asyncio.sleep(0)  # other requests are answered between chunks while this body is parsed
+            chunk = chunks.pop()
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
 
         return await self.app(scope, replay, send)
 

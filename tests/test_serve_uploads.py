@@ -130,10 +130,10 @@ def test_huge_pictures_neither_stall_the_server_nor_blow_its_memory(picture_mode
     assert one.status_code == 200, one.text  # decoded (shrunk to the model's 16 x 16) and answered
     assert many.status_code == 413 and "more than 100 megapixels together" in many.json()["error"], many.text
     assert many.json()["error"].startswith("big1.png: ")  # refused from the headers: the second file tips it over
-    # /health answered all along: within 50 ms at the 99th percentile (or 5x this machine's idle p99 when
+    # /health answered all along: within 75 ms at the 99th percentile (or 5x this machine's idle p99 when
     # it is so loaded that even idle answers take longer). About 6 ms on 2 cores; 86-153 ms when the whole
     # picture's range was measured in one call that held Python's lock, and the 15 MB body parsed in one go.
-    assert len(poller.seconds) >= 20 and poller.p99() < max(0.05, 5 * baseline.p99()), (poller.p99(), baseline.p99())
+    assert len(poller.seconds) >= 20 and poller.p99() < max(0.075, 5 * baseline.p99()), (poller.p99(), baseline.p99())
     assert peak_mb - idle_mb < MEMORY_BOUND_MB, (idle_mb, peak_mb)
 
 

@@ -2,12 +2,12 @@
 at `/`, and the OpenAPI schema at `/openapi.json`.
 
 Table models take ``{"rows": [{column: value, ...}, ...]}`` (the schema lists the columns), text
-models ``{"texts": ["...", ...]}``; picture and sound models take a multipart upload of one or more
-files in the field ``files``, decoded off the
-event loop within budgets (`deepfit.serving.decoding`). Bad input is a 4xx with one clear message,
+models ``{"texts": ["...", ...]}``, parsed a slice at a time and, over 64 KiB, off the event loop
+(`deepfit.serving.bodies`); picture and sound models take a multipart upload of one or more files in
+the field ``files``, decoded off the event loop within budgets (`deepfit.serving.decoding`). Bad input is a 4xx with one clear message,
 never a 500: 400 malformed JSON, 422 a body of the wrong shape or values the model cannot take, 413 a
 body over the size limit or uploads over a budget, 415 a file of the wrong type, 401 a missing or
-wrong bearer token; 503 when too many requests wait to be decoded. The OpenAPI schema documents each
+wrong bearer token; 503 when too many requests wait to be decoded or parsed. The OpenAPI schema documents each
 (`deepfit.serving.contract`).
 """
 
@@ -31,6 +31,7 @@ from deepfit.errors import DeepfitError, InvalidInputError
 from deepfit.estimators.base import UNANSWERABLE, unanswerable_rows
 from deepfit.json_values import plain
 from deepfit.serving.batcher import Batcher
+from deepfit.serving.bodies import INLINE_BYTES, documented_body, validated_items
 from deepfit.serving.contract import (
     FILE_ERRORS,
     ROW_ERRORS,
@@ -89,9 +90,9 @@ def create_app(model, *, token: str | None = None, max_body_bytes: int = DEFAULT
     if files:
         _add_file_route(app, batcher, guard, decoder, budget)
     elif kind.served_as == "texts":
-        _add_text_route(app, batcher, guard)
+        _add_text_route(app, batcher, guard, decoder)
     else:
-        _add_table_route(app, batcher, guard)
+        _add_table_route(app, batcher, guard, decoder)
     return app
 
 
@@ -127,38 +128,56 @@ def _add_page(app: FastAPI) -> None:
 
 
 # ------------------------------------------------------------------------------------ routes
-def _add_table_route(app: FastAPI, batcher: Batcher, guard) -> None:
+def _add_table_route(app: FastAPI, batcher: Batcher, guard, decoder: Decoder) -> None:
     Rows = _rows_schema(batcher.estimator.encoder_)
     kinds = [(c.name, str(c.name), c.type == "numeric") for c in batcher.estimator.encoder_.columns]
     all_numeric = all(numeric for _, _, numeric in kinds)
 
+    def table_of(body: bytes, content_type: str | None):
+        rows = [row.model_dump(by_alias=True) for row in validated_items(Rows, "rows", body, content_type, MAX_ROWS)]
+        if all_numeric:  # one float array in training order (None is NaN, missing): no DataFrame to build
+            return np.array([[row[key] for _, key, _ in kinds] for row in rows], dtype=np.float64)
+        return pd.DataFrame({name: np.array([row[key] for row in rows], dtype=np.float64 if numeric else object)
+                             for name, key, numeric in kinds}, copy=False)
+
     @app.post("/predict", summary="Predict the label of each row", tags=["model"], dependencies=[Depends(guard)],
               responses=ROW_ERRORS)
-    async def predict(body: Rows) -> dict:
-        rows = [row.model_dump(by_alias=True) for row in body.rows]
-        if all_numeric:  # one float array in training order (None is NaN, missing): no DataFrame to build
-            inputs = np.array([[row[key] for _, key, _ in kinds] for row in rows], dtype=np.float64)
-        else:
-            inputs = pd.DataFrame({name: np.array([row[key] for row in rows], dtype=np.float64 if numeric else
-                                                  object) for name, key, numeric in kinds}, copy=False)
+    async def predict(request: Request) -> dict:
+        inputs = await _parsed(request, table_of, decoder)
         labels, probabilities = await batcher.predict(inputs)
         _refuse_unanswerable(probabilities, "rows")
         return {"predictions": _predictions(batcher.estimator, labels, probabilities)}
 
+    documented_body(app, "/predict", Rows)
 
-def _add_text_route(app: FastAPI, batcher: Batcher, guard) -> None:
+
+async def _parsed(request: Request, parse, decoder: Decoder):
+    """`parse(body, content type)`: on the event loop for a small body, on a decoding thread for a large one."""
+    body, content_type = await request.body(), request.headers.get("content-type")
+    if len(body) <= INLINE_BYTES:
+        return parse(body, content_type)
+    return await decoder.run(parse, body, content_type)
+
+
+def _add_text_route(app: FastAPI, batcher: Batcher, guard, decoder: Decoder) -> None:
     Texts = create_model("Texts", texts=(list[Annotated[str, Strict()]], Field(
         ..., min_length=1, max_length=MAX_ROWS, description="the texts to label, each with at least one word; "
         f"characters past {batcher.estimator.encoder_.max_chars:,} are not read")))
 
-    @app.post("/predict", summary="Predict the label of each text", tags=["model"], dependencies=[Depends(guard)],
-              responses=TEXT_ERRORS)
-    async def predict(body: Texts) -> dict:
-        empty = next((i for i, text in enumerate(body.texts) if not text.strip()), None)
+    def texts_of(body: bytes, content_type: str | None) -> np.ndarray:
+        texts = validated_items(Texts, "texts", body, content_type, MAX_ROWS)
+        empty = next((i for i, text in enumerate(texts) if not text.strip()), None)
         if empty is not None:
             raise InvalidInputError(f"texts.{empty}: the text is empty; send at least one word.")
-        labels, probabilities = await batcher.predict(np.asarray(body.texts, dtype=object))
+        return np.asarray(texts, dtype=object)
+
+    @app.post("/predict", summary="Predict the label of each text", tags=["model"], dependencies=[Depends(guard)],
+              responses=TEXT_ERRORS)
+    async def predict(request: Request) -> dict:
+        labels, probabilities = await batcher.predict(await _parsed(request, texts_of, decoder))
         return {"predictions": _predictions(batcher.estimator, labels, probabilities)}
+
+    documented_body(app, "/predict", Texts)
 
 
 def _add_file_route(app: FastAPI, batcher: Batcher, guard, decoder: Decoder, budget: UploadBudget) -> None:

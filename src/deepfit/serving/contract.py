@@ -37,6 +37,8 @@ ROW_ERRORS = _documented({
     413: _TOO_LARGE + ".",
     422: "The body has the wrong shape, a column is missing or has a value of the wrong type, or a value is "
          "one the model cannot compute with.",
+    503: "Bodies over 64 KiB are parsed on a small pool of threads, and more requests are waiting for it than "
+         "the server takes; retry after the Retry-After seconds.",
 })
 TEXT_ERRORS = _documented({
     400: "The body is not valid JSON.",
@@ -44,6 +46,8 @@ TEXT_ERRORS = _documented({
     413: _TOO_LARGE + ".",
     422: "The body has the wrong shape (no texts, more than 10,000, or one that is not a string), or a text is "
          "empty: the message names it (texts.N).",
+    503: "Bodies over 64 KiB are parsed on a small pool of threads, and more requests are waiting for it than "
+         "the server takes; retry after the Retry-After seconds.",
 })
 FILE_ERRORS = _documented({
     400: "The multipart body cannot be parsed.",

@@ -31,10 +31,11 @@ class Decoder:
         self._capacity, self._taken = workers + max_waiting, 0
 
     async def run(self, function, *args):
-        """`function(*args)` on a decoding thread (a kind's `decode_uploads`); ServerBusy when the pool and its queue are full."""
+        """`function(*args)` on a decoding thread (a kind's `decode_uploads`, a large JSON body's parsing);
+        ServerBusy when the pool and its queue are full."""
         if self._taken >= self._capacity:
-            raise ServerBusy(f"the server is decoding {self._taken} requests' uploads already; retry in a moment, "
-                             "or send fewer files at once.")
+            raise ServerBusy(f"the server is decoding {self._taken} requests' uploads or bodies already; retry in a "
+                             "moment, or send fewer files or rows at once.")
         self._taken += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)

@@ -228,12 +228,18 @@ def _rows(count: int, seed: int = 1, prefix: str = "x") -> list[dict]:
 @pytest.mark.slow
 def test_a_large_or_misnamed_json_body_does_not_stall_the_server(table_model):
     """10,000 rows (5 MB) whose 200,000 fields are all misnamed held the event loop 1.1 s when FastAPI
-    parsed and validated the body itself; now it is parsed off the loop, 500 rows at a time."""
+    parsed and validated the body itself; now it is parsed off the loop, 500 rows at a time, and the
+    10,000 answers are written there too."""
     process, url = _served(table_model)
     good, misnamed = json.dumps({"rows": _rows(10_000)}), json.dumps({"rows": _rows(10_000, prefix="col")})
     try:
         with httpx.Client(timeout=120, headers={"content-type": "application/json"}) as client:
             assert client.post(f"{url}/predict", content=good).status_code == 200  # warm: threads, first batch
+            baseline = HealthPoller(url)
+            baseline.start()
+            time.sleep(1.0)
+            baseline.done.set()
+            baseline.join()
             poller = HealthPoller(url)
             poller.start()
             answers = [client.post(f"{url}/predict", content=body) for body in (misnamed, good, misnamed)]
@@ -242,11 +248,14 @@ def test_a_large_or_misnamed_json_body_does_not_stall_the_server(table_model):
     finally:
         process.terminate()
         process.communicate(timeout=30)
-    record("large json bodies", health_requests=len(poller.seconds), health_p99_ms=round(1000 * poller.p99(), 1))
+    record("large json bodies", health_requests=len(poller.seconds), health_p99_ms=round(1000 * poller.p99(), 1),
+           idle_health_p99_ms=round(1000 * baseline.p99(), 1))
     assert [answer.status_code for answer in answers] == [422, 200, 422]
     assert answers[0].json()["error"] == "rows.0.x0: Field required"
     assert len(answers[1].json()["predictions"]) == 10_000
-    assert len(poller.seconds) >= 5 and poller.p99() < 0.075, poller.p99()
+    # About 25-30 ms on 2 cores: pydantic-core parsing the 5 MB in one call that holds Python's lock (the
+    # answers are written in slices); 1.1-1.2 s before. The bound leaves a slower machine 5 times that.
+    assert len(poller.seconds) >= 5 and poller.p99() < max(0.15, 5 * baseline.p99()), (poller.p99(), baseline.p99())
 
 
 def test_a_large_body_is_validated_in_slices_that_name_the_row_and_answer_as_a_small_one(table_model):

@@ -6,7 +6,7 @@ FastAPI parses a declared JSON body on the event loop: a 5 MB body of 10,000 row
 `/health` waited. Here the body is parsed by pydantic-core's JSON parser (about 5 ms a megabyte; the
 one call that cannot be cut) and its list is validated 500 items at a time, stopping at the first slice
 with a problem; the caller runs this on a worker thread for large bodies, where the Python between the
-slices lets the event loop in. The route declares the body's schema for OpenAPI with `documented_body`.
+slices lets the event loop in (and builds large answers there too). The route declares the body's schema for OpenAPI with `documented_body`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def validated_items(model: type[BaseModel], key: str, body: bytes, content_type:
 
 
 def _document(body: bytes, content_type: str | None):
-    """The parsed JSON document; a body sent as another type is refused as FastAPI refuses it."""
+    """The parsed JSON document; a body sent as another type is refused, saying to send JSON."""
     if not body:
         raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
     if content_type:

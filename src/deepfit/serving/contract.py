@@ -30,6 +30,9 @@ def _documented(descriptions: dict[int, str]) -> dict:
 _UNAUTHORISED = "A bearer token is required (the server was started with --token) and was missing or wrong."
 _TOO_LARGE = "The body is over the server's size limit (--max-body-mb)"
 
+_BUSY_PARSING = ("Bodies over 64 KiB are parsed on a small pool of threads, and more requests are waiting for it "
+                 "than the server takes; retry after the Retry-After seconds.")
+
 SERVICE_ERRORS = _documented({401: _UNAUTHORISED})
 ROW_ERRORS = _documented({
     400: "The body is not valid JSON.",
@@ -37,8 +40,7 @@ ROW_ERRORS = _documented({
     413: _TOO_LARGE + ".",
     422: "The body has the wrong shape, a column is missing or has a value of the wrong type, or a value is "
          "one the model cannot compute with.",
-    503: "Bodies over 64 KiB are parsed on a small pool of threads, and more requests are waiting for it than "
-         "the server takes; retry after the Retry-After seconds.",
+    503: _BUSY_PARSING,
 })
 TEXT_ERRORS = _documented({
     400: "The body is not valid JSON.",
@@ -46,8 +48,7 @@ TEXT_ERRORS = _documented({
     413: _TOO_LARGE + ".",
     422: "The body has the wrong shape (no texts, more than 10,000, or one that is not a string), or a text is "
          "empty: the message names it (texts.N).",
-    503: "Bodies over 64 KiB are parsed on a small pool of threads, and more requests are waiting for it than "
-         "the server takes; retry after the Retry-After seconds.",
+    503: _BUSY_PARSING,
 })
 FILE_ERRORS = _documented({
     400: "The multipart body cannot be parsed.",

@@ -39,7 +39,15 @@ import sys
 import time
 from pathlib import Path
 
-from suite import ablation_report, cell, planned_runs, record, run_worker, summarise  # benchmarks/suite.py
+from suite import (  # benchmarks/suite.py
+    ablation_report,
+    cell,
+    planned_runs,
+    record,
+    run_worker,
+    summarise,
+    variants_report,
+)
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -263,7 +271,11 @@ def main() -> None:
     for name in args.sets:
         for model, params in runs:
             record(results, args.results, name, model, run_model(model, name, args.seeds, params))
-    print(report(results, [m for m in MODELS if m in results]))
+    plain = [m for m in MODELS if m in results]
+    if not plain:  # variants only
+        print(variants_report(results, SETS))
+        return
+    print(report(results, plain))
     if any(m.startswith("deepfit[") for m in results):
         print(ablation_report(results, "sets"))
 

@@ -27,7 +27,15 @@ import sys
 import time
 from pathlib import Path
 
-from suite import ablation_report, cell, planned_runs, record, run_worker, summarise  # benchmarks/suite.py
+from suite import (  # benchmarks/suite.py
+    ablation_report,
+    cell,
+    planned_runs,
+    record,
+    run_worker,
+    summarise,
+    variants_report,
+)
 
 HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -234,7 +242,11 @@ def main() -> None:
         for model, params in runs:  # interleaved: a slow minute of the machine hits every model alike
             entry = run_model(model, table, args.seeds, params, BUDGET.get(model, DEFAULT_BUDGET), args.train_rows)
             record(results, args.results, table, model, entry)
-    print(report(results, [m for m in MODELS if m in results]))
+    plain = [m for m in MODELS if m in results]
+    if not plain:  # variants only: a --train-rows file
+        print(variants_report(results, TABLES))
+        return
+    print(report(results, plain))
     for line in targets(results):
         print("-", line)
     if any(m.startswith("deepfit[") for m in results):

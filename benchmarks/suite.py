@@ -92,6 +92,17 @@ def ablation_report(results: dict, unit: str) -> str:
     return "\n".join(lines)
 
 
+def variants_report(results: dict, names: list[str]) -> str:
+    """A results file that holds variants only (a --train-rows file: no peers, no plain defaults): each
+    variant's cell on each set it ran, sets in `names`' order."""
+    variants = [m for m in results if m.startswith("deepfit[")]
+    ran = [name for name in names if any(name in results[v] for v in variants)]
+    lines = ["| variant | " + " | ".join(ran) + " |", "|---" * (len(ran) + 1) + "|"]
+    for variant in variants:
+        lines.append(f"| {variant[8:-1]} | " + " | ".join(cell(results[variant].get(name)) for name in ran) + " |")
+    return "\n".join(lines)
+
+
 def planned_runs(args, ablation: dict) -> list[tuple[str, dict]]:
     """(model name, DeepClassifier parameters) to run: the ablation's variants, one --set variant, the
     --models, or none (--report-only)."""

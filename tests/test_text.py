@@ -276,6 +276,21 @@ def test_the_server_labels_texts_sent_as_json(text_server, spam_model):
     assert texts_schema["items"]["type"] == "string" and texts_schema["maxItems"] == 10_000
 
 
+def test_a_large_text_body_is_answered_in_full_and_a_late_problem_is_named(text_server, spam_model):
+    import httpx
+
+    texts, _ = messages(1_500, seed=6)  # about 100 KB: parsed and answered off the event loop
+    answer = httpx.post(text_server.url + "/predict", json={"texts": texts}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    assert [p["label"] for p in answer.json()["predictions"]] == list(spam_model.predict(texts))
+    texts[1_234] = " "
+    empty = httpx.post(text_server.url + "/predict", json={"texts": texts}, timeout=60)
+    texts[1_234] = 7
+    number = httpx.post(text_server.url + "/predict", json={"texts": texts}, timeout=60)
+    assert empty.status_code == 422 and empty.json()["error"] == "texts.1234: the text is empty; send at least one word."
+    assert number.status_code == 422 and number.json()["error"].startswith("texts.1234: Input should be a valid string")
+
+
 @pytest.mark.parametrize("body, status, says", [
     ({"texts": []}, 422, "texts"),
     ({"texts": ["free cash now", "   "]}, 422, "texts.1: the text is empty"),

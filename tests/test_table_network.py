@@ -11,6 +11,7 @@ import torch
 import deepfit
 from deepfit import DeepClassifier
 from deepfit.data.encoder import TableEncoder
+from deepfit.estimators.refit import loss_floor
 from deepfit.modelfile import read_model, write_model
 from deepfit.models import build, parameter_count
 from deepfit.models.ensemble import EnsembleMLP
@@ -155,6 +156,21 @@ def test_a_small_clean_table_is_trained_again_on_every_row_and_a_noisy_one_keeps
     assert "refit" not in noisy.training_summary_ and "val_loss" in noisy.history_[-1]
     told = DeepClassifier(random_state=0, width=64, max_epochs=60).fit(*clean_rule_table(800))
     assert "refit" not in told.training_summary_  # epochs the user set are kept to
+
+
+def test_a_small_table_whose_held_out_rows_are_all_learned_stops_there_and_keeps_its_network():
+    def separated(rows, seed):  # two classes far apart (banknote authentication's kind of table)
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(rows, 4))
+        X[:, 0] += np.where(X[:, 1] > 0, 4.0, -4.0)
+        return X, np.where(X[:, 1] > 0, "forged", "genuine")
+
+    model = DeepClassifier(random_state=0, width=64).fit(*separated(800, 0))
+    summary = model.training_summary_
+    assert "refit" not in summary and "reached its floor" in summary["stop_reason"], summary
+    assert summary["val_loss"] <= loss_floor(2, 0.1) + 1e-3 and summary["val_accuracy"] == 1.0
+    assert summary["epochs"] < 0.25 * (3000 // 23)  # stopped long before the schedule's quarter
+    assert model.score(*separated(2000, 1)) > 0.995
 
 
 def test_every_ingredient_can_be_switched_off(blobs):

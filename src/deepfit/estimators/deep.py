@@ -16,7 +16,7 @@ from deepfit.data import kinds
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
 from deepfit.estimators.base import NetworkClassifier, pool_rows
-from deepfit.estimators.refit import Refit, RefitPhases
+from deepfit.estimators.refit import Refit, RefitPhases, loss_floor
 from deepfit.estimators.transfer import TransferPhases, load_body, transfer_source
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
@@ -386,7 +386,8 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
             torch.manual_seed(settings.seed + 1)  # inside fit's forked generator: the caller's is untouched
             return self._initial_module().state_dict()
 
-        return Refit(every_row, fresh_weights, after)
+        smoothing = settings.label_smoothing if settings.loss == "cross_entropy" else 0.0
+        return Refit(every_row, fresh_weights, after, loss_floor(len(self.classes_), smoothing))
 
     def _chunk_rows(self, encoded: np.ndarray) -> int:
         """A table ensemble's hidden layers hold members x width values a row: its chunks are smaller, so

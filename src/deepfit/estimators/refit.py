@@ -12,12 +12,17 @@ compare_tables_suite.py --train-rows; docs/benchmarks.md).
 
 The first phase does not train on once the answer is known: it ends at the first new low of the
 held-out loss past a quarter of the schedule (the same decision as waiting for early stopping's best
-epoch, in a fraction of the time). For `train_phases`, so a run stopped in either phase resumes to the
-same weights::
+epoch, in a fraction of the time). Nor once there is nothing left to learn: when the held-out loss is
+within `FLOOR_TOLERANCE` of the least that the label smoothing allows (`loss_floor`), every held-out
+row is answered right and as confidently as the smoothed targets ask (banknote authentication, by
+epoch 17 of 97), and that network is kept; it would otherwise creep down by 1e-4 an epoch and be
+trained again for nothing. For `train_phases`, so a run stopped in either phase resumes to the same
+weights::
 
     phase 0: train on the rows kept; stop when the held-out loss has not improved for `patience`
-             epochs (the network is kept), or when it reaches a new low at or past `after` of the schedule
-    phase 1: only in the second case: new weights, every row, the whole schedule (no held-out rows)
+             epochs, or is at its floor (the network is kept), or when it reaches a new low at or past
+             `after` of the schedule
+    phase 1: only in the last case: new weights, every row, the whole schedule (no held-out rows)
 """
 
 from __future__ import annotations
@@ -33,14 +38,46 @@ from deepfit.training.loop import LoopSettings, TensorData
 from deepfit.training.phases import Phase
 
 
+FLOOR_TOLERANCE = 1e-3  # nats a row above the loss floor: the held-out rows are learned
+
+
+def loss_floor(n_classes: int, label_smoothing: float) -> float:
+    """The least cross-entropy a row can have under label smoothing: the entropy of its smoothed target
+    (the true class 1 - s + s/K, each other s/K); 0 without smoothing.
+
+    >>> round(loss_floor(2, 0.1), 4), loss_floor(3, 0.0)
+    (0.1985, 0.0)
+    """
+    if label_smoothing <= 0:
+        return 0.0
+    true, other = 1 - label_smoothing + label_smoothing / n_classes, label_smoothing / n_classes
+    return -(true * math.log(true) + (n_classes - 1) * other * math.log(other))
+
+
 @dataclass
 class Refit:
     """What the second phase trains with: its settings (for every row), where it starts from (a
-    function giving fresh weights), and the share of the first phase's schedule its best epoch must reach."""
+    function giving fresh weights), the share of the first phase's schedule its best epoch must reach,
+    and the held-out loss's floor (`loss_floor`)."""
 
     settings: LoopSettings
     fresh_weights: Callable[[], dict]
     after: float
+    floor: float = 0.0
+
+
+class AtFloor(Callback):
+    """Stops training when the held-out loss is within FLOOR_TOLERANCE of `floor`: nothing left to learn."""
+
+    def __init__(self, floor: float):
+        self.floor = floor
+
+    def on_epoch_end(self, state) -> None:
+        if state.val_loss is not None and state.val_loss <= self.floor + FLOOR_TOLERANCE:
+            state.stop = True
+            state.stop_reason = (f"the held-out loss reached its floor ({state.val_loss:.4f}, the least label "
+                                 f"smoothing allows is {self.floor:.4f}) at epoch {state.epoch}: every held-out row is "
+                                 "learned")
 
 
 class StillImproving(Callback):
@@ -76,8 +113,8 @@ class RefitPhases:
 
     def phase(self, index: int, *, restored: bool) -> Phase | None:
         if index == 0:
-            deciding = StillImproving(self.from_epoch)
-            return Phase(self.data, self.settings, [*self.callbacks_for(self.settings, True), deciding])
+            deciding = [AtFloor(self.refit.floor), StillImproving(self.from_epoch)]
+            return Phase(self.data, self.settings, [*self.callbacks_for(self.settings, True), *deciding])
         if not self.refitting:
             return None
         if not restored:
@@ -96,10 +133,13 @@ class RefitPhases:
         state.epoch += first_epochs
 
     def _decide(self, first_history: list) -> None:
-        """The first phase's history says whether the second runs: its best epoch is past `from_epoch`."""
+        """The first phase's history says whether the second runs: its best epoch is past `from_epoch`,
+        and its held-out loss never came down to the floor."""
         self.first_history = first_history
-        self.best_epoch = min(first_history, key=lambda row: row["val_loss"])["epoch"]
-        self.refitting = self.best_epoch >= self.from_epoch
+        best = min(first_history, key=lambda row: row["val_loss"])
+        self.best_epoch = best["epoch"]
+        learned = best["val_loss"] <= self.refit.floor + FLOOR_TOLERANCE
+        self.refitting = self.best_epoch >= self.from_epoch and not learned
 
     def summary(self) -> dict:
         """What the second phase did, for the model's training summary (empty when it did not run)."""

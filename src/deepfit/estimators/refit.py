@@ -37,7 +37,6 @@ from deepfit.training.callbacks import Callback
 from deepfit.training.loop import LoopSettings, TensorData
 from deepfit.training.phases import Phase
 
-
 FLOOR_TOLERANCE = 1e-3  # nats a row above the loss floor: the held-out rows are learned
 
 

@@ -87,8 +87,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         off for larger tables (the whole annealed schedule on every row was better there), pictures
         and sound. When a small table's held-out loss is still falling past a quarter of the schedule
         (clean, rule-like tables), it is trained again from a new start on every row for the whole
-        schedule at the larger tables' rate, as they are; `training_summary_["refit"]` says so. Not with
-        `max_epochs` set.
+        schedule at the larger tables' rate, as they are; `training_summary_["refit"]` says so. When its
+        held-out loss comes within 1e-3 of the least that label smoothing allows (every held-out row
+        learned), it stops there and keeps that network. Not with `max_epochs` set.
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping.
     patience : int, default=15

@@ -74,9 +74,9 @@ class AtFloor(Callback):
     def on_epoch_end(self, state) -> None:
         if state.val_loss is not None and state.val_loss <= self.floor + FLOOR_TOLERANCE:
             state.stop = True
-            state.stop_reason = (f"the held-out loss reached its floor ({state.val_loss:.4f}, the least label "
-                                 f"smoothing allows is {self.floor:.4f}) at epoch {state.epoch}: every held-out row is "
-                                 "learned")
+            state.stop_reason = (f"the held-out loss reached its floor ({state.val_loss:.4f}; the least it can be "
+                                 f"with this label smoothing is {self.floor:.4f}) at epoch {state.epoch}: every "
+                                 "held-out row is learned")
 
 
 class StillImproving(Callback):
@@ -112,7 +112,7 @@ class RefitPhases:
 
     def phase(self, index: int, *, restored: bool) -> Phase | None:
         if index == 0:
-            deciding = [AtFloor(self.refit.floor), StillImproving(self.from_epoch)]
+            deciding = [StillImproving(self.from_epoch), AtFloor(self.refit.floor)]  # at the floor, its reason
             return Phase(self.data, self.settings, [*self.callbacks_for(self.settings, True), *deciding])
         if not self.refitting:
             return None

@@ -80,6 +80,16 @@ class HealthPoller(threading.Thread):
                 self.seconds.append(time.perf_counter() - started)
                 time.sleep(0.01)
 
+    @classmethod
+    def idle(cls, url: str, seconds: float = 1.0) -> HealthPoller:
+        """A poller run for `seconds` while nothing else is asked: this machine's idle answers."""
+        poller = cls(url)
+        poller.start()
+        time.sleep(seconds)
+        poller.done.set()
+        poller.join()
+        return poller
+
     def p99(self) -> float:
         return float(np.quantile(self.seconds, 0.99))
 
@@ -108,11 +118,7 @@ def test_huge_pictures_neither_stall_the_server_nor_blow_its_memory(picture_mode
         Image.new("L", (16, 16)).save(small, "PNG")
         assert httpx.post(f"{url}/predict", files=[("files", ("warm.png", small.getvalue()))]).status_code == 200
         idle_mb = _memory_mb(process.pid, "VmRSS")
-        baseline = HealthPoller(url)
-        baseline.start()
-        time.sleep(1.0)
-        baseline.done.set()
-        baseline.join()
+        baseline = HealthPoller.idle(url)
         poller = HealthPoller(url)
         poller.start()
         one = httpx.post(f"{url}/predict", files=[("files", ("big.png", big_png, "image/png"))], timeout=120)
@@ -235,11 +241,7 @@ def test_a_large_or_misnamed_json_body_does_not_stall_the_server(table_model):
     try:
         with httpx.Client(timeout=120, headers={"content-type": "application/json"}) as client:
             assert client.post(f"{url}/predict", content=good).status_code == 200  # warm: threads, first batch
-            baseline = HealthPoller(url)
-            baseline.start()
-            time.sleep(1.0)
-            baseline.done.set()
-            baseline.join()
+            baseline = HealthPoller.idle(url)
             poller = HealthPoller(url)
             poller.start()
             answers = [client.post(f"{url}/predict", content=body) for body in (misnamed, good, misnamed)]

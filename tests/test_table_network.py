@@ -11,11 +11,11 @@ import torch
 import deepfit
 from deepfit import DeepClassifier
 from deepfit.data.encoder import TableEncoder
-from deepfit.estimators.refit import loss_floor
+from deepfit.estimators.refit import ACCURACY_ROWS, Refit, RefitPhases, StillImproving, loss_floor
 from deepfit.modelfile import read_model, write_model
 from deepfit.models import build, parameter_count
 from deepfit.models.ensemble import EnsembleMLP
-from deepfit.training.loop import LoopSettings, loss_for
+from deepfit.training.loop import LoopSettings, TensorData, loss_for
 
 
 def test_robust_scaling_keeps_the_bulk_of_a_column_apart_from_one_huge_outlier():
@@ -92,7 +92,7 @@ def test_each_member_has_its_own_label_smoothed_loss():
     assert torch.allclose(loss, torch.stack(per_member).mean(), atol=1e-6)
 
 
-def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_every_row_at_a_higher_rate():
+def test_every_table_holds_rows_out_and_a_training_set_of_1500_rows_or_more_learns_at_a_higher_rate():
     from sklearn.datasets import make_classification
 
     X, y = make_classification(600, 10, n_informative=4, flip_y=0.2, random_state=0)
@@ -102,9 +102,9 @@ def test_a_small_table_stops_early_on_held_out_rows_and_a_large_one_trains_on_ev
     assert small.training_summary_["n_validation"] == 60
     assert "has not improved" in small.training_summary_["stop_reason"]
     assert max(row["learning_rate"] for row in small.history_) == pytest.approx(2e-3, rel=0.05)
-    X, y = make_classification(1600, 10, n_informative=4, random_state=0)
-    large = DeepClassifier(max_epochs=3, random_state=0).fit(X, y)
-    assert large.training_summary_["n_validation"] == 0 and large.training_summary_["epochs"] == 3
+    X, y = make_classification(2000, 10, n_informative=4, random_state=0)
+    large = DeepClassifier(max_epochs=3, random_state=0).fit(X, y)  # 1,800 rows kept: the higher rate
+    assert large.training_summary_["n_validation"] == 200 and large.training_summary_["epochs"] == 3
     # 4e-3 x sqrt(2) at the peak (batches of 64 for the schedule's 32); the first epoch ends a third of the
     # way down the cosine
     assert max(row["learning_rate"] for row in large.history_) > 3e-3
@@ -117,7 +117,7 @@ def test_a_table_takes_twice_the_rows_a_step_for_the_same_epochs_as_fifty_steps_
     from sklearn.datasets import make_classification
 
     X, y = make_classification(1800, 10, n_informative=4, random_state=0)
-    model = DeepClassifier(hidden_layers=1, width=32, random_state=0).fit(X[:1600], y[:1600])
+    model = DeepClassifier(hidden_layers=1, width=32, early_stopping=False, random_state=0).fit(X[:1600], y[:1600])
     # 50 steps an epoch would be batches of 32 and 60 epochs (3,000 steps); a step of 64 rows costs little
     # more, so the same 60 epochs take 1,500 steps
     assert model.training_summary_["batch_size"] == 64 and model.training_summary_["epochs"] == 60
@@ -231,3 +231,54 @@ def test_onnx_export_scales_clips_and_pools_the_members_inside_the_file(tmp_path
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     produced = session.run(["probabilities"], {"features": X_test.astype(np.float32)})[0]
     assert np.abs(produced - model.predict_proba(X_test)).max() <= 1e-5 and result.max_difference <= 1e-5
+
+
+def held_out_history(accuracies):
+    """A first phase whose held-out loss is best at epoch 2 and then levels off, while its accuracy goes as given."""
+    return [{"epoch": epoch, "val_loss": 0.9 if epoch == 2 else 1.0, "val_accuracy": accuracy}
+            for epoch, accuracy in enumerate(accuracies, start=1)]
+
+
+@pytest.mark.parametrize("held_out_rows, trained_again", [(ACCURACY_ROWS, True), (ACCURACY_ROWS - 1, False)])
+def test_a_rising_held_out_accuracy_past_a_quarter_of_the_schedule_trains_again_only_on_enough_held_out_rows(
+        held_out_rows, trained_again):
+    # wine quality's kind of table: the loss levels off early, the accuracy goes on rising
+    rising = [0.50, 0.55, 0.54, 0.56, 0.55, 0.57]
+    data = TensorData(torch.zeros(10, 2), torch.zeros(10), torch.zeros(held_out_rows, 2), torch.zeros(held_out_rows))
+    settings = LoopSettings(max_epochs=16)  # a quarter of it: epoch 4
+    plan = RefitPhases(None, data, settings, Refit(settings, dict, after=0.25), lambda phase, held_out: [])
+    plan.finished(0, type("State", (), {"history": held_out_history(rising)})())
+    assert plan.refitting is trained_again
+    if trained_again:
+        assert plan.summary()["refit"]["reason"].startswith("the held-out accuracy was still rising at epoch 6 of 16")
+
+
+def test_the_first_phase_stops_at_the_first_new_best_accuracy_past_a_quarter_of_the_schedule():
+    def stopped_at(callback, accuracies):
+        state = type("State", (), {"stop": False, "stop_reason": "", "max_epochs": 16})()
+        for row in held_out_history(accuracies):
+            state.history = [*getattr(state, "history", []), row]
+            state.epoch, state.val_loss, state.val_accuracy = row["epoch"], row["val_loss"], row["val_accuracy"]
+            callback.on_epoch_end(state)
+            if state.stop:
+                return state.epoch, state.stop_reason
+        return None
+
+    rising = [0.50, 0.55, 0.54, 0.56, 0.55, 0.57]
+    epoch, reason = stopped_at(StillImproving(4, accuracy=True), rising)
+    assert epoch == 4 and reason.startswith("the held-out accuracy was still rising at epoch 4")
+    assert stopped_at(StillImproving(4, accuracy=False), rising) is None  # the loss alone has not improved since 2
+    assert stopped_at(StillImproving(4, accuracy=True), [0.5, 0.6, 0.6, 0.6, 0.6]) is None  # a tie is no new best
+
+
+def test_a_large_noisy_table_keeps_its_early_stopped_network_as_accurate_as_the_whole_schedule_in_fewer_epochs():
+    from sklearn.datasets import make_classification
+
+    # credit scoring's and telecom churn's kind of table: thousands of rows, much of the label noise
+    X, y = make_classification(4000, 10, n_informative=4, flip_y=0.3, random_state=0)
+    early = DeepClassifier(random_state=0, width=64).fit(X[:2500], y[:2500])
+    summary = early.training_summary_
+    assert summary["n_validation"] == 250 and "refit" not in summary and "has not improved" in summary["stop_reason"]
+    whole = DeepClassifier(random_state=0, width=64, early_stopping=False).fit(X[:2500], y[:2500])
+    assert whole.training_summary_["n_validation"] == 0 and summary["epochs"] < whole.training_summary_["epochs"] / 2
+    assert early.score(X[2500:], y[2500:]) >= whole.score(X[2500:], y[2500:]) - 0.01

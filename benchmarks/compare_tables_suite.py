@@ -7,9 +7,11 @@ development suite (../shared/datasets), under one protocol.
     benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py --models deepfit --train-rows 1200 \
         --results /tmp/rows.json      # each training split cut to 1,200 rows: learning at a given size
     benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py --suite heldout  # tables no default saw
+    benchmarks/.venv/bin/python benchmarks/compare_tables_suite.py --suite fresh    # and a second such set
 
 `--suite heldout` runs the same protocol on 15 other real tables (benchmarks/heldout.py), kept out of
 every choice of a default: they say whether the defaults carry over to tables they were not chosen on.
+`--suite fresh` runs 8 more (the same file's FRESH), added when the first set had been looked at.
 
 Protocol: 5 stratified 80/20 splits (seeds 0-4); every model with its defaults (random_state set to the
 split's seed where it has one); accuracy on the held-out fifth, and the wall time of `fit` alone. Each
@@ -31,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from heldout import HELDOUT, load_heldout  # benchmarks/heldout.py
+from heldout import FRESH, HELDOUT, load_heldout  # benchmarks/heldout.py
 from suite import (  # benchmarks/suite.py
     ablation_report,
     cell,
@@ -48,7 +50,8 @@ RESULTS = HERE / "results" / "tables-suite.json"
 HELDOUT_RESULTS = HERE / "results" / "tables-heldout.json"
 TABLES = ["wine_quality", "bank_marketing", "image_segment", "magic_gamma", "car_evaluation", "banknote",
           "heart_cleveland", "spambase", "mushroom", "horse_colic", "german_credit", "nursery", "phoneme"]
-SUITES = {"dev": TABLES, "heldout": list(HELDOUT)}
+SUITES = {"dev": TABLES, "heldout": list(HELDOUT), "fresh": list(FRESH)}
+SUITE_RESULTS = {"dev": RESULTS, "heldout": HELDOUT_RESULTS, "fresh": HERE / "results" / "tables-fresh.json"}
 MODELS = ["deepfit", "hgb", "lightgbm", "mlp", "logreg", "realmlp", "tabm"]
 BUDGET = {"realmlp": 300.0, "tabm": 60.0}  # seconds per fit; others get DEFAULT_BUDGET
 DEFAULT_BUDGET = 300.0
@@ -66,7 +69,7 @@ ABLATION = {
 
 # ------------------------------------------------------------------ worker
 def load_table(name: str):
-    if name in HELDOUT:
+    if name in HELDOUT or name in FRESH:
         return load_heldout(name)
     sys.path.insert(0, str(DATASETS))
     import load  # the suite's own loaders
@@ -231,8 +234,8 @@ def main() -> None:
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--suite", choices=SUITES, default="dev",
-                        help="dev: the 13 tables defaults are chosen on; heldout: 15 tables they never saw")
-    parser.add_argument("--tables", nargs="+", choices=[*TABLES, *HELDOUT], help="default: the suite's")
+                        help="dev: the 13 tables defaults are chosen on; heldout, fresh: 15 and 8 they never saw")
+    parser.add_argument("--tables", nargs="+", choices=[*TABLES, *HELDOUT, *FRESH], help="default: the suite's")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
                         help="DeepClassifier parameters (JSON values) for a variant, stored as deepfit[NAME=VALUE]")
@@ -250,7 +253,7 @@ def main() -> None:
         parser.error("--train-rows measures another protocol: give its own --results file")
     tables = SUITES[args.suite]
     args.tables = args.tables or tables
-    args.results = args.results or (RESULTS if args.suite == "dev" else HELDOUT_RESULTS)
+    args.results = args.results or SUITE_RESULTS[args.suite]
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     runs = planned_runs(args, ABLATION)
     for table in args.tables:

@@ -39,6 +39,17 @@ def test_onnx_takes_raw_table_features_with_missing_values(digits_model, tmp_pat
     assert result.max_difference <= 1e-5 and result.encoder_path is None
 
 
+def test_onnx_scales_far_outliers_as_deepfit_does(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_cauchy((400, 4))  # tails hundreds of interquartile ranges out, on both sides
+    y = (X[:, 0] + np.sign(X[:, 1]) > 0).astype(int)
+    model = DeepClassifier(random_state=0, max_epochs=3).fit(X[:300], y[:300])
+    export_model(model, tmp_path / "tails.onnx")
+    produced = onnx_run(tmp_path / "tails.onnx", "features", X[300:].astype(np.float32))
+    assert np.abs(X[300:]).max() > 100
+    assert np.abs(produced - model.predict_proba(X[300:])).max() <= 1e-5
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_torchscript_gives_the_same_probabilities(digits_model, tmp_path):
     model, X_test = digits_model

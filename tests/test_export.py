@@ -41,7 +41,7 @@ def test_onnx_takes_raw_table_features_with_missing_values(digits_model, tmp_pat
 
 def test_onnx_scales_far_outliers_as_deepfit_does(tmp_path):
     rng = np.random.default_rng(0)
-    X = rng.standard_cauchy((400, 4))  # tails hundreds of interquartile ranges out, on both sides
+    X = rng.standard_cauchy((400, 4))  # tails tens to hundreds of interquartile ranges out, both sides
     y = (X[:, 0] + np.sign(X[:, 1]) > 0).astype(int)
     model = DeepClassifier(random_state=0, max_epochs=3).fit(X[:300], y[:300])
     export_model(model, tmp_path / "tails.onnx")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from numbers import Integral, Real
 
@@ -15,18 +14,18 @@ from deepfit import models
 from deepfit.data import kinds
 from deepfit.data.splits import recording_digests, warn_if_recordings_leak
 from deepfit.errors import InvalidInputError
+from deepfit.estimators import schedule
 from deepfit.estimators.base import NetworkClassifier, pool_rows
 from deepfit.estimators.refit import Refit, RefitPhases, loss_floor
 from deepfit.estimators.transfer import TransferPhases, load_body, transfer_source
 from deepfit.models.mlp import RESIDUAL_FROM
 from deepfit.training import augment as aug
 from deepfit.training import callbacks as cb
-from deepfit.training.loop import LoopSettings, auto_batch_size
+from deepfit.training.loop import LoopSettings
 from deepfit.training.phases import train_phases
 
 # What "auto" means for each kind of input (steps, epochs, learning rate, label smoothing, early
 # stopping, augmentation strength, the default network) is the kind's: `deepfit.data.kinds`.
-AUTO_LEARNING_RATE = 2e-3  # a transferred network, fine-tuned whatever its kind
 AUTO_ENSEMBLE = 8  # members of a shallow table network
 ENSEMBLE_CHUNK_VALUES = 2**19  # hidden activations per chunk when an ensemble predicts (2 MB of float32)
 # Picture augmentation (augment="affine"): turns of up to 10 degrees, scalings of up to 10%, shifts of
@@ -408,18 +407,20 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         return self.validation_fraction if stopping else 0.0
 
     def _loop_settings(self, n_rows: int, seed: int, *, whole_schedule: bool = False) -> LoopSettings:
+        """The settings "auto" resolves to for `n_rows` training rows (`deepfit.estimators.schedule`)."""
         defaults = self._kind().defaults
-        batch_size = schedule_batch = self.batch_size
+        batch_size = counted = self.batch_size
         if batch_size == "auto":  # epochs as at about 50 steps each (texts 100); tables take fewer, larger steps
-            schedule_batch = auto_batch_size(n_rows, defaults.steps_per_epoch, defaults.smallest_batch)
-            growth = defaults.batch_growth if self._plain() else 1
-            grown = auto_batch_size(n_rows, defaults.steps_per_epoch / growth, defaults.smallest_batch)
-            batch_size = max(schedule_batch, min(defaults.grown_batch_limit, grown))
-        max_epochs = self.max_epochs if self.max_epochs is not None else self._auto_epochs(n_rows, schedule_batch)
+            counted, batch_size = schedule.batches(defaults, n_rows, self._plain())
+        max_epochs = self.max_epochs
+        if max_epochs is None:
+            max_epochs = schedule.epochs(defaults, n_rows, counted, self._first_stage_area())
         smoothing = defaults.label_smoothing if self.label_smoothing == "auto" else self.label_smoothing
         learning_rate = self.learning_rate
         if learning_rate == "auto":
-            learning_rate = self._auto_learning_rate(n_rows, whole_schedule, batch_size / schedule_batch)
+            learning_rate = schedule.learning_rate(
+                defaults, n_rows, plain=self._plain(), transfer=getattr(self, "_source", None) is not None,
+                whole_schedule=whole_schedule, batch_growth=batch_size / counted)
         return LoopSettings(max_epochs=max_epochs, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=self.weight_decay, seed=seed, augment=self._augmentation(seed),
                             label_smoothing=smoothing, precision=self.precision)
@@ -428,18 +429,12 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         """A network of 1-3 hidden layers, where tables' larger rates and batches were measured."""
         return not self.architecture_.get("residual", False)
 
-    def _auto_learning_rate(self, n_rows: int, whole_schedule: bool = False, batch_growth: float = 1.0) -> float:
-        """The kind's rate; a larger one for a plain network on tables of 1,500 training rows or more, or
-        trained again on every row (`whole_schedule`), where it was measured (the residual deep networks
-        keep the smaller one); times the square root of the batches' growth (fewer, larger steps take
-        larger ones); transfer learning fine-tunes gently."""
-        defaults = self._kind().defaults
-        if getattr(self, "_source", None) is not None:
-            return AUTO_LEARNING_RATE
-        rate = defaults.learning_rate
-        if defaults.large_learning_rate and self._plain() and (whole_schedule or n_rows >= defaults.large_rate_from):
-            rate = defaults.large_learning_rate
-        return rate * math.sqrt(batch_growth)
+    def _first_stage_area(self) -> float:
+        """Pixels a picture (or spectrogram) has in the network's first stage; 0 for rows."""
+        if not self._kind().defaults.pixel_passes:
+            return 0.0
+        stride = self.architecture_.get("stem_stride", 1)
+        return self.encoder_.height * self.encoder_.width / stride ** 2
 
     def _augmentation(self, seed: int):
         """The augmentation `augmentation_` names, on the device: affine, or shifts (with flips)."""
@@ -453,19 +448,6 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         pad = aug.shift_for(height, width) if defaults.shift_rows else (0, aug.shift_for(width, width))
         return aug.ShiftFlip(pad, flip=augmentation == "shift+flip", seed=seed,
                              fill=self._kind().margin_fill(self.encoder_), lighting=defaults.lighting)
-
-    def _auto_epochs(self, n_rows: int, batch_size: int) -> int:
-        """Enough epochs for the kind's optimizer steps (tables 3,000, pictures and sound 1,200, texts
-        400), within its fewest and most epochs (10 to 200, 300 or 50; texts 3 to 30); pictures also
-        within a budget of pixels through the first stage, so a small set is seen hundreds of times and
-        1,000 pictures fit in seconds."""
-        defaults = self._kind().defaults
-        epochs = defaults.steps / math.ceil(n_rows / batch_size)
-        if defaults.pixel_passes:
-            stride = self.architecture_.get("stem_stride", 1)
-            area = self.encoder_.height * self.encoder_.width / stride ** 2
-            epochs = min(epochs, defaults.pixel_passes / (n_rows * area))
-        return int(min(defaults.max_epochs, max(defaults.min_epochs, round(epochs))))
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
         schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]

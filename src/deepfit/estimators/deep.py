@@ -450,9 +450,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
                              fill=self._kind().margin_fill(self.encoder_), lighting=defaults.lighting)
 
     def _callbacks(self, settings: LoopSettings, validating: bool) -> list:
-        schedule = [cb.WarmupCosineSchedule(settings.learning_rate)]
+        rates = [cb.WarmupCosineSchedule(settings.learning_rate)]
         stopping = [cb.EarlyStopping(patience=self.patience)] if validating else []
-        return schedule + stopping + super()._callbacks(settings, validating)
+        return rates + stopping + super()._callbacks(settings, validating)
 
     def _run_network(self, X, network) -> np.ndarray:
         """Sound and texts are encoded and run a slice at a time, so memory stays bounded however many

@@ -34,9 +34,9 @@ def batches(defaults, n_rows: int, plain: bool) -> tuple[int, int]:
 
 def epochs(defaults, n_rows: int, batch_size: int, first_stage_area: float = 0.0) -> int:
     """Enough epochs for the kind's optimizer steps (tables 3,000, pictures and sound 1,200, texts 400),
-    within its fewest and most epochs (10 to 200, 300 or 50; texts 3 to 30); pictures also within a budget of pixels through the first stage
-    (`first_stage_area` pixels a picture), so a small set is seen hundreds of times and 1,000 pictures
-    fit in seconds.
+    within its fewest and most epochs (10 to 200, 300 or 50; texts 3 to 30); pictures also within a
+    budget of pixels through the first stage (`first_stage_area` pixels a picture), so a small set is
+    seen hundreds of times and 1,000 pictures fit in seconds.
 
     >>> from deepfit.data.kinds import TABLE, PICTURES
     >>> epochs(TABLE.defaults, 300, 32), epochs(TABLE.defaults, 20_000, 512)

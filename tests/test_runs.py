@@ -103,8 +103,8 @@ def test_a_killed_run_is_listed_as_interrupted_and_resumes_to_finished(cancer_cs
 def test_ctrl_c_marks_the_run_cancelled(cancer_csv, tmp_path):
     out = tmp_path / "stopped"
     process = subprocess.Popen([sys.executable, "-m", "deepfit", "train", str(cancer_csv), "--out", str(out),
-                                "--max-epochs", "5000", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+                                "--max-epochs", "5000", "--no-early-stopping", "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (read_epochs(out) and list(out.glob("checkpoint*"))) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -253,6 +253,29 @@ def test_a_rising_held_out_accuracy_past_a_quarter_of_the_schedule_trains_again_
         assert plan.summary()["refit"]["reason"].startswith("the held-out accuracy was still rising at epoch 6 of 16")
 
 
+@pytest.mark.parametrize("last_loss, last_accuracy, trained_again", [
+    (0.2022, 1.0, False),  # banknote's kind: every held-out row right, 0.004 above the floor
+    (0.2022, 0.99, True),  # one held-out row of a hundred wrong
+    (0.2100, 1.0, True),  # all right, but not yet as confident as the smoothed targets ask
+])
+def test_a_first_phase_that_learned_every_held_out_row_is_kept_rather_than_trained_again(
+        last_loss, last_accuracy, trained_again):
+    losses = [0.30, 0.25, 0.22, 0.21, 0.205, last_loss]  # still falling past a quarter of the schedule
+    history = [{"epoch": epoch, "val_loss": loss, "val_accuracy": 1.0} for epoch, loss in enumerate(losses, start=1)]
+    history[-1]["val_accuracy"] = last_accuracy
+    data = TensorData(torch.zeros(10, 2), torch.zeros(10), torch.zeros(100, 2), torch.zeros(100))
+    settings = LoopSettings(max_epochs=16)
+    plan = RefitPhases(None, data, settings, Refit(settings, dict, after=0.25, floor=loss_floor(2, 0.1)),
+                       lambda phase, held_out: [])
+    state = type("State", (), {"history": history, "stop_reason": "the held-out loss was still falling at epoch 6 of "
+                               "16: trained again on every row"})()
+    plan.finished(0, state)
+    assert plan.refitting is trained_again and ("refit" in plan.summary()) is trained_again
+    assert trained_again or plan.phase(1, restored=False) is None  # nothing more to train
+    kept = "every held-out row is learned at epoch 6" in state.stop_reason and "not trained again" in state.stop_reason
+    assert kept is not trained_again, state.stop_reason
+
+
 def test_the_first_phase_stops_at_the_first_new_best_accuracy_past_a_quarter_of_the_schedule():
     def stopped_at(callback, accuracies):
         state = type("State", (), {"stop": False, "stop_reason": "", "max_epochs": 16})()

@@ -88,7 +88,9 @@ class DeepClassifier(TransformerMixin, NetworkClassifier):
         or more, its held-out accuracy still rising, it is trained again from a new start on every row
         for the whole schedule at the larger tables' rate; `training_summary_["refit"]` says so. When its
         held-out loss comes within 1e-3 of the least that label smoothing allows (every held-out row
-        learned), it stops there and keeps that network. No refit with `max_epochs` set.
+        learned), it stops there and keeps that network; nor is it trained again when, at the end of
+        its first phase, every held-out row is answered right at a loss within 5e-3 of that least.
+        No refit with `max_epochs` set.
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping.
     patience : int, default=15

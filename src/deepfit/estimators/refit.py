@@ -142,6 +142,7 @@ class RefitPhases:
         self.refitting = False
         self.improved = ""
         self.kept_learned = False
+        self.lowest: dict = {}  # the first phase's epoch of lowest held-out loss
         self.from_epoch = max(1, math.ceil(refit.after * settings.max_epochs))
         self.accuracy = len(data.y_val) >= ACCURACY_ROWS
 
@@ -174,14 +175,14 @@ class RefitPhases:
         epoch did not have every held-out row `learned`."""
         self.first_history = first_history
         self.best_epoch, self.improved = last_best(first_history, self.accuracy)
-        lowest = min(first_history, key=lambda row: row["val_loss"])
+        self.lowest = lowest = min(first_history, key=lambda row: row["val_loss"])
         still_improving = self.best_epoch >= self.from_epoch
         at_floor = lowest["val_loss"] <= self.refit.floor + FLOOR_TOLERANCE
         self.kept_learned = still_improving and not at_floor and learned(lowest, self.refit.floor)
         self.refitting = still_improving and not at_floor and not self.kept_learned
 
     def _kept_reason(self) -> str:
-        lowest = min(self.first_history, key=lambda row: row["val_loss"])
+        lowest = self.lowest
         return (f"every held-out row is learned at epoch {lowest['epoch']} (all answered right, their loss "
                 f"{lowest['val_loss']:.4f} within {LEARNED_TOLERANCE:g} of the least this label smoothing allows, "
                 f"{self.refit.floor:.4f}): that network is kept, not trained again")

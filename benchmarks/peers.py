@@ -179,9 +179,11 @@ def deepfit_trajectory(X_train, y_train, X_test, y_test, target=None, **params):
         import torch
 
         encoded = torch.from_numpy(model.encoder_.transform(X))
+        training = module.training
+        module.eval()  # an ensemble answers with its members' mean only in eval mode
         with torch.inference_mode():
             result = module(encoded).argmax(1).numpy()
-        module.train()
+        module.train(training)
         return result
 
     model = DeepClassifier(random_state=0, **params)
@@ -262,7 +264,9 @@ def task_throughput(tool, options):
             def on_epoch_end(self, state):
                 times.append(time.perf_counter() - self.started)
 
+        # The same plain network and arithmetic as the peers: one MLP, no embeddings, no held-out rows, float32.
         DeepClassifier(hidden_layers=2, width=512, batch_size=batch_size, max_epochs=epochs, learning_rate=1e-3,
+                       ensemble_size=1, numeric_embedding="none", early_stopping=False, precision="float32",
                        random_state=0).fit(X, y, callbacks=[EpochTimer()])
     else:
         X = standardise(X)[0]

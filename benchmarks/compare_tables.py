@@ -86,12 +86,10 @@ def print_letters(letters: dict) -> None:
             print(f"  {tool:17s} not measured: {row['error']}")
             continue
         reached = [s for s, accuracy in (ours or {}).get("trajectory", []) if accuracy >= row["accuracy"]]
-        row["deepfit_seconds_to_match"] = reached[0] if reached else None
         versus = (f"time {row['seconds'] / ours['seconds']:5.2f}x deepfit's, accuracy "
                   f"{row['accuracy'] - ours['accuracy']:+.4f}") if ours else ""
         print(f"  {tool:17s} {row['seconds']:7.2f} s  accuracy {row['accuracy']:.4f}  {versus}"
-              + (f"  deepfit reached this accuracy in {row['deepfit_seconds_to_match']:.2f} s"
-                 if row["deepfit_seconds_to_match"] else ""))
+              + (f"  deepfit reached this accuracy in {reached[0]:.2f} s" if reached else ""))
 
 
 def print_report(results: dict, peak: float) -> None:
